@@ -1,0 +1,320 @@
+/*
+ * sluice_plugin.h — the sluice plugin ABI, version 1.0.
+ *
+ * This header is the only contract between the sluice host and its plugins. A plugin is a
+ * shared object that exports one symbol, `sluice_plugin_entry`, and needs nothing else from the
+ * host at link time: everything the host offers (logging, dead letters, a state directory)
+ * arrives as a table of callbacks when an instance is created.
+ *
+ * Rules that hold for every struct and function below:
+ *
+ *  - Versioning. SLUICE_ABI_VERSION packs major << 16 | minor. A host and a plugin work together
+ *    when their majors are equal. Minor versions only append members at the END of a struct;
+ *    each appended block is labelled with the minor version that added it. Every struct that
+ *    crosses the boundary starts with `struct_size`, so the reader can tell which members the
+ *    writer knew about; a member beyond `struct_size` is absent and must not be read.
+ *  - Threads. Every call into one plugin instance comes from one thread at a time, in sequence:
+ *    the instance's operator thread (see each function for the exceptions). A plugin therefore
+ *    needs no locks for its own state. Different instances may be called concurrently from
+ *    different threads, so globals shared between instances need their own protection.
+ *  - Status. Functions return SLUICE_OK (0) on success. On failure they return SLUICE_ERROR and
+ *    write a NUL-terminated message into the `sluice_error` the host passed in. The host owns
+ *    that buffer; the message lives until the host reuses the buffer, so the plugin never has
+ *    to manage error-string lifetimes. A message longer than the buffer is truncated.
+ *  - Batches. Data crosses the boundary as Apache Arrow C Data Interface structs: one
+ *    `ArrowSchema` (format "+s", a struct whose children are the columns) and one `ArrowArray`
+ *    (the matching struct array). Each call that passes a batch MOVES it: the receiver becomes
+ *    its owner and must eventually call `release` on both structs (or move them on). Moving a
+ *    struct is a bitwise copy followed by setting the source's `release` to NULL.
+ *  - Optional hooks may be NULL; the host checks before calling.
+ */
+#ifndef SLUICE_PLUGIN_H
+#define SLUICE_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* Version                                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+#define SLUICE_ABI_VERSION_MAJOR 1
+#define SLUICE_ABI_VERSION_MINOR 0
+#define SLUICE_ABI_VERSION ((uint32_t)((SLUICE_ABI_VERSION_MAJOR << 16) | SLUICE_ABI_VERSION_MINOR))
+#define SLUICE_ABI_MAJOR(v) ((uint32_t)(v) >> 16)
+#define SLUICE_ABI_MINOR(v) ((uint32_t)(v) & 0xFFFFu)
+
+/** The name of the one symbol every plugin exports. */
+#define SLUICE_PLUGIN_ENTRY_SYMBOL "sluice_plugin_entry"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Arrow C Data Interface (declared from the specification; identical to arrow/c/abi.h)        */
+/* ------------------------------------------------------------------------------------------ */
+
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+
+#define ARROW_FLAG_DICTIONARY_ORDERED 1
+#define ARROW_FLAG_NULLABLE 2
+#define ARROW_FLAG_MAP_KEYS_SORTED 4
+
+struct ArrowSchema {
+  const char* format;
+  const char* name;
+  const char* metadata;
+  int64_t flags;
+  int64_t n_children;
+  struct ArrowSchema** children;
+  struct ArrowSchema* dictionary;
+  void (*release)(struct ArrowSchema*);
+  void* private_data;
+};
+
+struct ArrowArray {
+  int64_t length;
+  int64_t null_count;
+  int64_t offset;
+  int64_t n_buffers;
+  int64_t n_children;
+  const void** buffers;
+  struct ArrowArray** children;
+  struct ArrowArray* dictionary;
+  void (*release)(struct ArrowArray*);
+  void* private_data;
+};
+
+#endif /* ARROW_C_DATA_INTERFACE */
+
+/* ------------------------------------------------------------------------------------------ */
+/* Basic types                                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef enum sluice_status {
+  SLUICE_OK = 0,
+  SLUICE_ERROR = 1,
+  /** source_next only: nothing to emit right now; the host calls again soon. */
+  SLUICE_NO_DATA = 2,
+  /** source_next only: the source is exhausted; the pipeline drains and stops. */
+  SLUICE_END_OF_STREAM = 3
+} sluice_status;
+
+typedef enum sluice_plugin_kind {
+  SLUICE_KIND_SOURCE = 1,
+  SLUICE_KIND_TRANSFORM = 2,
+  SLUICE_KIND_SINK = 3
+} sluice_plugin_kind;
+
+typedef enum sluice_log_level {
+  SLUICE_LOG_DEBUG = 0,
+  SLUICE_LOG_INFO = 1,
+  SLUICE_LOG_WARN = 2,
+  SLUICE_LOG_ERROR = 3
+} sluice_log_level;
+
+typedef enum sluice_delivery_mode {
+  SLUICE_EXACTLY_ONCE = 0,
+  SLUICE_AT_LEAST_ONCE = 1
+} sluice_delivery_mode;
+
+#define SLUICE_ERROR_MESSAGE_CAPACITY 1024
+#define SLUICE_ERROR_PATH_CAPACITY 256
+
+/**
+ * Where a plugin reports a failure. Owned by the host, passed to every fallible call, zeroed
+ * before the call. The plugin writes a NUL-terminated human-readable `message` (what is wrong
+ * and what to do; never a secret such as a password or token). For configuration errors it may
+ * also write `config_path`, a JSON Pointer (RFC 6901, e.g. "/columns/2/type") to the offending
+ * value, which the host turns into the file, line and column of the pipeline YAML.
+ */
+typedef struct sluice_error {
+  char message[SLUICE_ERROR_MESSAGE_CAPACITY];
+  char config_path[SLUICE_ERROR_PATH_CAPACITY];
+} sluice_error;
+
+/**
+ * Bytes produced by a plugin and handed to the host (checkpoint state). Like an Arrow struct:
+ * the producer allocates `data` and sets `release`; the host calls `release` exactly once when
+ * it has copied the bytes. `release` may be NULL when `data` is NULL or static.
+ */
+typedef struct sluice_bytes {
+  const uint8_t* data;
+  size_t length;
+  void (*release)(struct sluice_bytes*);
+  void* private_data;
+} sluice_bytes;
+
+/* ------------------------------------------------------------------------------------------ */
+/* What the host offers a plugin instance                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * Passed to `create`; valid until `destroy` returns. The plugin may keep the pointer.
+ * Unless stated otherwise, callbacks may be called from the instance's operator thread only,
+ * and only while the host is inside a call into this instance.
+ */
+typedef struct sluice_host_api {
+  uint32_t struct_size;
+  uint32_t abi_version;
+  /** Opaque; pass it back as the first argument of every callback. */
+  void* host_data;
+
+  /** Logs one line. `message` is borrowed for the call. Callable from any thread, at any time
+   *  between create and destroy (a plugin's own I/O threads may log). */
+  void (*log)(void* host_data, sluice_log_level level, const char* message);
+
+  /**
+   * Transforms only, during `transform_process`: sends row `row` of the INPUT batch to the
+   * pipeline's dead-letter output with `reason` (borrowed for the call). The host copies the
+   * row at once, so call it before moving or releasing the input. A rejected row should not
+   * appear in the output. Returns SLUICE_ERROR when the pipeline's policy is to fail on bad
+   * records; the plugin should then fail `transform_process` with that reason.
+   */
+  sluice_status (*reject)(void* host_data, int64_t row, const char* reason);
+
+  /** A directory private to this operator, beside the pipeline's checkpoints, that survives
+   *  restarts: where a sink stages epochs. Exists when `create` is called. Borrowed. */
+  const char* state_dir;
+
+  /** The pipeline's delivery guarantee. */
+  sluice_delivery_mode delivery_mode;
+
+  /** Pipeline and operator name, for log lines and metrics. Borrowed. */
+  const char* pipeline_name;
+  const char* operator_name;
+} sluice_host_api;
+
+/* ------------------------------------------------------------------------------------------ */
+/* The plugin descriptor                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * Returned by the entry point; static in the plugin, never freed, never written by the host.
+ * Every string is NUL-terminated UTF-8 and lives as long as the plugin image (which the host
+ * never unloads). `instance` below is the opaque pointer `create` returned.
+ */
+typedef struct sluice_plugin_descriptor {
+  /* --- 1.0 --- */
+  /** sizeof(sluice_plugin_descriptor) as the plugin was compiled. */
+  uint32_t struct_size;
+  /** SLUICE_ABI_VERSION the plugin was compiled against. */
+  uint32_t abi_version;
+  sluice_plugin_kind kind;
+  const char* name;        /* short, stable: "file-sink" */
+  const char* version;     /* the plugin's own version: "1.2.0" */
+  const char* description; /* one line */
+  /** JSON Schema (draft 2020-12 subset: type, properties, required, additionalProperties,
+   *  enum, items, minimum, maximum, default, description) of the configuration object. The
+   *  host checks a pipeline's block against it before calling `validate_config`. */
+  const char* config_schema_json;
+
+  /**
+   * Checks a configuration without side effects: no connection, no file created. Any thread;
+   * no instance exists. Optional. `config_json` is borrowed for the call.
+   */
+  sluice_status (*validate_config)(const char* config_json, sluice_error* error);
+
+  /**
+   * Creates an instance from its configuration (a JSON object, borrowed for the call) on the
+   * operator thread. Must not connect anywhere: that is `open`'s job. On success stores the
+   * instance in `*instance`.
+   */
+  sluice_status (*create)(const char* config_json, const sluice_host_api* host, void** instance,
+                          sluice_error* error);
+
+  /**
+   * Connects and prepares to run. Called once after `create`, and after `restore` when the
+   * pipeline resumes from a checkpoint (restore comes first, so a sink can re-commit sealed
+   * epochs it finds in its restored state). Optional.
+   */
+  sluice_status (*open)(void* instance, sluice_error* error);
+
+  /** Flushes nothing that is not committed and releases connections. Optional. A closed
+   *  instance is destroyed next; it is never reopened. */
+  sluice_status (*close)(void* instance, sluice_error* error);
+
+  /** Frees the instance. Always called once for every instance `create` returned, even after a
+   *  failed `open` or `close`. */
+  void (*destroy)(void* instance);
+
+  /* Data. Exactly one of the three is non-NULL, matching `kind`. */
+
+  /**
+   * Source: emits the next batch by moving it into `*out_schema` / `*out_array` and returning
+   * SLUICE_OK. Returns SLUICE_NO_DATA when nothing is available (block at most ~50 ms first, so
+   * barriers are not delayed), SLUICE_END_OF_STREAM when exhausted. The host snapshots the
+   * source only between two calls, so the state it takes matches exactly the batches emitted.
+   */
+  sluice_status (*source_next)(void* instance, struct ArrowSchema* out_schema,
+                               struct ArrowArray* out_array, sluice_error* error);
+
+  /**
+   * Transform: takes ownership of the input batch and moves the output batch (which may be
+   * the input itself, moved on) into `*out_schema` / `*out_array`. An output of zero rows is
+   * allowed. Bad rows go to `host->reject` during the call.
+   */
+  sluice_status (*transform_process)(void* instance, struct ArrowSchema* in_schema,
+                                     struct ArrowArray* in_array, struct ArrowSchema* out_schema,
+                                     struct ArrowArray* out_array, sluice_error* error);
+
+  /**
+   * Sink: takes ownership of the batch. In exactly-once mode the rows become visible only
+   * after `notify_checkpoint_complete` for a checkpoint taken after them. May block to hold
+   * the pipeline back (backpressure) while its destination is unavailable.
+   */
+  sluice_status (*sink_write)(void* instance, struct ArrowSchema* schema, struct ArrowArray* array,
+                              sluice_error* error);
+
+  /* Checkpoints (all optional; a plugin without state leaves snapshot and restore NULL). */
+
+  /**
+   * Barrier `checkpoint_id` has reached this operator: every batch before it has been passed
+   * in (or emitted, for a source) and none after it. Returns the state that resumes exactly
+   * here in `*state`. A sink pre-commits here: makes everything before the barrier durable
+   * but not yet visible (seals the epoch). The state must not depend on the checkpoint
+   * completing.
+   */
+  sluice_status (*snapshot)(void* instance, uint64_t checkpoint_id, sluice_bytes* state,
+                            sluice_error* error);
+
+  /**
+   * Before `open`, when the pipeline resumes from checkpoint `checkpoint_id`: the state this
+   * instance returned from `snapshot(checkpoint_id)`. `state` is borrowed for the call. That
+   * checkpoint is complete, so a sink should (re-)commit idempotently what the state lists.
+   */
+  sluice_status (*restore)(void* instance, uint64_t checkpoint_id, const uint8_t* state,
+                           size_t state_length, sluice_error* error);
+
+  /**
+   * Checkpoint `checkpoint_id` is durable everywhere: a sink commits the epochs sealed up to
+   * it, a source acknowledges what it read up to it. Called on the operator thread, between
+   * two data calls. A failure here fails the pipeline, which then restarts from this very
+   * checkpoint, so the commit must be idempotent.
+   */
+  sluice_status (*notify_checkpoint_complete)(void* instance, uint64_t checkpoint_id,
+                                              sluice_error* error);
+
+  /** Checkpoint `checkpoint_id` will never complete (timeout, failure elsewhere); the plugin
+   *  may discard what it prepared for it. The data stays: a later checkpoint covers it. */
+  void (*notify_checkpoint_aborted)(void* instance, uint64_t checkpoint_id);
+  /* --- members added by later minor versions go below, labelled with their version --- */
+} sluice_plugin_descriptor;
+
+/**
+ * The entry point every plugin exports under SLUICE_PLUGIN_ENTRY_SYMBOL. Called once per
+ * loaded image on the host's main thread. `host_abi_version` is the SLUICE_ABI_VERSION the host
+ * speaks. A plugin whose major differs returns SLUICE_ERROR with a message naming both versions;
+ * otherwise it stores its static descriptor in `*descriptor` and returns SLUICE_OK.
+ */
+typedef sluice_status (*sluice_plugin_entry_fn)(uint32_t host_abi_version,
+                                                const sluice_plugin_descriptor** descriptor,
+                                                sluice_error* error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SLUICE_PLUGIN_H */
