@@ -1,0 +1,310 @@
+/*
+ * sequence-source: a sluice source plugin in plain C.
+ *
+ * Emits the integers start, start+1, ... up to `count` values (forever when count is 0) as an
+ * int64 column named "value", in batches of `batch_size`. Its checkpoint state is the next value
+ * to emit (8 bytes, little endian), so a restored pipeline resumes exactly after the last value
+ * covered by the checkpoint. It proves the ABI needs no Swift:
+ *
+ *     cc -shared -fPIC -O2 -I Sources/PluginABI/include -o libsequence_source.so sequence_source.c
+ *
+ * Configuration (JSON): {"count": 1000, "batch_size": 100, "start": 1, "rate": 0,
+ *                        "segfault_at": 0, "segfault_marker": "/tmp/x"}
+ * `rate` limits rows per second (0: unlimited). `segfault_at`, for crash tests, makes the plugin
+ * dereference NULL when it is about to emit that value, once: it first creates the file
+ * `segfault_marker` and does not crash again while that file exists.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sluice_plugin.h"
+
+typedef struct {
+  int64_t next;
+  int64_t count;
+  int64_t start;
+  int64_t batch_size;
+  double rate;
+  int64_t segfault_at;
+  char segfault_marker[512];
+  double started_at;
+  int64_t emitted_since_start;
+  const sluice_host_api* host;
+} sequence_source;
+
+/* ---- configuration: a deliberately tiny reader for a flat JSON object ---- */
+
+/* Finds `"key"` followed by ':' and returns the position after the colon, or NULL. */
+static const char* find_key(const char* json, const char* key) {
+  size_t n = strlen(key);
+  for (const char* p = json; (p = strchr(p, '"')) != NULL; p++) {
+    if (strncmp(p + 1, key, n) == 0 && p[n + 1] == '"') {
+      const char* q = p + n + 2;
+      while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r') q++;
+      if (*q == ':') return q + 1;
+    }
+  }
+  return NULL;
+}
+
+static int read_number(const char* json, const char* key, double fallback, double* out,
+                       sluice_error* error) {
+  const char* p = find_key(json, key);
+  if (p == NULL) { *out = fallback; return 1; }
+  char* end = NULL;
+  errno = 0;
+  double value = strtod(p, &end);
+  if (end == p || errno != 0) {
+    snprintf(error->message, sizeof error->message, "'%s' must be a number", key);
+    snprintf(error->config_path, sizeof error->config_path, "/%s", key);
+    return 0;
+  }
+  *out = value;
+  return 1;
+}
+
+static int read_string(const char* json, const char* key, char* out, size_t capacity) {
+  const char* p = find_key(json, key);
+  out[0] = '\0';
+  if (p == NULL) return 1;
+  while (*p == ' ') p++;
+  if (*p != '"') return 0;
+  p++;
+  size_t i = 0;
+  while (*p && *p != '"' && i + 1 < capacity) out[i++] = *p++;
+  out[i] = '\0';
+  return *p == '"';
+}
+
+static int parse_config(const char* json, sequence_source* s, sluice_error* error) {
+  double count, batch_size, start, rate, segfault_at;
+  if (json == NULL) json = "{}";
+  if (!read_number(json, "count", 0, &count, error) ||
+      !read_number(json, "batch_size", 1024, &batch_size, error) ||
+      !read_number(json, "start", 1, &start, error) ||
+      !read_number(json, "rate", 0, &rate, error) ||
+      !read_number(json, "segfault_at", 0, &segfault_at, error)) return 0;
+  if (count < 0) {
+    snprintf(error->message, sizeof error->message, "'count' must be >= 0 (0 means unbounded)");
+    strcpy(error->config_path, "/count");
+    return 0;
+  }
+  if (batch_size < 1 || batch_size > 1048576) {
+    snprintf(error->message, sizeof error->message, "'batch_size' must be between 1 and 1048576");
+    strcpy(error->config_path, "/batch_size");
+    return 0;
+  }
+  if (!read_string(json, "segfault_marker", s->segfault_marker, sizeof s->segfault_marker)) {
+    snprintf(error->message, sizeof error->message, "'segfault_marker' must be a string");
+    strcpy(error->config_path, "/segfault_marker");
+    return 0;
+  }
+  s->count = (int64_t)count;
+  s->batch_size = (int64_t)batch_size;
+  s->start = (int64_t)start;
+  s->next = s->start;
+  s->rate = rate;
+  s->segfault_at = (int64_t)segfault_at;
+  return 1;
+}
+
+static const char schema_json[] =
+    "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
+    "\"count\":{\"type\":\"integer\",\"minimum\":0,\"description\":\"values to emit; 0 = unbounded\"},"
+    "\"batch_size\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1048576},"
+    "\"start\":{\"type\":\"integer\"},"
+    "\"rate\":{\"type\":\"number\",\"minimum\":0,\"description\":\"rows per second; 0 = unlimited\"},"
+    "\"segfault_at\":{\"type\":\"integer\",\"minimum\":0},"
+    "\"segfault_marker\":{\"type\":\"string\"}}}";
+
+/* ---- Arrow export: one int64 column "value" ---- */
+
+static void release_schema(struct ArrowSchema* schema) {
+  if (schema->n_children > 0) {
+    struct ArrowSchema* child = schema->children[0];
+    child->release = NULL;
+    free(child);
+    free(schema->children);
+  }
+  schema->release = NULL;
+}
+
+static void release_array(struct ArrowArray* array) {
+  if (array->n_children > 0) {
+    struct ArrowArray* child = array->children[0];
+    free((void*)child->buffers[1]);
+    free(child->buffers);
+    child->release = NULL;
+    free(child);
+    free(array->children);
+  }
+  free(array->buffers);
+  array->release = NULL;
+}
+
+/* Children are released with their parent; their own release only marks them released. */
+static void release_child_schema(struct ArrowSchema* schema) { schema->release = NULL; }
+static void release_child_array(struct ArrowArray* array) { array->release = NULL; }
+
+static void export_batch(int64_t first, int64_t length, struct ArrowSchema* schema,
+                         struct ArrowArray* array) {
+  struct ArrowSchema* column_schema = calloc(1, sizeof *column_schema);
+  *column_schema = (struct ArrowSchema){.format = "l", .name = "value", .release = release_child_schema};
+  struct ArrowSchema** schema_children = malloc(sizeof *schema_children);
+  schema_children[0] = column_schema;
+  *schema = (struct ArrowSchema){.format = "+s", .name = "", .n_children = 1,
+                                 .children = schema_children, .release = release_schema};
+
+  int64_t* values = malloc(sizeof(int64_t) * (size_t)length);
+  for (int64_t i = 0; i < length; i++) values[i] = first + i;
+  const void** column_buffers = malloc(2 * sizeof(void*));
+  column_buffers[0] = NULL;
+  column_buffers[1] = values;
+  struct ArrowArray* column = calloc(1, sizeof *column);
+  *column = (struct ArrowArray){.length = length, .n_buffers = 2, .buffers = column_buffers,
+                                .release = release_child_array};
+  struct ArrowArray** array_children = malloc(sizeof *array_children);
+  array_children[0] = column;
+  const void** struct_buffers = malloc(sizeof(void*));
+  struct_buffers[0] = NULL;
+  *array = (struct ArrowArray){.length = length, .n_buffers = 1, .buffers = struct_buffers,
+                               .n_children = 1, .children = array_children,
+                               .release = release_array};
+}
+
+/* ---- lifecycle ---- */
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static sluice_status validate_config(const char* json, sluice_error* error) {
+  sequence_source probe;
+  memset(&probe, 0, sizeof probe);
+  return parse_config(json, &probe, error) ? SLUICE_OK : SLUICE_ERROR;
+}
+
+static sluice_status create(const char* json, const sluice_host_api* host, void** instance,
+                            sluice_error* error) {
+  sequence_source* s = calloc(1, sizeof *s);
+  if (!parse_config(json, s, error)) { free(s); return SLUICE_ERROR; }
+  s->host = host;
+  *instance = s;
+  return SLUICE_OK;
+}
+
+static sluice_status open_source(void* instance, sluice_error* error) {
+  (void)error;
+  sequence_source* s = instance;
+  s->started_at = now_seconds();
+  s->emitted_since_start = 0;
+  return SLUICE_OK;
+}
+
+static void destroy(void* instance) { free(instance); }
+
+static void maybe_segfault(sequence_source* s, int64_t first, int64_t length) {
+  if (s->segfault_at <= 0 || s->segfault_at < first || s->segfault_at >= first + length) return;
+  if (s->segfault_marker[0] == '\0' || access(s->segfault_marker, F_OK) == 0) return;
+  int fd = open(s->segfault_marker, O_CREAT | O_WRONLY, 0644);
+  if (fd >= 0) { fsync(fd); close(fd); }
+  volatile int* null_pointer = NULL;
+  *null_pointer = 1; /* a real SIGSEGV inside the plugin */
+}
+
+static sluice_status next(void* instance, struct ArrowSchema* schema, struct ArrowArray* array,
+                          sluice_error* error) {
+  (void)error;
+  sequence_source* s = instance;
+  int64_t remaining = s->count == 0 ? s->batch_size : s->start + s->count - s->next;
+  if (remaining <= 0) return SLUICE_END_OF_STREAM;
+  int64_t length = remaining < s->batch_size ? remaining : s->batch_size;
+  if (s->rate > 0) {
+    double due = s->started_at + (double)(s->emitted_since_start + length) / s->rate;
+    double wait = due - now_seconds();
+    if (wait > 0.05) { usleep(50000); return SLUICE_NO_DATA; }
+    if (wait > 0) usleep((useconds_t)(wait * 1e6));
+  }
+  maybe_segfault(s, s->next, length);
+  export_batch(s->next, length, schema, array);
+  s->next += length;
+  s->emitted_since_start += length;
+  return SLUICE_OK;
+}
+
+/* ---- checkpoints: the state is the next value, 8 bytes little endian ---- */
+
+static void release_state(sluice_bytes* bytes) {
+  free((void*)bytes->data);
+  bytes->release = NULL;
+}
+
+static sluice_status snapshot(void* instance, uint64_t checkpoint_id, sluice_bytes* state,
+                              sluice_error* error) {
+  (void)checkpoint_id; (void)error;
+  sequence_source* s = instance;
+  uint8_t* data = malloc(8);
+  for (int i = 0; i < 8; i++) data[i] = (uint8_t)((uint64_t)s->next >> (8 * i));
+  *state = (sluice_bytes){.data = data, .length = 8, .release = release_state};
+  return SLUICE_OK;
+}
+
+static sluice_status restore(void* instance, uint64_t checkpoint_id, const uint8_t* state,
+                             size_t length, sluice_error* error) {
+  sequence_source* s = instance;
+  if (length != 8) {
+    snprintf(error->message, sizeof error->message,
+             "checkpoint %llu holds %zu bytes of sequence-source state, expected 8",
+             (unsigned long long)checkpoint_id, length);
+    return SLUICE_ERROR;
+  }
+  uint64_t next = 0;
+  for (int i = 0; i < 8; i++) next |= (uint64_t)state[i] << (8 * i);
+  s->next = (int64_t)next;
+  char line[128];
+  snprintf(line, sizeof line, "resuming at %lld", (long long)s->next);
+  s->host->log(s->host->host_data, SLUICE_LOG_INFO, line);
+  return SLUICE_OK;
+}
+
+/* ---- the descriptor and the entry point ---- */
+
+static const sluice_plugin_descriptor descriptor = {
+    .struct_size = sizeof(sluice_plugin_descriptor),
+    .abi_version = SLUICE_ABI_VERSION,
+    .kind = SLUICE_KIND_SOURCE,
+    .name = "sequence-source",
+    .version = "1.0.0",
+    .description = "Emits an increasing sequence of integers (a plugin in plain C)",
+    .config_schema_json = schema_json,
+    .validate_config = validate_config,
+    .create = create,
+    .open = open_source,
+    .close = NULL,
+    .destroy = destroy,
+    .source_next = next,
+    .snapshot = snapshot,
+    .restore = restore,
+    .notify_checkpoint_complete = NULL,
+    .notify_checkpoint_aborted = NULL,
+};
+
+sluice_status sluice_plugin_entry(uint32_t host_abi_version,
+                                  const sluice_plugin_descriptor** out, sluice_error* error) {
+  if (SLUICE_ABI_MAJOR(host_abi_version) != SLUICE_ABI_VERSION_MAJOR) {
+    snprintf(error->message, sizeof error->message,
+             "sequence-source speaks sluice ABI %u.x but the host speaks %u.%u",
+             SLUICE_ABI_VERSION_MAJOR, SLUICE_ABI_MAJOR(host_abi_version),
+             SLUICE_ABI_MINOR(host_abi_version));
+    return SLUICE_ERROR;
+  }
+  *out = &descriptor;
+  return SLUICE_OK;
+}

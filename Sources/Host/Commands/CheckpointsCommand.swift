@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import SluiceCore
+
+struct CheckpointsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "checkpoints", abstract: "Inspect a checkpoint directory.", subcommands: [List.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List checkpoints and savepoints, newest first, with their state and validity.")
+        @Argument(help: "The pipeline's checkpointing.directory.") var directory: String
+
+        func run() throws {
+            guard FileManager.default.fileExists(atPath: directory) else {
+                printError("no checkpoint directory at \(directory)")
+                throw ExitCode.failure
+            }
+            let store = try CheckpointStore(directory: directory)
+            let entries = store.entries()
+            if entries.isEmpty { print("no checkpoints in \(directory)") }
+            let formatter = ISO8601DateFormatter()
+            for entry in entries {
+                let name = (entry.path as NSString).lastPathComponent
+                switch entry.status {
+                case .valid(let m):
+                    let kind: String
+                    if case .savepoint(let n) = m.kind { kind = "savepoint '\(n)'" } else { kind = "checkpoint" }
+                    let created = formatter.string(from: Date(timeIntervalSince1970: Double(m.createdAtMilliseconds) / 1000))
+                    let ops = m.operators.map { "\($0.operatorName)=\($0.state.count)B" }.joined(separator: " ")
+                    print("\(String(m.id).padding(toLength: 8, withPad: " ", startingAt: 0)) \(kind.padding(toLength: 22, withPad: " ", startingAt: 0)) \(created)  \(entry.sizeBytes) bytes  pipeline \(m.pipeline)  [\(ops)]  \(name)")
+                case .invalid(let reason):
+                    print("\((entry.id.map(String.init) ?? "?").padding(toLength: 8, withPad: " ", startingAt: 0)) INVALID                \(name): \(reason)")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import SluiceCore
+
+/// The process the supervisor keeps alive; runs the pipeline itself.
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker", abstract: "Run a pipeline in this process, without a supervisor (used by `sluice run`).",
+        shouldDisplay: false)
+
+    @Argument(help: "The pipeline YAML file.") var file: String
+    @Option(name: .customLong("from-savepoint"), help: "Resume from this savepoint instead of the newest checkpoint.") var fromSavepoint: String?
+    @OptionGroup var plugins: PluginPathOptions
+
+    func run() throws {
+        Log.component = "worker[\(getpid())]"
+        let plan: PipelinePlan
+        do {
+            plan = try PipelinePlan.load(path: file, searchPath: plugins.searchPath)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(ExitStatus.configuration)
+        }
+        let worker: Worker
+        do { worker = try Worker(plan: plan, fromSavepoint: fromSavepoint) } catch {
+            Log.error("\(error)")
+            throw ExitCode.failure
+        }
+        switch worker.run() {
+        case .finished:
+            Log.info("pipeline '\(plan.spec.name)' stopped cleanly")
+            // Plugin threads have ended; skip global destructors of plugin images.
+            fflush(nil)
+            _exit(0)
+        case .failed(let reason):
+            Log.error(reason)
+            fflush(nil)
+            _exit(1)
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import Glibc
+import PluginABI
+import SluiceArrow
+
+/// The host side of one plugin instance's `sluice_host_api`: logging, and the dead-letter
+/// collector behind `reject`.
+///
+/// `log` may be called from any thread; everything else from the operator thread only.
+final class HostContext {
+    let operatorName: String
+    let pluginName: String
+    /// Whether the pipeline has a dead-letter sink; without one a rejected row fails the
+    /// pipeline, because nothing may be dropped silently.
+    let hasDeadLetterOutput: Bool
+
+    /// The input being processed, set around `transform_process` so `reject` can copy rows.
+    private var currentInput: ArrowBatchView?
+    private var deadLetterColumns: [ArrowColumnBuilder] = []
+    private var reasonColumn: ArrowColumnBuilder?
+    private var operatorColumn: ArrowColumnBuilder?
+    private(set) var lastRejectReason: String?
+    private(set) var rejectedCount = 0
+
+    init(operatorName: String, pluginName: String, hasDeadLetterOutput: Bool) {
+        self.operatorName = operatorName
+        self.pluginName = pluginName
+        self.hasDeadLetterOutput = hasDeadLetterOutput
+    }
+
+    // MARK: - Dead letters
+
+    func beginProcessing(_ input: ArrowBatchView) {
+        currentInput = input
+        rejectedCount = 0
+        lastRejectReason = nil
+    }
+
+    /// Ends a `transform_process` call: the rows rejected during it as one batch (the input's
+    /// columns plus `error_reason` and `error_operator`), or nil.
+    func endProcessing() -> ArrowBatch? {
+        currentInput = nil
+        guard let reasonColumn, let operatorColumn else { return nil }
+        let batch = ArrowBatchBuilder(columns: deadLetterColumns + [reasonColumn, operatorColumn]).finish()
+        deadLetterColumns = []
+        self.reasonColumn = nil
+        self.operatorColumn = nil
+        return batch
+    }
+
+    func reject(row: Int64, reason: String) -> sluice_status {
+        rejectedCount += 1
+        lastRejectReason = reason
+        guard hasDeadLetterOutput, let input = currentInput, row >= 0, Int(row) < input.length else {
+            return SLUICE_ERROR
+        }
+        if reasonColumn == nil {
+            deadLetterColumns = input.columns.map { ArrowColumnBuilder(name: $0.name, format: $0.format, nullable: true) }
+            reasonColumn = ArrowColumnBuilder(name: "error_reason", format: .utf8, nullable: false)
+            operatorColumn = ArrowColumnBuilder(name: "error_operator", format: .utf8, nullable: false)
+        }
+        for (builder, column) in zip(deadLetterColumns, input.columns) { builder.append(row: Int(row), of: column) }
+        reasonColumn!.append(reason)
+        operatorColumn!.append(operatorName)
+        return SLUICE_OK
+    }
+
+    // MARK: - The C table
+
+    /// Fills a `sluice_host_api` whose callbacks lead back to this context. The strings are
+    /// owned by `strings` and must outlive the instance.
+    func makeAPI(stateDirectory: String, deliveryMode: sluice_delivery_mode, pipelineName: String) -> HostAPIStorage {
+        HostAPIStorage(context: self, stateDirectory: stateDirectory, deliveryMode: deliveryMode, pipelineName: pipelineName)
+    }
+}
+
+/// Owns a `sluice_host_api` and the strings it points to, for the life of one instance.
+final class HostAPIStorage {
+    let api: UnsafeMutablePointer<sluice_host_api>
+    private let strings: [UnsafeMutablePointer<CChar>]
+    private let context: Unmanaged<HostContext>
+
+    init(context: HostContext, stateDirectory: String, deliveryMode: sluice_delivery_mode, pipelineName: String) {
+        let state = strdup(stateDirectory)!, pipeline = strdup(pipelineName)!, op = strdup(context.operatorName)!
+        strings = [state, pipeline, op]
+        self.context = Unmanaged.passRetained(context)
+        api = .allocate(capacity: 1)
+        api.initialize(to: sluice_host_api(
+            struct_size: UInt32(MemoryLayout<sluice_host_api>.size),
+            abi_version: UInt32(SLUICE_ABI_VERSION_MAJOR << 16 | SLUICE_ABI_VERSION_MINOR),
+            host_data: self.context.toOpaque(),
+            log: { data, level, message in
+                guard let data, let message else { return }
+                let ctx = Unmanaged<HostContext>.fromOpaque(data).takeUnretainedValue()
+                let text = "\(ctx.operatorName): \(String(cString: message))"
+                switch level {
+                case SLUICE_LOG_DEBUG: Log.debug(text)
+                case SLUICE_LOG_WARN: Log.warn(text)
+                case SLUICE_LOG_ERROR: Log.error(text)
+                default: Log.info(text)
+                }
+            },
+            reject: { data, row, reason in
+                guard let data else { return SLUICE_ERROR }
+                return Unmanaged<HostContext>.fromOpaque(data).takeUnretainedValue()
+                    .reject(row: row, reason: reason.map { String(cString: $0) } ?? "no reason given")
+            },
+            state_dir: UnsafePointer(state),
+            delivery_mode: deliveryMode,
+            pipeline_name: UnsafePointer(pipeline),
+            operator_name: UnsafePointer(op)))
+    }
+
+    deinit {
+        api.deallocate()
+        strings.forEach { free($0) }
+        context.release()
+    }
+}

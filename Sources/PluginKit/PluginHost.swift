@@ -1,0 +1,41 @@
+import PluginABI
+
+/// The host's callbacks for one plugin instance (`sluice_host_api`), wrapped for Swift.
+///
+/// Valid from `init` until the instance is destroyed.
+public struct PluginHost {
+    let api: UnsafePointer<sluice_host_api>
+
+    public init(api: UnsafePointer<sluice_host_api>) { self.api = api }
+
+    public enum LogLevel { case debug, info, warn, error }
+
+    /// Logs one line; any thread.
+    public func log(_ level: LogLevel, _ message: String) {
+        let cLevel: sluice_log_level
+        switch level {
+        case .debug: cLevel = SLUICE_LOG_DEBUG
+        case .info: cLevel = SLUICE_LOG_INFO
+        case .warn: cLevel = SLUICE_LOG_WARN
+        case .error: cLevel = SLUICE_LOG_ERROR
+        }
+        api.pointee.log?(api.pointee.host_data, cLevel, message)
+    }
+
+    /// Transforms, during `process` only: sends input row `row` to the dead-letter output.
+    /// Throws when the pipeline is set to fail on bad records.
+    public func reject(row: Int, reason: String) throws {
+        guard let reject = api.pointee.reject else { throw PluginError("this host has no dead-letter output") }
+        if reject(api.pointee.host_data, Int64(row), reason) != SLUICE_OK {
+            throw PluginError("record \(row) rejected: \(reason)")
+        }
+    }
+
+    /// A directory private to this operator that survives restarts.
+    public var stateDirectory: String { String(cString: api.pointee.state_dir) }
+
+    public var exactlyOnce: Bool { api.pointee.delivery_mode == SLUICE_EXACTLY_ONCE }
+
+    public var pipelineName: String { String(cString: api.pointee.pipeline_name) }
+    public var operatorName: String { String(cString: api.pointee.operator_name) }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import Glibc
+
+/// Thin POSIX file operations for the checkpoint store, used directly (not through
+/// Foundation) so that `fsync` really happens on the file and on its directory.
+///
+/// Every failure is a ``CheckpointStoreError`` carrying the operation, the path and
+/// `strerror(errno)`. Stateless; any thread may call these.
+enum DurableFile {
+    // MARK: Writing
+
+    /// Creates `path`, which must not exist, writes `bytes` and flushes them to stable storage.
+    static func createAndSync(_ path: String, bytes: [UInt8]) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw failure("create", path) }
+        do {
+            try bytes.withUnsafeBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        throw failure("write", path)
+                    }
+                    offset += written
+                }
+            }
+            guard fsync(descriptor) == 0 else { throw failure("fsync", path) }
+        } catch {
+            close(descriptor)
+            throw error
+        }
+        // close can report deferred write errors (for example on network file systems).
+        guard close(descriptor) == 0 else { throw failure("close", path) }
+    }
+
+    /// Moves `source` to `destination`, replacing whatever is there, atomically.
+    static func rename(_ source: String, to destination: String) throws {
+        guard Glibc.rename(source, destination) == 0 else { throw failure("rename \(source) to", destination) }
+    }
+
+    /// What ``link(_:to:)`` did.
+    enum LinkOutcome {
+        case linked
+        case destinationExists
+        /// The file system has no hard links.
+        case unsupported
+    }
+
+    /// Gives `source` the additional name `destination` unless that name exists: an atomic
+    /// create-if-absent, which rename cannot do since it replaces.
+    static func link(_ source: String, to destination: String) throws -> LinkOutcome {
+        if Glibc.link(source, destination) == 0 { return .linked }
+        switch errno {
+        case EEXIST: return .destinationExists
+        case EPERM, EOPNOTSUPP: return .unsupported
+        default: throw failure("link \(source) to", destination)
+        }
+    }
+
+    /// Flushes the directory entry changes (creations, renames) of `directory`.
+    static func syncDirectory(_ directory: String) throws {
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw failure("open directory", directory) }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw failure("fsync directory", directory) }
+    }
+
+    /// Removes `path`; a file that is already gone counts as removed.
+    static func remove(_ path: String) throws {
+        guard unlink(path) == 0 || errno == ENOENT else { throw failure("delete", path) }
+    }
+
+    // MARK: Reading
+
+    /// Reads the whole file.
+    static func read(_ path: String) throws -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw failure("open", path) }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw failure("stat", path) }
+        // The size is only a capacity hint; reading to end of file copes with a file that
+        // changes size underneath us.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(info.st_size))
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress!, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw failure("read", path)
+            }
+            if count == 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+    }
+
+    /// Size in bytes and modification time of `path`.
+    static func status(_ path: String) throws -> (sizeBytes: Int, modified: Date) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw failure("stat", path) }
+        let modified = Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec) + TimeInterval(info.st_mtim.tv_nsec) / 1e9)
+        return (Int(info.st_size), modified)
+    }
+
+    // MARK: Errors
+
+    /// Captures `errno` immediately, before anything else can overwrite it.
+    static func failure(_ operation: String, _ path: String) -> CheckpointStoreError {
+        let code = errno
+        return CheckpointStoreError(message: "could not \(operation) \(path): \(String(cString: strerror(code))) (errno \(code))")
+    }
+}

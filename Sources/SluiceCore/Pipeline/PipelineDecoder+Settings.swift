@@ -1,0 +1,63 @@
+/// Decoding the `checkpointing:` and `restart:` sections.
+extension PipelineDecoder {
+    /// The keys of `checkpointing:`.
+    static let checkpointKeys = ["interval", "directory", "retained", "mode", "timeout"]
+    /// The keys of `restart:`.
+    static let restartKeys = ["initial_delay", "max_delay", "multiplier", "max_restarts", "reset_after"]
+
+    // MARK: - Checkpointing
+
+    /// The required `checkpointing:` section.
+    mutating func checkpointSettings(in top: Section) -> CheckpointSettings {
+        guard let entry = top.entries.first(where: { $0.key == "checkpointing" }) else {
+            reportMissing("checkpointing", in: top)
+            return CheckpointSettings(directory: "")
+        }
+        guard let section = section(entry.value, name: "checkpointing", keyLocation: entry.keyLocation,
+                                    knownKeys: Self.checkpointKeys)
+        else { return CheckpointSettings(directory: "") }
+
+        let defaults = CheckpointSettings(directory: "")
+        let interval: Duration?
+        if case .string("off", _)? = section["interval"] {
+            interval = nil
+        } else {
+            interval = duration("interval", in: section, positive: true, alternatives: ", or off",
+                                fallback: CheckpointSettings.defaultInterval)
+        }
+        return CheckpointSettings(
+            interval: interval,
+            directory: string("directory", in: section, required: true),
+            retained: integer("retained", in: section, range: 1...Int.max, rangeText: ">= 1", fallback: defaults.retained),
+            mode: choice("mode", in: section, fallback: defaults.mode),
+            timeout: duration("timeout", in: section, positive: true, fallback: defaults.timeout)
+        )
+    }
+
+    // MARK: - Restart
+
+    /// The optional `restart:` section.
+    mutating func restartStrategy(in top: Section) -> RestartStrategy {
+        let defaults = RestartStrategy()
+        guard let entry = top.entries.first(where: { $0.key == "restart" }),
+              let section = section(entry.value, name: "restart", keyLocation: entry.keyLocation,
+                                    knownKeys: Self.restartKeys)
+        else { return defaults }
+
+        let strategy = RestartStrategy(
+            initialDelay: duration("initial_delay", in: section, positive: false, fallback: defaults.initialDelay),
+            maxDelay: duration("max_delay", in: section, positive: false, fallback: defaults.maxDelay),
+            multiplier: number("multiplier", in: section, minimum: 1, rangeText: ">= 1", fallback: defaults.multiplier),
+            maxRestarts: section["max_restarts"].map { _ in
+                integer("max_restarts", in: section, range: 0...Int.max, rangeText: ">= 0", fallback: 0)
+            },
+            resetAfter: duration("reset_after", in: section, positive: false, fallback: defaults.resetAfter)
+        )
+        // The backoff only grows, so a cap below the first delay would make no sense.
+        if strategy.maxDelay < strategy.initialDelay {
+            report("max_delay must not be shorter than initial_delay",
+                   at: section["max_delay"]?.location ?? section.location)
+        }
+        return strategy
+    }
+}

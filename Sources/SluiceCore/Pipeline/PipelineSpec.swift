@@ -1,0 +1,49 @@
+/// A whole pipeline as described by one pipeline file, validated and with defaults filled in.
+public struct PipelineSpec: Sendable {
+    /// The pipeline's name, made of `[A-Za-z0-9_.-]`.
+    public var name: String
+    /// The operator that produces records.
+    public var source: OperatorSpec
+    /// The transforms, in the order records pass through them.
+    public var transforms: [OperatorSpec]
+    /// The operator that consumes records.
+    public var sink: OperatorSpec
+    /// Where rejected records go, if anywhere.
+    public var deadLetter: OperatorSpec?
+    /// The `checkpointing:` section.
+    public var checkpointing: CheckpointSettings
+    /// The `restart:` section (all defaults when absent).
+    public var restart: RestartStrategy
+    /// Batches each queue between two operators may hold (1...65536, default 16).
+    public var queueCapacity: Int
+    /// The file the pipeline was loaded from, as named by the caller.
+    public var file: String
+
+    /// Creates a pipeline from its parts.
+    public init(
+        name: String,
+        source: OperatorSpec,
+        transforms: [OperatorSpec],
+        sink: OperatorSpec,
+        deadLetter: OperatorSpec?,
+        checkpointing: CheckpointSettings,
+        restart: RestartStrategy = RestartStrategy(),
+        queueCapacity: Int = 16,
+        file: String
+    ) {
+        self.name = name
+        self.source = source
+        self.transforms = transforms
+        self.sink = sink
+        self.deadLetter = deadLetter
+        self.checkpointing = checkpointing
+        self.restart = restart
+        self.queueCapacity = queueCapacity
+        self.file = file
+    }
+
+    /// Every operator in data-flow order: source, transforms, sink, then the dead-letter sink.
+    public var operators: [OperatorSpec] {
+        [source] + transforms + [sink] + (deadLetter.map { [$0] } ?? [])
+    }
+}

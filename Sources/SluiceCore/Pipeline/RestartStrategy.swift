@@ -1,0 +1,50 @@
+import Foundation
+
+/// The `restart:` section: exponential backoff for restarting a failed pipeline worker.
+public struct RestartStrategy: Sendable {
+    /// Wait before the first restart.
+    public var initialDelay: Duration
+    /// Upper bound of the wait, however many failures there were.
+    public var maxDelay: Duration
+    /// Factor applied to the wait after each further failure (at least 1).
+    public var multiplier: Double
+    /// Restarts allowed before giving up; `nil` means unlimited.
+    public var maxRestarts: Int?
+    /// A worker that ran at least this long before failing starts the backoff over, so a crash
+    /// once a day does not eventually wait `maxDelay` every time.
+    public var resetAfter: Duration
+
+    /// Creates a strategy; every parameter defaults to the documented value.
+    public init(
+        initialDelay: Duration = .seconds(1),
+        maxDelay: Duration = .seconds(30),
+        multiplier: Double = 2.0,
+        maxRestarts: Int? = nil,
+        resetAfter: Duration = .seconds(60)
+    ) {
+        self.initialDelay = initialDelay
+        self.maxDelay = maxDelay
+        self.multiplier = multiplier
+        self.maxRestarts = maxRestarts
+        self.resetAfter = resetAfter
+    }
+
+    // MARK: - Backoff
+
+    /// The wait before the restart that follows the `n`th consecutive failure:
+    /// `initialDelay * multiplier^(n-1)`, capped at `maxDelay`; zero when `n < 1`.
+    public func delay(afterFailures n: Int) -> Duration {
+        guard n >= 1 else { return .zero }
+        // Computed in floating point because the exponent can be large enough to overflow any
+        // integer representation; the cap brings it back into range.
+        let seconds = Self.seconds(of: initialDelay) * pow(multiplier, Double(n - 1))
+        guard seconds.isFinite, seconds < Self.seconds(of: maxDelay) else { return maxDelay }
+        return .seconds(seconds)
+    }
+
+    /// A duration as fractional seconds.
+    private static func seconds(of duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
