@@ -3,7 +3,7 @@ import XCTest
 @testable import SluiceCore
 
 /// Loading whole pipeline files: structure, defaults, and the errors for malformed files.
-final class PipelineLoaderTests: XCTestCase {
+final class PipelineLoaderTests: XCTestCase, PipelineFileTesting {
     // MARK: - Valid files
 
     func testFullExampleLoadsWithEveryField() throws {
@@ -299,8 +299,12 @@ final class PipelineLoaderTests: XCTestCase {
 
 // MARK: - Helpers shared by the pipeline tests
 
-/// A valid pipeline with only the required parts, four lines long.
-extension XCTestCase {
+/// Pipeline test cases adopt this to share a minimal file and error helpers without adding
+/// them to every XCTestCase in the target.
+protocol PipelineFileTesting: XCTestCase {}
+
+extension PipelineFileTesting {
+    /// A valid pipeline with only the required parts, four lines long.
     static var minimal: String {
         """
         name: p

@@ -46,7 +46,7 @@ struct PipelinePlan {
     /// The plugin's JSON schema first (unknown keys, types), then its own validate hook.
     static func validateConfig(_ op: OperatorSpec, plugin: LoadedPlugin) -> [String] {
         if let schema = plugin.configSchemaJSON, !schema.isEmpty {
-            let schemaErrors = ConfigSchemaValidator.validate(op.config, schemaJSON: schema, operatorName: op.name)
+            let schemaErrors = ConfigSchemaValidator.validate(op.config, schemaJSON: schema, operatorName: op.label)
             if !schemaErrors.isEmpty { return schemaErrors.map(\.description) }
         }
         guard let validate = plugin.descriptor.pointee.validate_config else { return [] }

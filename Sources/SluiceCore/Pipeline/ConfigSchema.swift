@@ -82,7 +82,8 @@ final class ConfigSchema {
         guard let names, !names.isEmpty, names.count == ((value as? [Any])?.count ?? 1),
               names.allSatisfy(typeNames.contains)
         else {
-            throw Invalid(reason: "'type' at \(describe(path)) must be one of \(typeNames.sorted().joined(separator: ", ")) or a list of them")
+            let names = typeNames.sorted().joined(separator: ", ")
+            throw Invalid(reason: "'type' at \(describe(path)) must be one of \(names) or a list of them")
         }
         return names
     }

@@ -95,7 +95,10 @@ extension ConfigSchemaValidator {
 
         // MARK: - Keywords
 
-        private mutating func checkBounds(_ number: Double, of value: ConfigValue, against schema: ConfigSchema, path: Path) {
+        /// `minimum` and `maximum`, inclusive.
+        private mutating func checkBounds(
+            _ number: Double, of value: ConfigValue, against schema: ConfigSchema, path: Path
+        ) {
             if let minimum = schema.minimum, number < minimum {
                 report("\(path.subject) must be >= \(JSONLiteral.number(minimum))\(got(value, path))", at: value.location)
             }
@@ -104,8 +107,9 @@ extension ConfigSchemaValidator {
             }
         }
 
+        /// `required`, `properties` and `additionalProperties`.
         private mutating func checkObject(
-            _ entries: [(key: String, keyLocation: SourceLocation, value: ConfigValue)],
+            _ entries: [ConfigValue.ObjectEntry],
             at location: SourceLocation, against schema: ConfigSchema, path: Path
         ) {
             let context = path.text.isEmpty ? "" : "in '\(path.text)'"

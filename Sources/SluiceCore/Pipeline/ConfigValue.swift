@@ -16,6 +16,9 @@ public indirect enum ConfigValue: Sendable {
     /// A mapping, entries in the order written (merge keys already applied).
     case object([(key: String, keyLocation: SourceLocation, value: ConfigValue)], SourceLocation)
 
+    /// One key of a mapping with its value (the shape of `.object`'s elements).
+    typealias ObjectEntry = (key: String, keyLocation: SourceLocation, value: ConfigValue)
+
     /// Where the value starts in the file.
     public var location: SourceLocation {
         switch self {
@@ -63,7 +66,7 @@ extension ConfigValue {
     }
 
     /// The entries when the value is a mapping.
-    var objectEntries: [(key: String, keyLocation: SourceLocation, value: ConfigValue)]? {
+    var objectEntries: [ObjectEntry]? {
         guard case let .object(entries, _) = self else { return nil }
         return entries
     }

@@ -69,7 +69,9 @@ enum EnvironmentInterpolation {
             return .success(String(fallback))
         }
         guard let value = environment[String(name)] else {
-            return .failure(Failure(message: "environment variable \(name) is not set; set it or write ${\(name):-default}"))
+            return .failure(Failure(
+                message: "environment variable \(name) is not set; set it or write ${\(name):-default}"
+            ))
         }
         return .success(value)
     }

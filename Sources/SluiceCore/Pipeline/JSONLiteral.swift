@@ -57,7 +57,8 @@ enum JSONLiteral: Equatable, CustomStringConvertible {
         case let .string(string): return "'\(string)'"
         case let .array(elements): return "[" + elements.map(\.description).joined(separator: ", ") + "]"
         case let .object(members):
-            return "{" + members.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
+            let sorted = members.sorted { $0.key < $1.key }
+            return "{" + sorted.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
         }
     }
 

@@ -36,7 +36,8 @@ extension PipelineDecoder {
         else { return nil }
         switch entry.value {
         case .object, .null:
-            return OperatorSpec(role: role, name: role.defaultName, plugin: entry.key, pluginLocation: entry.keyLocation,
+            return OperatorSpec(role: role, name: role.defaultName, plugin: entry.key,
+                                pluginLocation: entry.keyLocation,
                                 config: config(entry.value, blockLocation: value.location))
         default:
             return nil

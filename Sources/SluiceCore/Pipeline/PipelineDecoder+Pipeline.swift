@@ -1,3 +1,5 @@
+import Foundation
+
 /// Decoding the top level of a pipeline file.
 extension PipelineDecoder {
     /// The keys a pipeline file may have at the top level.
@@ -24,7 +26,8 @@ extension PipelineDecoder {
 
         let checkpointing = checkpointSettings(in: top)
         let restart = restartStrategy(in: top)
-        let queueCapacity = integer("queue_capacity", in: top, range: 1...65536, rangeText: "from 1 to 65536", fallback: 16)
+        let queueCapacity = integer("queue_capacity", in: top, range: 1...65536, rangeText: "from 1 to 65536",
+                                    fallback: 16)
         return PipelineSpec(
             name: name,
             source: source.spec,
@@ -40,12 +43,14 @@ extension PipelineDecoder {
 
     // MARK: - Names
 
+    /// What pipeline and operator names are made of: `[A-Za-z0-9_.-]`.
+    private static let nameCharacters = CharacterSet(
+        charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
+    )
+
     /// Reports a pipeline or operator name that is not usable in file names and metrics.
     mutating func checkName(_ name: String, key: String, value: ConfigValue) {
-        let allowed = name.unicodeScalars.allSatisfy { scalar in
-            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "_.-".unicodeScalars.contains(scalar))
-        }
-        if !allowed {
+        if !name.unicodeScalars.allSatisfy(Self.nameCharacters.contains) {
             reportInvalid(key, value, expected: "made of letters, digits, '_', '.' and '-' only")
         }
     }

@@ -28,7 +28,8 @@ extension PipelineDecoder {
         return CheckpointSettings(
             interval: interval,
             directory: string("directory", in: section, required: true),
-            retained: integer("retained", in: section, range: 1...Int.max, rangeText: ">= 1", fallback: defaults.retained),
+            retained: integer("retained", in: section, range: 1...Int.max, rangeText: ">= 1",
+                              fallback: defaults.retained),
             mode: choice("mode", in: section, fallback: defaults.mode),
             timeout: duration("timeout", in: section, positive: true, fallback: defaults.timeout)
         )

@@ -42,7 +42,7 @@ extension PipelineDecoder {
         /// Where "missing required key" errors point: the section's key, or the mapping itself.
         var location: SourceLocation
         /// The entries in file order.
-        var entries: [(key: String, keyLocation: SourceLocation, value: ConfigValue)]
+        var entries: [ConfigValue.ObjectEntry]
 
         /// The value under `key`, if present.
         subscript(key: String) -> ConfigValue? {

@@ -18,9 +18,10 @@ extension PipelineError {
         case let .duplicatedKeysInMapping(duplicates, context):
             let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
             let noun = duplicates.count == 1 ? "key" : "keys"
+            // Yams only marks the first occurrence, so the message says where it points.
             self.init(
                 location: SourceLocation(file: file, mark: context.mark),
-                message: "duplicate \(noun) \(keys) in mapping; each key may appear only once"
+                message: "duplicate \(noun) \(keys) in mapping (first written here); each key may appear only once"
             )
         default:
             self.init(location: nil, message: "\(file): invalid YAML: \(yamlError)")

@@ -73,9 +73,9 @@ struct YAMLTreeReader {
 
     /// The entries of a mapping, merge keys applied: as in YAML 1.1's merge type, the mapping's
     /// own keys win over merged ones, and earlier merge sources win over later ones.
-    private mutating func entries(of mapping: Node.Mapping) -> [(key: String, keyLocation: SourceLocation, value: ConfigValue)] {
-        var own: [(key: String, keyLocation: SourceLocation, value: ConfigValue)] = []
-        var merged: [(key: String, keyLocation: SourceLocation, value: ConfigValue)] = []
+    private mutating func entries(of mapping: Node.Mapping) -> [ConfigValue.ObjectEntry] {
+        var own: [ConfigValue.ObjectEntry] = []
+        var merged: [ConfigValue.ObjectEntry] = []
         for (keyNode, valueNode) in mapping {
             let keyLocation = SourceLocation(file: file, mark: keyNode.mark)
             guard case let .scalar(key) = keyNode else {
@@ -94,14 +94,15 @@ struct YAMLTreeReader {
     }
 
     /// The entries a merge key's value contributes: one mapping, or a list of mappings.
-    private mutating func mergeSources(_ node: Node) -> [(key: String, keyLocation: SourceLocation, value: ConfigValue)] {
+    private mutating func mergeSources(_ node: Node) -> [ConfigValue.ObjectEntry] {
         switch node {
         case let .mapping(mapping):
             return entries(of: mapping)
         case let .sequence(sequence) where sequence.allSatisfy({ $0.mapping != nil }):
             return sequence.compactMap(\.mapping).flatMap { entries(of: $0) }
         default:
-            report("a merge key '<<' needs a mapping or a list of mappings", at: SourceLocation(file: file, mark: node.mark))
+            report("a merge key '<<' needs a mapping or a list of mappings",
+                   at: SourceLocation(file: file, mark: node.mark))
             return []
         }
     }

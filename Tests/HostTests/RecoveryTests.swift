@@ -1,0 +1,119 @@
+import Foundation
+import XCTest
+
+/// Exactly-once through crashes: the C sequence source into the transactional file sink, the
+/// worker killed again and again, the supervisor restoring the newest checkpoint each time.
+final class RecoveryTests: XCTestCase {
+    private var dir = ""
+
+    override func setUp() { dir = makeTemporaryDirectory("recovery") }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    private func writePipeline(count: Int, rate: Int, interval: String = "200ms", sourceExtra: String = "") -> String {
+        let path = dir + "/pipeline.yaml"
+        let yaml = """
+        name: recovery
+        source:
+          plugin: \(Built.sequenceSource)
+          config: { count: \(count), batch_size: 250, rate: \(rate)\(sourceExtra) }
+        transforms:
+          - plugin: pass-through
+        sink:
+          plugin: file-sink
+          config: { directory: \(dir)/out }
+        checkpointing:
+          interval: \(interval)
+          directory: \(dir)/checkpoints
+          retained: 3
+          mode: exactly-once
+        restart: { initial_delay: 50ms, max_delay: 200ms, multiplier: 2 }
+        """
+        try! yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func testSIGKILLAtTenRandomMomentsCommitsEveryValueExactlyOnce() throws {
+        let n = 250_000
+        let supervisor = try StartedProcess(Built.sluice, ["run", writePipeline(count: n, rate: 50_000)])
+        var generator = SystemRandomNumberGenerator()
+        var kills = 0
+        while kills < 10 {
+            usleep(UInt32.random(in: 150_000...600_000, using: &generator))
+            guard supervisor.process.isRunning else { break }
+            guard let worker = supervisor.children().first else { continue }
+            kill(worker, SIGKILL)
+            kills += 1
+        }
+        let result = try supervisor.wait(timeout: 120)
+        XCTAssertEqual(kills, 10, "the pipeline finished before 10 kills; raise count")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stderr.components(separatedBy: "signal 9 (SIGKILL)").count - 1, kills, result.stderr)
+        XCTAssertTrue(result.stderr.contains("restoring checkpoint"), result.stderr)
+        assertExactlyOnce(try committedValues(in: dir + "/out"), n)
+    }
+
+    func testSegfaultInsidePluginIsRecovered() throws {
+        let n = 60_000
+        let marker = dir + "/segfaulted"
+        let path = writePipeline(count: n, rate: 40_000, sourceExtra: ", segfault_at: 41234, segfault_marker: \(marker)")
+        let result = try runProcess(Built.sluice, ["run", path], timeout: 120)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: marker), "the plugin never crashed")
+        XCTAssertTrue(result.stderr.contains("signal 11 (SIGSEGV)"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("restoring checkpoint"), result.stderr)
+        assertExactlyOnce(try committedValues(in: dir + "/out"), n)
+    }
+
+    func testSIGTERMStopsGracefullyWithAFinalCheckpoint() throws {
+        let path = writePipeline(count: 0, rate: 20_000)
+        let supervisor = try StartedProcess(Built.sluice, ["run", path])
+        try supervisor.waitForLog("checkpoint 2 complete")
+        kill(supervisor.pid, SIGTERM)
+        let result = try supervisor.wait(timeout: 30)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("final checkpoint"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("stopped cleanly"), result.stderr)
+        // Everything the source emitted before the final barrier is committed: 1...k, no gaps.
+        let values = try committedValues(in: dir + "/out")
+        XCTAssertGreaterThan(values.count, 0)
+        assertExactlyOnce(values, values.count)
+
+        // A second run resumes after the last committed value.
+        let again = try StartedProcess(Built.sluice, ["run", path])
+        try again.waitForLog("resuming at \(values.count + 1)")
+        kill(again.pid, SIGTERM)
+        XCTAssertEqual(try again.wait(timeout: 30).status, 0)
+        let all = try committedValues(in: dir + "/out")
+        assertExactlyOnce(all, all.count)
+    }
+
+    func testCorruptNewestCheckpointFallsBackToThePreviousOne() throws {
+        for corruption in ["truncate", "flip"] {
+            setUp()
+            let path = writePipeline(count: 0, rate: 20_000, interval: "100ms")
+            let first = try StartedProcess(Built.sluice, ["run", path])
+            try first.waitForLog("checkpoint 4 complete")
+            kill(first.pid, SIGTERM)
+            XCTAssertEqual(try first.wait(timeout: 30).status, 0)
+
+            let checkpoints = try FileManager.default.contentsOfDirectory(atPath: dir + "/checkpoints/checkpoints")
+                .filter { $0.hasPrefix("chk-") }.sorted()
+            XCTAssertEqual(checkpoints.count, 3, "retained: 3")
+            let newest = dir + "/checkpoints/checkpoints/" + checkpoints.last!
+            let previousID = Int(checkpoints[checkpoints.count - 2].dropFirst(4).prefix(20))!
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: newest))
+            if corruption == "truncate" { bytes = bytes.prefix(bytes.count / 2) } else { bytes[bytes.count / 2] ^= 0x40 }
+            try bytes.write(to: URL(fileURLWithPath: newest))
+
+            let list = try runProcess(Built.sluice, ["checkpoints", "list", dir + "/checkpoints"])
+            XCTAssertTrue(list.stdout.contains("INVALID"), list.stdout)
+
+            let second = try StartedProcess(Built.sluice, ["run", path])
+            try second.waitForLog("restoring checkpoint \(previousID) from")
+            XCTAssertTrue(second.stderrText.contains("is unusable"), second.stderrText)
+            kill(second.pid, SIGTERM)
+            XCTAssertEqual(try second.wait(timeout: 30).status, 0)
+            tearDown()
+        }
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import XCTest
+
+/// Paths to what the package built, and helpers to build C plugins and run the real binary.
+enum Built {
+    /// The folder holding `sluice` and the Swift plugin `.so` files.
+    static let productsDirectory: String = {
+        // The test runner is .build/<triple>/debug/sluicePackageTests.xctest, beside the products.
+        let runner = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return (runner as NSString).deletingLastPathComponent
+    }()
+
+    static var sluice: String { productsDirectory + "/sluice" }
+
+    static let packageRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static var abiInclude: String { packageRoot + "/Sources/PluginABI/include" }
+
+    /// Compiles a C plugin with `cc -shared`; returns the .so path.
+    static func cPlugin(source: String, output: String, defines: [String] = []) throws -> String {
+        let result = try runProcess("/usr/bin/env", ["cc", "-shared", "-fPIC", "-O2", "-Wall", "-I", abiInclude] + defines.map { "-D" + $0 } + ["-o", output, source])
+        guard result.status == 0 else { throw TestFailure("cc failed for \(source): \(result.stderr)") }
+        return output
+    }
+
+    /// The C sequence source from Examples/, built once per test run.
+    static let sequenceSource: String = {
+        let dir = NSTemporaryDirectory() + "sluice-test-plugins-\(getpid())"
+        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return try! cPlugin(source: packageRoot + "/Examples/sequence-source/sequence_source.c", output: dir + "/libsequence-source.so")
+    }()
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+struct RunResult {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+    var output: String { stdout + stderr }
+}
+
+/// Runs a command to completion (with a timeout) and captures its output through files, so a
+/// chatty process never blocks on a full pipe.
+@discardableResult
+func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 120) throws -> RunResult {
+    let process = try StartedProcess(executable, arguments, environment: environment)
+    return try process.wait(timeout: timeout)
+}
+
+/// A process started in the background, output captured to files.
+final class StartedProcess {
+    let process = Process()
+    private let outPath: String
+    private let errPath: String
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+        let base = NSTemporaryDirectory() + "sluice-proc-\(UUID().uuidString)"
+        outPath = base + ".out"
+        errPath = base + ".err"
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "SLUICE_PLUGIN_PATH")
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        process.standardOutput = FileHandle(forWritingAtPath: outPath)
+        process.standardError = FileHandle(forWritingAtPath: errPath)
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var stderrText: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+    var stdoutText: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
+
+    func wait(timeout: TimeInterval) throws -> RunResult {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            kill(-pid, SIGKILL)
+            process.terminate()
+            kill(pid, SIGKILL)
+            for child in children() { kill(child, SIGKILL) }
+            throw TestFailure("\(process.executableURL!.path) \(process.arguments!.joined(separator: " ")) did not finish within \(timeout) s\nstderr:\n\(stderrText.suffix(4000))")
+        }
+        return RunResult(status: process.terminationStatus, stdout: stdoutText, stderr: stderrText)
+    }
+
+    /// Waits until the captured stderr contains `text`.
+    func waitForLog(_ text: String, timeout: TimeInterval = 30) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if stderrText.contains(text) { return }
+            if !process.isRunning { break }
+            usleep(20_000)
+        }
+        throw TestFailure("log never showed '\(text)'\nstderr:\n\(stderrText.suffix(4000))")
+    }
+
+    /// The process's direct children (the supervisor's worker).
+    func children() -> [Int32] {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        return text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+}
+
+/// A fresh temporary folder per test.
+func makeTemporaryDirectory(_ label: String) -> String {
+    let path = NSTemporaryDirectory() + "sluice-\(label)-\(UUID().uuidString.prefix(8))"
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// Every integer in the `value` field of the committed part files of a file sink.
+func committedValues(in directory: String) throws -> [Int64] {
+    var values: [Int64] = []
+    let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("part-") && $0.hasSuffix(".jsonl") }
+    for file in files {
+        let text = try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
+        for line in text.split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":"), let value = Int64(line[line.index(after: colon)...].dropLast()) else {
+                throw TestFailure("unexpected line in \(file): \(line)")
+            }
+            values.append(value)
+        }
+    }
+    return values
+}
+
+/// Checks that `values` holds every integer 1...n exactly once.
+func assertExactlyOnce(_ values: [Int64], _ n: Int, file: StaticString = #filePath, line: UInt = #line) {
+    var seen = [UInt8](repeating: 0, count: n + 1)
+    var duplicates = 0, outOfRange = 0
+    for v in values {
+        guard v >= 1 && v <= n else { outOfRange += 1; continue }
+        if seen[Int(v)] > 0 { duplicates += 1 }
+        seen[Int(v)] += 1
+    }
+    let missing = seen.dropFirst().filter { $0 == 0 }.count
+    XCTAssertEqual(duplicates, 0, "duplicated values", file: file, line: line)
+    XCTAssertEqual(missing, 0, "missing values", file: file, line: line)
+    XCTAssertEqual(outOfRange, 0, "values outside 1...\(n)", file: file, line: line)
+    XCTAssertEqual(values.count, n, file: file, line: line)
+}

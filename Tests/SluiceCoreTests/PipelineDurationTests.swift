@@ -1,0 +1,69 @@
+import XCTest
+@testable import SluiceCore
+
+/// Duration syntax and the restart backoff built on durations.
+final class PipelineDurationTests: XCTestCase, PipelineFileTesting {
+    // MARK: - Parsing
+
+    func testUnitsAndBareNumbers() {
+        XCTAssertEqual(Duration(pipelineText: "250ms"), .milliseconds(250))
+        XCTAssertEqual(Duration(pipelineText: "5s"), .seconds(5))
+        XCTAssertEqual(Duration(pipelineText: "2m"), .seconds(120))
+        XCTAssertEqual(Duration(pipelineText: "1h"), .seconds(3600))
+        XCTAssertEqual(Duration(pipelineText: "1.5s"), .milliseconds(1500))
+        XCTAssertEqual(Duration(pipelineText: "0.1s"), .milliseconds(100))
+        XCTAssertEqual(Duration(pipelineText: "7"), .seconds(7))
+        XCTAssertEqual(Duration(pipelineText: "0s"), .zero)
+    }
+
+    func testMalformedDurationsAreRejected() {
+        for text in ["", "s", "5x", "-1s", "+1s", "1.s", ".5s", "1.2.3s", "5 s", "5S", "1e3s", "off"] {
+            XCTAssertNil(Duration(pipelineText: text), text)
+        }
+    }
+
+    func testConfigValuesMeanSeconds() {
+        let here = SourceLocation(file: "f", line: 1, column: 1)
+        XCTAssertEqual(Duration(configValue: .int(3, here)), .seconds(3))
+        XCTAssertEqual(Duration(configValue: .double(0.5, here)), .milliseconds(500))
+        XCTAssertEqual(Duration(configValue: .string("2m", here)), .seconds(120))
+        XCTAssertNil(Duration(configValue: .int(-3, here)))
+        XCTAssertNil(Duration(configValue: .bool(true, here)))
+    }
+
+    func testDurationsInPipelineFile() throws {
+        let spec = try parse(replacing: "checkpointing: { directory: /tmp/x }", with: """
+        checkpointing: { directory: /tmp/x, interval: 1.5s, timeout: 2 }
+        restart: { initial_delay: 250ms, max_delay: 1h, reset_after: 0.5 }
+        """)
+        XCTAssertEqual(spec.checkpointing.interval, .milliseconds(1500))
+        XCTAssertEqual(spec.checkpointing.timeout, .seconds(2))
+        XCTAssertEqual(spec.restart.initialDelay, .milliseconds(250))
+        XCTAssertEqual(spec.restart.maxDelay, .seconds(3600))
+        XCTAssertEqual(spec.restart.resetAfter, .milliseconds(500))
+    }
+
+    func testOffIsOnlyAllowedForInterval() throws {
+        let errors = try parseErrors(replacing: "checkpointing: { directory: /tmp/x }",
+                                     with: "checkpointing: { directory: /tmp/x, timeout: off }")
+        XCTAssertEqual(errors.map(\.message), [
+            "timeout must be a positive duration such as 250ms, 5s, 2m or 1h, got 'off'",
+        ])
+    }
+
+    // MARK: - Restart backoff
+
+    func testDelayGrowsByMultiplierAndIsCappedAtMaxDelay() {
+        let strategy = RestartStrategy(initialDelay: .seconds(1), maxDelay: .seconds(30), multiplier: 2)
+        XCTAssertEqual((0...8).map { strategy.delay(afterFailures: $0) },
+                       [.zero, .seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(16),
+                        .seconds(30), .seconds(30), .seconds(30)])
+        XCTAssertEqual(strategy.delay(afterFailures: 10_000), .seconds(30))
+    }
+
+    func testMultiplierOfOneKeepsDelayConstant() {
+        let strategy = RestartStrategy(initialDelay: .milliseconds(500), maxDelay: .seconds(30), multiplier: 1)
+        XCTAssertEqual(strategy.delay(afterFailures: 1), .milliseconds(500))
+        XCTAssertEqual(strategy.delay(afterFailures: 50), .milliseconds(500))
+    }
+}
