@@ -106,10 +106,13 @@ final class StartedProcess {
         throw TestFailure("log never showed '\(text)'\nstderr:\n\(stderrText.suffix(4000))")
     }
 
-    /// The process's direct children (the supervisor's worker).
+    /// The process's direct children (the supervisor's worker), from every thread's list.
     func children() -> [Int32] {
-        let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
-        return text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.flatMap { task -> [Int32] in
+            let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? ""
+            return text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
     }
 }
 

@@ -115,6 +115,10 @@ extension ArrowBatch {
     func childSchema(_ i: Int) -> ArrowSchema { schema.pointee.children![i]!.pointee }
 }
 
+/// A view borrows the batch's memory and Swift may free an object right after its last use,
+/// so tests that read a view of a batch they no longer mention keep the batch alive with this.
+func keepAlive(_ objects: AnyObject...) { withExtendedLifetime(objects) {} }
+
 /// Reads bit `i` of an Arrow bitmap.
 func bit(_ bitmap: UnsafeRawPointer, _ i: Int) -> Bool {
     bitmap.load(fromByteOffset: i >> 3, as: UInt8.self) & (1 << UInt8(i & 7)) != 0

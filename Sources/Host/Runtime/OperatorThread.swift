@@ -33,7 +33,16 @@ final class OperatorThread {
     private var thread: Thread?
     /// Rows through this operator since its last barrier (source: emitted; others: received).
     private var rowsSinceBarrier = 0
-    private(set) var rowsTotal = 0
+    private var rowsTotal = 0
+    private var batchesTotal = 0
+    private var statsLock = NSLock()
+
+    /// Rows and batches through this operator so far; any thread.
+    var emitted: (rows: Int, batches: Int) {
+        statsLock.lock()
+        defer { statsLock.unlock() }
+        return (rowsTotal + rowsSinceBarrier, batchesTotal)
+    }
 
     init(setup: OperatorSetup, role: Role, inbox: OperatorInbox, downstream: OperatorInbox?, deadLetters: OperatorInbox?,
          mailbox: CoordinatorMailbox, hasDeadLetterOutput: Bool, deliveryMode: DeliveryMode, pipelineName: String) {
@@ -103,7 +112,7 @@ final class OperatorThread {
             }
             switch try instance.next() {
             case .batch(let batch):
-                rowsSinceBarrier += batch.length
+                count(batch)
                 downstream.push(.batch(batch))
             case .noData:
                 continue
@@ -125,7 +134,7 @@ final class OperatorThread {
             case .control(let control):
                 try handle(control)
             case .item(.batch(let batch)):
-                rowsSinceBarrier += batch.length
+                count(batch)
                 switch role {
                 case .transform:
                     let (output, rejected) = try instance.process(batch)
@@ -143,14 +152,25 @@ final class OperatorThread {
         }
     }
 
+    @inline(__always)
+    private func count(_ batch: ArrowBatch) {
+        statsLock.lock()
+        rowsSinceBarrier += batch.length
+        batchesTotal += 1
+        statsLock.unlock()
+    }
+
     // MARK: - Checkpoints
 
     /// Snapshots, acknowledges to the coordinator, then forwards the barrier.
     private func barrier(_ id: UInt64) throws {
         let state = try instance!.snapshot(id)
-        mailbox.post(.acknowledged(checkpoint: id, index: setup.index, state: state, rows: rowsSinceBarrier))
-        rowsTotal += rowsSinceBarrier
+        statsLock.lock()
+        let rows = rowsSinceBarrier
+        rowsTotal += rows
         rowsSinceBarrier = 0
+        statsLock.unlock()
+        mailbox.post(.acknowledged(checkpoint: id, index: setup.index, state: state, rows: rows))
         (downstream ?? deadLetters)?.push(.barrier(id))
     }
 

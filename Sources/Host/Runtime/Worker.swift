@@ -122,6 +122,7 @@ final class Worker {
     private func coordinate() -> Outcome {
         var ready = 0, stopped = 0
         var stopping = false
+        var runningSince = monotonicNanoseconds()
         let tick: UInt64 = min(50_000_000, (spec.checkpointing.interval.map(nanoseconds) ?? 50_000_000) / 4)
         while true {
             for event in mailbox.take(timeoutNanoseconds: max(tick, 1_000_000)) {
@@ -129,14 +130,19 @@ final class Worker {
                 switch event {
                 case .ready:
                     ready += 1
-                    if ready == operators.count { Log.info("pipeline '\(spec.name)' running: \(describeChain())") }
+                    if ready == operators.count {
+                        runningSince = monotonicNanoseconds()
+                        Log.info("pipeline '\(spec.name)' running: \(describeChain())")
+                    }
                 case .acknowledged(let id, let index, let state, let rows):
                     perform(coordinator.handle(.acknowledged(id: id, operatorIndex: index, state: state, rows: rows),
                                                createdAtMilliseconds: wallClockMilliseconds()))
                 case .failed(let index, let error):
                     return .failed("operator '\(spec.operators[index].name)' failed: \(error)")
                 case .sourceEnded:
-                    Log.info("source reached the end of its stream; taking a final checkpoint")
+                    let seconds = Double(now - runningSince) / 1e9
+                    let (rows, batches) = operators[0].emitted
+                    Log.info("source reached the end of its stream after \(rows) rows in \(batches) batches in \(String(format: "%.3f", seconds)) s (\(Int(Double(rows) / seconds)) rows/s, \(Int(Double(batches) / seconds)) batches/s); taking a final checkpoint")
                     stopping = true
                     perform(coordinator.handle(.trigger(.final, now: now)))
                 case .stopRequested(let signal):
@@ -147,7 +153,12 @@ final class Worker {
                     perform(coordinator.handle(.trigger(.final, now: now)))
                 case .stopped:
                     stopped += 1
-                    if stopped == operators.count { return .finished }
+                    if stopped == operators.count {
+                        let seconds = Double(now - runningSince) / 1e9
+                        let rows = operators.map { "\($0.setup.spec.name) \($0.emitted.rows)" }.joined(separator: ", ")
+                        Log.info("ran for \(String(format: "%.3f", seconds)) s; rows per operator: \(rows)")
+                        return .finished
+                    }
                 }
                 if case .failed = outcomeOfActions { return outcomeOfActions }
             }

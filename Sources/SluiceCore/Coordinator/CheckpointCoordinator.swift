@@ -115,9 +115,11 @@ public struct CheckpointCoordinator {
 
         case .trigger(let trigger, let now):
             guard !finished else { return [] }
-            if inFlight != nil {
+            if inFlight != nil || !queued.isEmpty {
+                // Behind a checkpoint in flight, or behind triggers queued after an abort: keep
+                // their order. A periodic trigger is covered by whatever runs next.
                 if trigger != .periodic && !queued.contains(trigger) { queued.append(trigger) }
-                return []
+                return inFlight == nil ? startQueued(now: now) : []
             }
             return start(trigger, now: now)
 
@@ -140,7 +142,8 @@ public struct CheckpointCoordinator {
                                                 operators: flight.states.map { $0! }))]
 
         case .declined(let id, let index, let reason):
-            guard inFlight?.id == id else { return [] }
+            // Once every operator acknowledged, the manifest is being written: too late to decline.
+            guard let flight = inFlight, flight.id == id, !flight.persisting else { return [] }
             let name = configuration.operators.indices.contains(index) ? configuration.operators[index].name : "#\(index)"
             return abort(reason: "operator '\(name)' declined: \(reason)")
 
