@@ -143,6 +143,9 @@ final class OperatorThread {
                 default:
                     try instance.write(batch)
                 }
+            case .item(.deadLetters(let batch)) where role == .deadLetterSink:
+                count(batch)
+                try instance.write(batch)
             case .item(.deadLetters(let batch)):
                 // Transforms pass dead letters on; the main sink hands them to the dead-letter sink.
                 (downstream ?? deadLetters)?.push(.deadLetters(batch))
