@@ -15,13 +15,7 @@ struct RunCommand: ParsableCommand {
         Log.component = "supervisor[\(getpid())]"
         // Check everything up front, so a wrong pipeline fails here with every error listed
         // instead of in a restart loop.
-        let plan: PipelinePlan
-        do {
-            plan = try PipelinePlan.load(path: file, searchPath: plugins.searchPath)
-        } catch {
-            printError("\(error)")
-            throw ExitCode(ExitStatus.configuration)
-        }
+        let plan = try plugins.loadPlan(file)
         let pathArguments = plugins.pluginPath.flatMap { ["--plugin-path", $0] }
         let supervisor = Supervisor(pipelineFile: file, strategy: plan.spec.restart, workerArguments: pathArguments,
                                     firstStartArguments: fromSavepoint.map { ["--from-savepoint", $0] } ?? [])

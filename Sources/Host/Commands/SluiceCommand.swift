@@ -15,4 +15,15 @@ struct PluginPathOptions: ParsableArguments {
     var pluginPath: [String] = []
 
     var searchPath: PluginSearchPath { PluginSearchPath(flag: pluginPath) }
+
+    /// Loads and checks a pipeline; on any problem prints every error and exits with 78
+    /// (EX_CONFIG), which the supervisor takes as "do not restart".
+    func loadPlan(_ file: String) throws -> PipelinePlan {
+        do {
+            return try PipelinePlan.load(path: file, searchPath: searchPath)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(ExitStatus.configuration)
+        }
+    }
 }

@@ -10,13 +10,7 @@ struct ValidateCommand: ParsableCommand {
     @OptionGroup var plugins: PluginPathOptions
 
     func run() throws {
-        let plan: PipelinePlan
-        do {
-            plan = try PipelinePlan.load(path: file, searchPath: plugins.searchPath)
-        } catch {
-            printError("\(error)")
-            throw ExitCode(ExitStatus.configuration)
-        }
+        let plan = try plugins.loadPlan(file)
         print("\(file): pipeline '\(plan.spec.name)' is valid")
         for (op, plugin) in zip(plan.spec.operators, plan.plugins) {
             print("  \(op.name): \(plugin.kind.rawValue) \(plugin.name) \(plugin.version) (ABI \(plugin.abiVersionString), \(plugin.originalPath))")

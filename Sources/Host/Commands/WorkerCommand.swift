@@ -14,13 +14,7 @@ struct WorkerCommand: ParsableCommand {
 
     func run() throws {
         Log.component = "worker[\(getpid())]"
-        let plan: PipelinePlan
-        do {
-            plan = try PipelinePlan.load(path: file, searchPath: plugins.searchPath)
-        } catch {
-            printError("\(error)")
-            throw ExitCode(ExitStatus.configuration)
-        }
+        let plan = try plugins.loadPlan(file)
         let worker: Worker
         do { worker = try Worker(plan: plan, fromSavepoint: fromSavepoint) } catch {
             Log.error("\(error)")
