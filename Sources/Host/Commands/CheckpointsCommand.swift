@@ -27,11 +27,16 @@ struct CheckpointsCommand: ParsableCommand {
                     if case .savepoint(let n) = m.kind { kind = "savepoint '\(n)'" } else { kind = "checkpoint" }
                     let created = formatter.string(from: Date(timeIntervalSince1970: Double(m.createdAtMilliseconds) / 1000))
                     let ops = m.operators.map { "\($0.operatorName)=\($0.state.count)B" }.joined(separator: " ")
-                    print("\(String(m.id).padding(toLength: 8, withPad: " ", startingAt: 0)) \(kind.padding(toLength: 22, withPad: " ", startingAt: 0)) \(created)  \(entry.sizeBytes) bytes  pipeline \(m.pipeline)  [\(ops)]  \(name)")
+                    print("\(pad(String(m.id), 8)) \(pad(kind, 12)) \(created)  \(entry.sizeBytes) bytes  pipeline \(m.pipeline)  [\(ops)]  \(name)")
                 case .invalid(let reason):
-                    print("\((entry.id.map(String.init) ?? "?").padding(toLength: 8, withPad: " ", startingAt: 0)) INVALID                \(name): \(reason)")
+                    print("\(pad(entry.id.map(String.init) ?? "?", 8)) \(pad("INVALID", 12)) \(name): \(reason)")
                 }
             }
         }
     }
+}
+
+/// Left-aligns `text` in `width` columns without cutting it.
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
 }

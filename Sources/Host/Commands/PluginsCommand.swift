@@ -17,7 +17,7 @@ struct PluginsCommand: ParsableCommand {
             for path in searchPath.allSharedObjects() {
                 do {
                     let p = try PluginLoader.load(path)
-                    print("\(p.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(p.kind.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(p.version.padding(toLength: 8, withPad: " ", startingAt: 0)) ABI \(p.abiVersionString)  \(path)")
+                    print("\(pad(p.name, 18)) \(pad(p.kind.rawValue, 10)) \(pad(p.version, 8)) ABI \(p.abiVersionString)  \(path)")
                 } catch let error as PluginLoadError where error.reason == .missingEntrySymbol {
                     continue  // an ordinary library that happens to sit beside the plugins
                 } catch {

@@ -16,6 +16,13 @@ struct RunCommand: ParsableCommand {
         // Check everything up front, so a wrong pipeline fails here with every error listed
         // instead of in a restart loop.
         let plan = try plugins.loadPlan(file)
+        if let name = fromSavepoint {
+            // A missing savepoint is a configuration error, not a reason to restart.
+            do { _ = try CheckpointStore(directory: plan.spec.checkpointing.directory).savepoint(named: name) } catch {
+                printError("\(error)")
+                throw ExitCode(ExitStatus.configuration)
+            }
+        }
         let pathArguments = plugins.pluginPath.flatMap { ["--plugin-path", $0] }
         let supervisor = Supervisor(pipelineFile: file, strategy: plan.spec.restart, workerArguments: pathArguments,
                                     firstStartArguments: fromSavepoint.map { ["--from-savepoint", $0] } ?? [])

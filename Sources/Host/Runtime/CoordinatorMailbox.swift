@@ -10,6 +10,8 @@ enum WorkerEvent {
     case sourceEnded
     /// SIGTERM or SIGINT: stop gracefully.
     case stopRequested(signal: Int32)
+    /// SIGUSR1: take a savepoint with a generated name.
+    case savepointRequested
     /// The thread of operator `index` has ended.
     case stopped(index: Int)
 }

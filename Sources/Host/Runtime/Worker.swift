@@ -151,6 +151,10 @@ final class Worker {
                     Log.info("received \(signal == SIGINT ? "SIGINT" : "SIGTERM"): stopping the source and taking a final checkpoint")
                     operators[0].inbox.send(.stopReading)
                     perform(coordinator.handle(.trigger(.final, now: now)))
+                case .savepointRequested:
+                    let name = "savepoint-" + savepointTimestamp()
+                    Log.info("received SIGUSR1: taking savepoint '\(name)'")
+                    perform(coordinator.handle(.trigger(.savepoint(name: name), now: now)))
                 case .stopped:
                     stopped += 1
                     if stopped == operators.count {
@@ -223,14 +227,24 @@ final class Worker {
     private var signalSources: [DispatchSourceSignal] = []
 
     private func installSignalHandlers() {
-        for sig in [SIGTERM, SIGINT] {
+        for sig in [SIGTERM, SIGINT, SIGUSR1] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [mailbox] in mailbox.post(.stopRequested(signal: sig)) }
+            source.setEventHandler { [mailbox] in
+                mailbox.post(sig == SIGUSR1 ? .savepointRequested : .stopRequested(signal: sig))
+            }
             source.resume()
             signalSources.append(source)
         }
     }
+}
+
+/// UTC time as 20261126T091502Z, for generated savepoint names.
+private func savepointTimestamp() -> String {
+    var now = time(nil)
+    var t = tm()
+    gmtime_r(&now, &t)
+    return String(format: "%04d%02d%02dT%02d%02d%02dZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec)
 }
 
 func nanoseconds(_ duration: Duration) -> UInt64 {

@@ -92,6 +92,17 @@ final class Supervisor {
     }
 
     private func installSignalHandlers() {
+        // SIGUSR1 asks the worker for a savepoint.
+        signal(SIGUSR1, SIG_IGN)
+        let savepoint = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: .global())
+        savepoint.setEventHandler { [self] in
+            lock.lock()
+            let pid = worker?.isRunning == true ? worker?.processIdentifier : nil
+            lock.unlock()
+            if let pid { kill(pid, SIGUSR1) }
+        }
+        savepoint.resume()
+        signalSources.append(savepoint)
         for sig in [SIGTERM, SIGINT] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
