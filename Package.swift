@@ -14,10 +14,16 @@ let package = Package(
         .library(name: "SluiceFileSink", type: .dynamic, targets: ["FileSink"]),
         .library(name: "SluicePassThrough", type: .dynamic, targets: ["PassThrough"]),
         .library(name: "SluiceNullSink", type: .dynamic, targets: ["NullSink"]),
+        .library(name: "SluicePulsarSource", type: .dynamic, targets: ["PulsarSource"]),
+        .library(name: "SluiceClickHouseSink", type: .dynamic, targets: ["ClickHouseSink"]),
+        .library(name: "PulsarClient", targets: ["PulsarClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // The contract: one C header, nothing else.
@@ -26,19 +32,45 @@ let package = Package(
         .target(name: "SluiceArrow", dependencies: ["PluginABI"], path: "Sources/SluiceArrow"),
         // Helpers for writing plugins in Swift.
         .target(name: "PluginKit", dependencies: ["PluginABI", "SluiceArrow"], path: "Sources/PluginKit"),
+        // CRC-32C, for checkpoint files and Pulsar frames.
+        .target(name: "CRC32C", path: "Sources/CRC32C"),
         // Pure logic: pipeline model and YAML, checkpoint coordinator and store format, plugin loader.
         .target(
             name: "SluiceCore",
-            dependencies: ["PluginABI", "SluiceArrow", .product(name: "Yams", package: "Yams")],
+            dependencies: ["PluginABI", "SluiceArrow", "CRC32C", .product(name: "Yams", package: "Yams")],
             path: "Sources/SluiceCore"
         ),
         .executableTarget(
             name: "Host",
             dependencies: [
-                "SluiceCore", "SluiceArrow", "PluginABI",
+                "SluiceCore", "SluiceArrow", "PluginABI", "PulsarClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Host"
+        ),
+
+        // Debian's compression libraries (liblz4, libzstd, libsnappy, zlib) for Pulsar payloads.
+        .systemLibrary(name: "CCompression", path: "Sources/CCompression"),
+        // The Pulsar binary protocol: framing, protobuf commands, state machines, NIO channels.
+        .target(
+            name: "PulsarClient",
+            dependencies: [
+                "CRC32C", "CCompression",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Sources/PulsarClient"
+        ),
+        .target(name: "PulsarSource", dependencies: ["PluginKit", "PulsarClient"], path: "Plugins/PulsarSource"),
+        .target(
+            name: "ClickHouseSink",
+            dependencies: [
+                "PluginKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Plugins/ClickHouseSink"
         ),
 
         // Example plugins written in Swift on the plugin kit.
@@ -47,7 +79,11 @@ let package = Package(
         .target(name: "NullSink", dependencies: ["PluginKit"], path: "Examples/NullSink"),
 
         .testTarget(name: "SluiceArrowTests", dependencies: ["SluiceArrow"], path: "Tests/SluiceArrowTests"),
-        .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"], path: "Tests/SluiceCoreTests"),
+        .testTarget(name: "CRC32CTests", dependencies: ["CRC32C"], path: "Tests/CRC32CTests"),
+        .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "CRC32C"], path: "Tests/SluiceCoreTests"),
+        .testTarget(name: "PulsarClientTests", dependencies: ["PulsarClient"], path: "Tests/PulsarClientTests"),
+        .testTarget(name: "PulsarSourceTests", dependencies: ["PulsarSource", "PulsarClient", "PluginKit"], path: "Tests/PulsarSourceTests"),
+        .testTarget(name: "ClickHouseSinkTests", dependencies: ["ClickHouseSink", "PluginKit"], path: "Tests/ClickHouseSinkTests"),
         .testTarget(name: "HostTests", dependencies: ["SluiceCore"], path: "Tests/HostTests"),
         .testTarget(name: "FileSinkTests", dependencies: ["FileSink", "PluginKit"], path: "Tests/FileSinkTests"),
     ],

@@ -1,3 +1,4 @@
+import CRC32C
 import XCTest
 @testable import SluiceCore
 

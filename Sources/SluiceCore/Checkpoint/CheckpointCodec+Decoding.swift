@@ -1,3 +1,5 @@
+import CRC32C
+
 // MARK: - Decoding
 
 extension CheckpointCodec {

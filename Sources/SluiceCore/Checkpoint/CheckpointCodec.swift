@@ -1,3 +1,5 @@
+import CRC32C
+
 /// Binary encoding of a ``CheckpointManifest`` into one self-verifying checkpoint file.
 ///
 /// ## Format, version 1

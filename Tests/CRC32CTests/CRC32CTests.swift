@@ -1,5 +1,5 @@
 import XCTest
-@testable import SluiceCore
+@testable import CRC32C
 
 final class CRC32CTests: XCTestCase {
     // MARK: Known vectors (RFC 3720 appendix B.4 and the common check value)
