@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "SluiceNullSink", type: .dynamic, targets: ["NullSink"]),
         .library(name: "SluicePulsarSource", type: .dynamic, targets: ["PulsarSource"]),
         .library(name: "SluiceClickHouseSink", type: .dynamic, targets: ["ClickHouseSink"]),
+        .library(name: "SluiceFunctionTransform", type: .dynamic, targets: ["FunctionTransform"]),
         .library(name: "PulsarClient", targets: ["PulsarClient"]),
     ],
     dependencies: [
@@ -63,6 +64,9 @@ let package = Package(
             path: "Sources/PulsarClient"
         ),
         .target(name: "PulsarSource", dependencies: ["PluginKit", "PulsarClient"], path: "Plugins/PulsarSource"),
+        // Debian's libffi, for calling C functions declared in YAML.
+        .systemLibrary(name: "CFFI", path: "Sources/CFFI"),
+        .target(name: "FunctionTransform", dependencies: ["PluginKit", "CFFI"], path: "Plugins/FunctionTransform"),
         .target(
             name: "ClickHouseSink",
             dependencies: [
@@ -83,6 +87,7 @@ let package = Package(
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "CRC32C"], path: "Tests/SluiceCoreTests"),
         .testTarget(name: "PulsarClientTests", dependencies: ["PulsarClient"], path: "Tests/PulsarClientTests"),
         .testTarget(name: "PulsarSourceTests", dependencies: ["PulsarSource", "PulsarClient", "PluginKit"], path: "Tests/PulsarSourceTests"),
+        .testTarget(name: "FunctionTransformTests", dependencies: ["FunctionTransform", "PluginKit"], path: "Tests/FunctionTransformTests"),
         .testTarget(name: "ClickHouseSinkTests", dependencies: ["ClickHouseSink", "PluginKit"], path: "Tests/ClickHouseSinkTests"),
         .testTarget(name: "HostTests", dependencies: ["SluiceCore"], path: "Tests/HostTests"),
         .testTarget(name: "FileSinkTests", dependencies: ["FileSink", "PluginKit"], path: "Tests/FileSinkTests"),
