@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "SluicePulsarSource", type: .dynamic, targets: ["PulsarSource"]),
         .library(name: "SluiceClickHouseSink", type: .dynamic, targets: ["ClickHouseSink"]),
         .library(name: "SluiceFunctionTransform", type: .dynamic, targets: ["FunctionTransform"]),
+        .library(name: "SluiceSensorParser", type: .dynamic, targets: ["SensorParser"]),
         .library(name: "PulsarClient", targets: ["PulsarClient"]),
     ],
     dependencies: [
@@ -64,6 +65,7 @@ let package = Package(
             path: "Sources/PulsarClient"
         ),
         .target(name: "PulsarSource", dependencies: ["PluginKit", "PulsarClient"], path: "Plugins/PulsarSource"),
+        .target(name: "SensorParser", dependencies: ["PluginKit"], path: "Plugins/SensorParser"),
         // Debian's libffi, for calling C functions declared in YAML.
         .systemLibrary(name: "CFFI", path: "Sources/CFFI"),
         .target(name: "FunctionTransform", dependencies: ["PluginKit", "CFFI"], path: "Plugins/FunctionTransform"),
@@ -87,6 +89,7 @@ let package = Package(
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "CRC32C"], path: "Tests/SluiceCoreTests"),
         .testTarget(name: "PulsarClientTests", dependencies: ["PulsarClient"], path: "Tests/PulsarClientTests"),
         .testTarget(name: "PulsarSourceTests", dependencies: ["PulsarSource", "PulsarClient", "PluginKit"], path: "Tests/PulsarSourceTests"),
+        .testTarget(name: "SensorParserTests", dependencies: ["SensorParser", "PluginKit"], path: "Tests/SensorParserTests"),
         .testTarget(name: "FunctionTransformTests", dependencies: ["FunctionTransform", "PluginKit"], path: "Tests/FunctionTransformTests"),
         .testTarget(name: "ClickHouseSinkTests", dependencies: ["ClickHouseSink", "PluginKit"], path: "Tests/ClickHouseSinkTests"),
         .testTarget(name: "HostTests", dependencies: ["SluiceCore"], path: "Tests/HostTests"),
