@@ -5,6 +5,8 @@ import PackageDescription
 // Sources/PluginABI/include/sluice_plugin.h. SwiftPM reserves `Plugins/` for its own package
 // plugins, so every plugin target names its folder explicitly.
 
+let uncheckedExclusivity: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+
 let package = Package(
     name: "sluice",
     platforms: [.macOS(.v13)],
@@ -16,7 +18,7 @@ let package = Package(
         .library(name: "SluiceNullSink", type: .dynamic, targets: ["NullSink"]),
         .library(name: "SluicePulsarSource", type: .dynamic, targets: ["PulsarSource"]),
         .library(name: "SluiceClickHouseSink", type: .dynamic, targets: ["ClickHouseSink"]),
-        .library(name: "SluiceFunctionTransform", type: .dynamic, targets: ["FunctionTransform"]),
+        .library(name: "SluiceFn", type: .dynamic, targets: ["FunctionTransform"]),  // libSluiceFn.so: the plugin `fn`
         .library(name: "SluiceSensorParser", type: .dynamic, targets: ["SensorParser"]),
         .library(name: "PulsarClient", targets: ["PulsarClient"]),
     ],
@@ -31,7 +33,10 @@ let package = Package(
         // The contract: one C header, nothing else.
         .target(name: "PluginABI", path: "Sources/PluginABI"),
         // Arrow C Data Interface helpers shared by the host and the plugin kit.
-        .target(name: "SluiceArrow", dependencies: ["PluginABI"], path: "Sources/SluiceArrow"),
+        // Hot per-row code (column builders, the JSON scanner) runs without dynamic exclusivity
+        // checks: they cost a third of the parser's time, and these types are confined to one
+        // operator thread by the plugin ABI.
+        .target(name: "SluiceArrow", dependencies: ["PluginABI"], path: "Sources/SluiceArrow", swiftSettings: uncheckedExclusivity),
         // Helpers for writing plugins in Swift.
         .target(name: "PluginKit", dependencies: ["PluginABI", "SluiceArrow"], path: "Sources/PluginKit"),
         // CRC-32C, for checkpoint files and Pulsar frames.
@@ -65,16 +70,18 @@ let package = Package(
             path: "Sources/PulsarClient"
         ),
         .target(name: "PulsarSource", dependencies: ["PluginKit", "PulsarClient"], path: "Plugins/PulsarSource"),
-        .target(name: "SensorParser", dependencies: ["PluginKit"], path: "Plugins/SensorParser"),
+        .target(name: "SensorParser", dependencies: ["PluginKit"], path: "Plugins/SensorParser", swiftSettings: uncheckedExclusivity),
         // Debian's libffi, for calling C functions declared in YAML.
         .systemLibrary(name: "CFFI", path: "Sources/CFFI"),
         .target(name: "FunctionTransform", dependencies: ["PluginKit", "CFFI"], path: "Plugins/FunctionTransform"),
         .target(
             name: "ClickHouseSink",
             dependencies: [
-                "PluginKit",
+                "PluginKit", "CCompression",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Plugins/ClickHouseSink"
         ),

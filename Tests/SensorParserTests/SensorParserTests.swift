@@ -1,0 +1,161 @@
+import Foundation
+import PluginKit
+import XCTest
+@testable import SensorParser
+
+final class SensorParserTests: XCTestCase {
+    private func sensors() throws -> ParserHarness { try ParserHarness(["columns": sensorColumns]) }
+
+    func testSampleReadingBecomesOneTypedRow() throws {
+        let (batch, rejected) = try sensors().run([sampleReading])
+        XCTAssertTrue(rejected.isEmpty, "\(rejected)")
+        let view = try batch.view()
+        XCTAssertEqual(view.length, 1)
+        XCTAssertEqual(view.columns.map(\.name), ["sensor_id", "ts", "temperature", "humidity", "battery", "status", "site", "seq"])
+        XCTAssertEqual(view.column(named: "sensor_id")!.string(0), "sensor-0042")
+        XCTAssertEqual(view.column(named: "ts")!.format, .timestamp(.milliseconds, timeZone: "UTC"))
+        XCTAssertEqual(view.column(named: "ts")!.int64(0), 1_764_100_000_123)
+        XCTAssertEqual(view.column(named: "temperature")!.fixed(0, as: Double.self), 21.5)
+        XCTAssertEqual(view.column(named: "humidity")!.fixed(0, as: Double.self), 40.2)
+        XCTAssertEqual(view.column(named: "battery")!.format, .uint8)
+        XCTAssertEqual(view.column(named: "battery")!.int64(0), 87)
+        XCTAssertEqual(view.column(named: "site")!.string(0), "plant-3")
+        XCTAssertEqual(view.column(named: "seq")!.fixed(0, as: UInt64.self), 12345)
+    }
+
+    func testMissingOrNullHumidityIsNullAndMissingStatusTakesItsDefault() throws {
+        let (batch, rejected) = try sensors().run([
+            #"{"sensor_id":"a","ts":1,"temperature":1,"battery":1,"location":{"site":"s"},"seq":1}"#,
+            #"{"sensor_id":"b","ts":2,"temperature":2,"humidity":null,"battery":2,"status":"warn","location":{"site":"s"},"seq":2}"#,
+        ])
+        XCTAssertTrue(rejected.isEmpty, "\(rejected)")
+        let view = try batch.view()
+        XCTAssertTrue(view.column(named: "humidity")!.isNull(0))
+        XCTAssertTrue(view.column(named: "humidity")!.isNull(1))
+        XCTAssertEqual(view.column(named: "status")!.string(0), "unknown")
+        XCTAssertEqual(view.column(named: "status")!.string(1), "warn")
+        XCTAssertEqual(view.column(named: "temperature")!.fixed(0, as: Double.self), 1.0, "an integer is a valid float")
+    }
+
+    func testEveryErrorReason() throws {
+        let base = #"{"sensor_id":"a","ts":1,"temperature":1.5,"battery":1,"location":{"site":"s"},"seq":1}"#
+        let cases: [([UInt8], String)] = [
+            (Array(#"{"sensor_id":"a\#u{FF}"}"#.utf8).map { $0 == 0xC3 ? 0xFF : $0 }, "invalid_utf8"),
+            ([0x7B, 0x22, 0x61, 0xC3, 0x28, 0x22, 0x3A, 0x31, 0x7D], "invalid_utf8"),
+            (Array("not json".utf8), "invalid_json"),
+            (Array(#"{"sensor_id":"a""#.utf8), "invalid_json"),
+            (Array((base + "x").utf8), "invalid_json"),
+            (Array(#"{"sensor_id":"a\q"}"#.utf8), "invalid_json"),
+            (Array("[1,2]".utf8), "invalid_json"),
+            (Array("".utf8), "invalid_json"),
+            (Array(#"{"ts":1,"temperature":1,"battery":1,"location":{"site":"s"},"seq":1}"#.utf8), "missing_field: 'sensor_id' is required"),
+            (Array(#"{"sensor_id":"a","ts":1,"temperature":1,"battery":1,"location":{},"seq":1}"#.utf8), "missing_field: 'location.site' is required"),
+            (Array(#"{"sensor_id":null,"ts":1,"temperature":1,"battery":1,"location":{"site":"s"},"seq":1}"#.utf8), "null_value: 'sensor_id'"),
+            (Array(#"{"sensor_id":"a","ts":1,"temperature":"hot","battery":1,"location":{"site":"s"},"seq":1}"#.utf8), "wrong_type: 'temperature' must be a number, got a string"),
+            (Array(#"{"sensor_id":7,"ts":1,"temperature":1,"battery":1,"location":{"site":"s"},"seq":1}"#.utf8), "wrong_type: 'sensor_id' must be a string, got a number"),
+            (Array(#"{"sensor_id":"a","ts":1,"temperature":1,"battery":87.5,"location":{"site":"s"},"seq":1}"#.utf8), "wrong_type: 'battery' must be an integer, got 87.5"),
+            (Array(#"{"sensor_id":"a","ts":1,"temperature":1,"battery":300,"location":{"site":"s"},"seq":1}"#.utf8), "out_of_range: 'battery' = 300 does not fit uint8"),
+            (Array(#"{"sensor_id":"a","ts":1,"temperature":1,"battery":-1,"location":{"site":"s"},"seq":1}"#.utf8), "out_of_range: 'battery' = -1 does not fit uint8"),
+            (Array(#"{"sensor_id":"a","ts":1,"temperature":1,"battery":1,"location":{"site":"s"},"seq":18446744073709551616}"#.utf8), "out_of_range: 'seq'"),
+            (Array(#"{"sensor_id":"a","ts":1,"temperature":1e999,"battery":1,"location":{"site":"s"},"seq":1}"#.utf8), "out_of_range: 'temperature'"),
+        ]
+        let harness = try sensors()
+        let (batch, rejected) = try harness.run(cases.map(\.0))
+        XCTAssertEqual(try batch.view().length, 0, "no bad message may produce a row")
+        XCTAssertEqual(rejected.count, cases.count)
+        for (i, (_, expected)) in cases.enumerated() {
+            XCTAssertEqual(rejected[i].row, Int64(i))
+            XCTAssertTrue(rejected[i].reason.hasPrefix(expected), "case \(i): \(rejected[i].reason) does not start with \(expected)")
+        }
+    }
+
+    func testEveryTypeAndExtremes() throws {
+        let columns: [[String: Any]] = [
+            ["name": "i8", "type": "int8"], ["name": "i16", "type": "int16"], ["name": "i32", "type": "int32"], ["name": "i64", "type": "int64"],
+            ["name": "u8", "type": "uint8"], ["name": "u16", "type": "uint16"], ["name": "u32", "type": "uint32"], ["name": "u64", "type": "uint64"],
+            ["name": "f32", "type": "float32"], ["name": "f64", "type": "float64"], ["name": "b", "type": "bool"], ["name": "s", "type": "string"],
+            ["name": "tss", "type": "timestamp", "unit": "s"], ["name": "tsus", "type": "timestamp", "unit": "us"],
+            ["name": "iso", "type": "timestamp", "unit": "iso8601"],
+        ]
+        let harness = try ParserHarness(["columns": columns])
+        let (batch, rejected) = try harness.run([
+            #"{"i8":-128,"i16":-32768,"i32":-2147483648,"i64":-9223372036854775808,"u8":255,"u16":65535,"u32":4294967295,"u64":18446744073709551615,"f32":3.5,"f64":-1.25e-3,"b":true,"s":"é\n\u00e9\ud83d\ude00\"","tss":1764100000,"tsus":1764100000123456,"iso":"2025-11-25T20:46:40.123+01:00"}"#,
+            #"{"i8":127,"i16":32767,"i32":2147483647,"i64":9223372036854775807,"u8":0,"u16":0,"u32":0,"u64":0,"f32":-0.0,"f64":1e300,"b":false,"s":"","tss":0,"tsus":0,"iso":"1970-01-01"}"#,
+        ])
+        XCTAssertTrue(rejected.isEmpty, "\(rejected)")
+        let v = try batch.view()
+        func c(_ n: String) -> ArrowColumnView { v.column(named: n)! }
+        XCTAssertEqual(c("i8").int64(0), -128); XCTAssertEqual(c("i8").int64(1), 127)
+        XCTAssertEqual(c("i16").int64(0), -32768); XCTAssertEqual(c("i32").int64(1), 2_147_483_647)
+        XCTAssertEqual(c("i64").int64(0), Int64.min); XCTAssertEqual(c("i64").int64(1), Int64.max)
+        XCTAssertEqual(c("u8").int64(0), 255); XCTAssertEqual(c("u16").int64(0), 65535); XCTAssertEqual(c("u32").int64(0), 4_294_967_295)
+        XCTAssertEqual(c("u64").fixed(0, as: UInt64.self), UInt64.max)
+        XCTAssertEqual(c("f32").format, .float32); XCTAssertEqual(c("f32").fixed(0, as: Float.self), 3.5)
+        XCTAssertEqual(c("f64").fixed(0, as: Double.self), -1.25e-3); XCTAssertEqual(c("f64").fixed(1, as: Double.self), 1e300)
+        XCTAssertTrue(c("b").bool(0)); XCTAssertFalse(c("b").bool(1))
+        XCTAssertEqual(c("s").string(0), "é\né😀\""); XCTAssertEqual(c("s").string(1), "")
+        XCTAssertEqual(c("tss").format, .timestamp(.seconds, timeZone: "UTC")); XCTAssertEqual(c("tss").int64(0), 1_764_100_000)
+        XCTAssertEqual(c("tsus").format, .timestamp(.microseconds, timeZone: "UTC")); XCTAssertEqual(c("tsus").int64(0), 1_764_100_000_123_456)
+        XCTAssertEqual(c("iso").int64(0), 1_764_100_000_123, "19:46:40.123Z")
+        XCTAssertEqual(c("iso").int64(1), 0)
+    }
+
+    func testOutOfRangeForEveryIntegerWidth() throws {
+        let cases: [(String, String)] = [("int8", "128"), ("int8", "-129"), ("int16", "32768"), ("int32", "-2147483649"),
+                                         ("int64", "9223372036854775808"), ("uint8", "256"), ("uint16", "65536"),
+                                         ("uint32", "4294967296"), ("uint64", "-1")]
+        for (type, value) in cases {
+            let harness = try ParserHarness(["columns": [["name": "x", "type": type]]])
+            let (_, rejected) = try harness.run([#"{"x":\#(value)}"#])
+            XCTAssertEqual(rejected.count, 1, "\(type) \(value)")
+            XCTAssertTrue(rejected.first?.reason.hasPrefix("out_of_range: 'x' = \(value) does not fit \(type)") == true, "\(rejected)")
+        }
+    }
+
+    func testDeepPathsEscapedKeysAndSkippedValues() throws {
+        let harness = try ParserHarness(["columns": [["name": "deep", "path": "a.b.c", "type": "int32"], ["name": "k", "path": "we\"ird", "type": "string"]]])
+        let (batch, rejected) = try harness.run([#"{"skip":[1,{"x":[true,null,"\u0041"]},-2.5e+3],"a":{"z":{},"b":{"c":42}},"we\"ird":"ok"}"#,
+                                                 #"{"a":{"b":{"c":1}},"k":"x","we\u0022ird":"escaped key"}"#])
+        XCTAssertTrue(rejected.isEmpty, "\(rejected)")
+        let v = try batch.view()
+        XCTAssertEqual(v.column(named: "deep")!.int64(0), 42)
+        XCTAssertEqual(v.column(named: "k")!.string(0), "ok")
+        XCTAssertEqual(v.column(named: "k")!.string(1), "escaped key")
+    }
+
+    func testKeepCopiesInputColumnsOfValidRows() throws {
+        let harness = try ParserHarness(["columns": [["name": "n", "type": "int64"]], "keep": ["message_id"]])
+        let payload = ArrowColumnBuilder(name: "payload", format: .utf8)
+        let ids = ArrowColumnBuilder(name: "message_id", format: .utf8)
+        for (p, id) in [(#"{"n":1}"#, "1:1"), ("bad", "1:2"), (#"{"n":3}"#, "1:3")] { payload.append(p); ids.append(id) }
+        let output = try harness.parser.process(ArrowBatchBuilder(columns: [payload, ids]).finish())
+        let v = try output.view()
+        XCTAssertEqual(v.length, 2)
+        XCTAssertEqual(v.column(named: "message_id")!.string(1), "1:3")
+        XCTAssertEqual(ParserHarness.rejected.map(\.row), [1])
+    }
+
+    func testFailAndDropPolicies() throws {
+        let fail = try ParserHarness(["columns": sensorColumns], onError: "fail")
+        XCTAssertThrowsError(try fail.run(["{}"])) { error in
+            XCTAssertTrue("\(error)".contains("on_error is fail: missing_field: 'sensor_id' is required"), "\(error)")
+        }
+        let drop = try ParserHarness(["columns": sensorColumns], onError: "drop")
+        let (batch, rejected) = try drop.run(["{}", sampleReading])
+        XCTAssertEqual(try batch.view().length, 1)
+        XCTAssertTrue(rejected.isEmpty, "dropped records are counted, not sent to dead letters")
+    }
+
+    func testConfigurationErrorsPointAtTheValue() throws {
+        func error(_ config: [String: Any]) -> PluginError? {
+            do { _ = try ParserHarness(config); return nil } catch { return error as? PluginError }
+        }
+        XCTAssertEqual(error(["columns": [["name": "a", "type": "int7"]]])?.configPath, "/columns/0/type")
+        XCTAssertEqual(error(["columns": [["name": "a", "type": "string"], ["name": "a", "type": "string"]]])?.configPath, "/columns/1/name")
+        XCTAssertEqual(error(["columns": [["name": "a", "type": "uint8", "default": 300]]])?.configPath, "/columns/0/default")
+        XCTAssertEqual(error(["columns": [["name": "a", "type": "string", "unit": "ms"]]])?.configPath, "/columns/0/unit")
+        XCTAssertEqual(error(["columns": [["name": "a", "type": "string"]], "on_error": "ignore"])?.configPath, "/on_error")
+        XCTAssertEqual(error(["columns": [["name": "a", "type": "string"], ["name": "b", "path": "a.x", "type": "string"]]])?.configPath, "/columns")
+        XCTAssertEqual(error(["columns": [["name": "a", "path": "x..y", "type": "string"]]])?.configPath, "/columns/0/path")
+    }
+}
