@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
     ],
     targets: [
         // The contract: one C header, nothing else.
@@ -52,6 +54,11 @@ let package = Package(
             dependencies: [
                 "SluiceCore", "SluiceArrow", "PluginABI", "PulsarClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Sources/Host"
         ),
@@ -95,7 +102,9 @@ let package = Package(
         .testTarget(name: "CRC32CTests", dependencies: ["CRC32C"], path: "Tests/CRC32CTests"),
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "CRC32C"], path: "Tests/SluiceCoreTests"),
         .testTarget(name: "PulsarClientTests", dependencies: ["PulsarClient"], path: "Tests/PulsarClientTests"),
-        .testTarget(name: "PulsarSourceTests", dependencies: ["PulsarSource", "PulsarClient", "PluginKit"], path: "Tests/PulsarSourceTests"),
+        // Every plugin exports `sluice_plugin_entry`; the one test bundle links several plugins.
+        .testTarget(name: "PulsarSourceTests", dependencies: ["PulsarSource", "PulsarClient", "PluginKit"], path: "Tests/PulsarSourceTests",
+                    linkerSettings: [.unsafeFlags(["-Xlinker", "--allow-multiple-definition"])]),
         .testTarget(name: "SensorParserTests", dependencies: ["SensorParser", "PluginKit"], path: "Tests/SensorParserTests"),
         .testTarget(name: "FunctionTransformTests", dependencies: ["FunctionTransform", "PluginKit"], path: "Tests/FunctionTransformTests"),
         .testTarget(name: "ClickHouseSinkTests", dependencies: ["ClickHouseSink", "PluginKit"], path: "Tests/ClickHouseSinkTests"),

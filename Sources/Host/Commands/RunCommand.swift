@@ -9,6 +9,8 @@ struct RunCommand: ParsableCommand {
 
     @Argument(help: "The pipeline YAML file.") var file: String
     @Option(name: .customLong("from-savepoint"), help: "Resume from this savepoint (in checkpointing.directory/savepoints) instead of the newest checkpoint.") var fromSavepoint: String?
+    @Option(name: .customLong("admin"), help: "Serve the admin API on this host:port (default: the pipeline's admin.address; token from $\(AdminSettings.defaultTokenEnvironment) or admin.token_file).") var adminAddress: String?
+    @Flag(help: "Apply edits of the pipeline file while it runs: a changed sink is swapped, any other change restarts the worker from a savepoint, an invalid file is rejected.") var watch = false
     @OptionGroup var plugins: PluginPathOptions
 
     func run() throws {
@@ -23,10 +25,46 @@ struct RunCommand: ParsableCommand {
                 throw ExitCode(ExitStatus.configuration)
             }
         }
-        let pathArguments = plugins.pluginPath.flatMap { ["--plugin-path", $0] }
-        let supervisor = Supervisor(pipelineFile: file, strategy: plan.spec.restart, workerArguments: pathArguments,
-                                    firstStartArguments: fromSavepoint.map { ["--from-savepoint", $0] } ?? [])
+        let admin: Supervisor.AdminEndpoint?
+        do { admin = try adminEndpoint(plan.spec) } catch {
+            printError("\(error)")
+            throw ExitCode(ExitStatus.configuration)
+        }
+        let supervisor = Supervisor(plan: plan, options: .init(
+            pipelineFile: file, workerArguments: plugins.pluginPath.flatMap { ["--plugin-path", $0] },
+            fromSavepoint: fromSavepoint, admin: admin, watch: watch))
         let status = supervisor.run()
         if status != 0 { throw ExitCode(status) }
     }
+
+    /// The admin API the workers will serve: the flag's or the pipeline's address with its
+    /// token; for `--watch` without one, an internal endpoint on a free loopback port with a
+    /// generated token, so the supervisor can swap sinks and take savepoints.
+    private func adminEndpoint(_ spec: PipelineSpec) throws -> Supervisor.AdminEndpoint? {
+        if var settings = spec.admin ?? adminAddress.map({ AdminSettings(address: $0) }) {
+            if let adminAddress { settings.address = adminAddress }
+            guard settings.hostAndPort != nil else { throw AdminTokenError("admin address '\(settings.address)' is not host:port") }
+            let token = try AdminToken.load(settings)
+            return .init(address: settings.address, token: token.secret, environment: [:], passAddress: adminAddress != nil)
+        }
+        guard watch else { return nil }
+        let token = UUID().uuidString + UUID().uuidString
+        return .init(address: "127.0.0.1:\(try freeLoopbackPort())", token: token,
+                     environment: [AdminSettings.defaultTokenEnvironment: token], passAddress: true)
+    }
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on right now.
+func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    guard bound == 0 else { throw AdminTokenError("cannot find a free loopback port: \(String(cString: strerror(errno)))") }
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -10,13 +10,18 @@ struct WorkerCommand: ParsableCommand {
 
     @Argument(help: "The pipeline YAML file.") var file: String
     @Option(name: .customLong("from-savepoint"), help: "Resume from this savepoint instead of the newest checkpoint.") var fromSavepoint: String?
+    @Option(name: .customLong("restarts"), help: "How many times the supervisor restarted the worker.") var restarts = 0
+    @Option(name: .customLong("admin"), help: "Serve the admin API on this host:port (overrides the pipeline's admin.address).") var adminAddress: String?
     @OptionGroup var plugins: PluginPathOptions
 
     func run() throws {
         Log.component = "worker[\(getpid())]"
         let plan = try plugins.loadPlan(file)
         let worker: Worker
-        do { worker = try Worker(plan: plan, fromSavepoint: fromSavepoint) } catch {
+        do {
+            worker = try Worker(plan: plan, options: .init(fromSavepoint: fromSavepoint, restarts: restarts,
+                                                           adminAddress: adminAddress, searchPath: plugins.searchPath))
+        } catch {
             Log.error("\(error)")
             throw ExitCode.failure
         }

@@ -14,6 +14,14 @@ enum WorkerEvent {
     case savepointRequested
     /// The thread of operator `index` has ended.
     case stopped(index: Int)
+    /// The main sink paused at barrier `checkpoint` for a swap.
+    case sinkPaused(checkpoint: UInt64)
+    /// The paused main sink committed `checkpoint` at `at` (monotonic nanoseconds).
+    case sinkCommitted(checkpoint: UInt64, at: UInt64)
+    /// The main sink was swapped (error nil) or kept after the new one failed.
+    case sinkSwapped(error: Error?, at: UInt64)
+    /// A request from the admin API, answered through its reply.
+    case admin(AdminCommand)
 }
 
 /// A many-producer, one-consumer queue with a timed wait, so the coordinator can tick.

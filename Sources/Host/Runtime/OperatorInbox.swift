@@ -18,6 +18,12 @@ enum ControlMessage {
     case notifyAborted(UInt64)
     /// Source only: read no more (a graceful stop has begun).
     case stopReading
+    /// Main sink only: pause at the next barrier, so nothing after it reaches the old plugin.
+    case prepareSwap
+    /// Main sink only, while paused: replace the plugin, then resume.
+    case swap(OperatorSetup)
+    /// Main sink only: forget the swap and resume.
+    case cancelSwap
     /// Close and destroy the plugin, then end the thread.
     case shutdown
 }

@@ -12,13 +12,22 @@ struct OperatorSetup {
     let restore: (checkpoint: UInt64, state: [UInt8])?
 }
 
+/// Counters of one operator, updated on its thread and read from any thread.
+struct OperatorCounters {
+    var rowsIn = 0
+    var rowsOut = 0
+    var batchesIn = 0
+    var deadLetters = 0
+}
+
 /// One operator's thread: creates, restores and opens its plugin, then moves items from its
 /// inbox through the plugin to the next inbox, snapshotting on barriers and committing on
-/// notify-complete. Every call into the plugin happens on this thread.
+/// notify-complete. Every call into the plugin happens on this thread. The main sink can also
+/// be swapped for another plugin at a checkpoint boundary (see `ControlMessage.prepareSwap`).
 final class OperatorThread {
     enum Role { case source, transform, sink, deadLetterSink }
 
-    let setup: OperatorSetup
+    private(set) var setup: OperatorSetup
     let role: Role
     let inbox: OperatorInbox
     /// Where output goes; nil for sinks.
@@ -33,15 +42,20 @@ final class OperatorThread {
     private var thread: Thread?
     /// Rows through this operator since its last barrier (source: emitted; others: received).
     private var rowsSinceBarrier = 0
-    private var rowsTotal = 0
-    private var batchesTotal = 0
-    private var statsLock = NSLock()
+    private var totals = OperatorCounters()
+    private let statsLock = NSLock()
+    /// A swap was asked for: pause at the next barrier.
+    private var swapRequested = false
+    /// Paused at a barrier, waiting for the commit and the swap.
+    private var paused = false
 
-    /// Rows and batches through this operator so far; any thread.
-    var emitted: (rows: Int, batches: Int) {
+    /// The counters so far; any thread.
+    var counters: OperatorCounters {
         statsLock.lock()
         defer { statsLock.unlock() }
-        return (rowsTotal + rowsSinceBarrier, batchesTotal)
+        var c = totals
+        if role == .source { c.rowsOut += rowsSinceBarrier } else { c.rowsIn += rowsSinceBarrier }
+        return c
     }
 
     init(setup: OperatorSetup, role: Role, inbox: OperatorInbox, downstream: OperatorInbox?, deadLetters: OperatorInbox?,
@@ -69,7 +83,7 @@ final class OperatorThread {
 
     private func run() {
         do {
-            try prepare()
+            try prepare(restoring: setup.restore)
             mailbox.post(.ready(index: setup.index))
             if role == .source { try runSource() } else { try runConsumer() }
             try instance?.close()
@@ -81,12 +95,12 @@ final class OperatorThread {
         }
     }
 
-    private func prepare() throws {
+    private func prepare(restoring restore: (checkpoint: UInt64, state: [UInt8])?) throws {
         let context = HostContext(operatorName: setup.spec.name, pluginName: setup.plugin.name, hasDeadLetterOutput: hasDeadLetterOutput)
         let instance = try PluginInstance(plugin: setup.plugin, configJSON: setup.spec.configJSON, context: context,
                                           stateDirectory: setup.stateDirectory, deliveryMode: deliveryMode, pipelineName: pipelineName)
         self.instance = instance
-        if let restore = setup.restore { try instance.restore(restore.checkpoint, state: restore.state) }
+        if let restore { try instance.restore(restore.checkpoint, state: restore.state) }
         try instance.open()
     }
 
@@ -112,7 +126,7 @@ final class OperatorThread {
             }
             switch try instance.next() {
             case .batch(let batch):
-                count(batch)
+                count(in: 0, out: batch.length)
                 downstream.push(.batch(batch))
             case .noData:
                 continue
@@ -126,41 +140,40 @@ final class OperatorThread {
     // MARK: - Transforms and sinks
 
     private func runConsumer() throws {
-        let instance = instance!
         while true {
-            switch inbox.next() {
+            // While paused for a swap only control messages are taken; data waits in the queue.
+            let next: OperatorInbox.Next = paused ? .control(inbox.waitControl()) : inbox.next()
+            switch next {
             case .control(.shutdown):
                 return
             case .control(let control):
                 try handle(control)
             case .item(.batch(let batch)):
-                count(batch)
                 switch role {
                 case .transform:
-                    let (output, rejected) = try instance.process(batch)
+                    let length = batch.length
+                    let (output, rejected) = try instance!.process(batch)
+                    count(in: length, out: output.length, deadLetters: rejected?.length ?? 0)
                     if let rejected { downstream!.push(.deadLetters(rejected)) }
                     downstream!.push(.batch(output))
                 default:
-                    try instance.write(batch)
+                    count(in: batch.length, out: 0)
+                    try instance!.write(batch)
                 }
             case .item(.deadLetters(let batch)) where role == .deadLetterSink:
-                count(batch)
-                try instance.write(batch)
+                count(in: batch.length, out: 0)
+                try instance!.write(batch)
             case .item(.deadLetters(let batch)):
                 // Transforms pass dead letters on; the main sink hands them to the dead-letter sink.
                 (downstream ?? deadLetters)?.push(.deadLetters(batch))
             case .item(.barrier(let id)):
                 try barrier(id)
+                if swapRequested {
+                    paused = true
+                    mailbox.post(.sinkPaused(checkpoint: id))
+                }
             }
         }
-    }
-
-    @inline(__always)
-    private func count(_ batch: ArrowBatch) {
-        statsLock.lock()
-        rowsSinceBarrier += batch.length
-        batchesTotal += 1
-        statsLock.unlock()
     }
 
     // MARK: - Checkpoints
@@ -170,7 +183,7 @@ final class OperatorThread {
         let state = try instance!.snapshot(id)
         statsLock.lock()
         let rows = rowsSinceBarrier
-        rowsTotal += rows
+        if role == .source { totals.rowsOut += rows } else { totals.rowsIn += rows }
         rowsSinceBarrier = 0
         statsLock.unlock()
         mailbox.post(.acknowledged(checkpoint: id, index: setup.index, state: state, rows: rows))
@@ -179,9 +192,61 @@ final class OperatorThread {
 
     private func handle(_ control: ControlMessage) throws {
         switch control {
-        case .notifyComplete(let id): try instance!.notifyComplete(id)
-        case .notifyAborted(let id): instance!.notifyAborted(id)
-        default: break
+        case .notifyComplete(let id):
+            try instance!.notifyComplete(id)
+            if paused { mailbox.post(.sinkCommitted(checkpoint: id, at: monotonicNanoseconds())) }
+        case .notifyAborted(let id):
+            instance!.notifyAborted(id)
+        case .prepareSwap:
+            swapRequested = true
+        case .cancelSwap:
+            swapRequested = false
+            paused = false
+        case .swap(let newSetup):
+            swap(to: newSetup)
+        default:
+            break
         }
+    }
+
+    @inline(__always)
+    private func count(in rowsIn: Int, out rowsOut: Int, deadLetters: Int = 0) {
+        statsLock.lock()
+        rowsSinceBarrier += role == .source ? rowsOut : rowsIn
+        if role != .source { totals.rowsOut += rowsOut }
+        totals.batchesIn += 1
+        totals.deadLetters += deadLetters
+        statsLock.unlock()
+    }
+
+    // MARK: - Swapping the sink
+
+    /// Replaces the plugin: closes the old instance (its epochs are committed), creates and
+    /// opens the new one. If the new one fails, the old one is created and opened again and
+    /// the pipeline goes on with it. Either way the thread resumes taking data.
+    private func swap(to newSetup: OperatorSetup) {
+        let old = setup
+        do { try instance?.close() } catch { Log.warn("closing sink '\(old.spec.name)' before the swap failed: \(error)") }
+        instance?.destroy()
+        instance = nil
+        var failure: Error?
+        do {
+            setup = newSetup
+            try prepare(restoring: nil)
+        } catch {
+            failure = error
+            instance?.destroy()
+            instance = nil
+            setup = old
+            do { try prepare(restoring: nil) } catch {
+                mailbox.post(.failed(index: setup.index, error: OperatorError(
+                    operatorName: old.spec.name, plugin: old.plugin.name,
+                    message: "the new sink failed (\(failure!)) and reopening the old one failed too: \(error)")))
+                return
+            }
+        }
+        swapRequested = false
+        paused = false
+        mailbox.post(.sinkSwapped(error: failure, at: monotonicNanoseconds()))
     }
 }

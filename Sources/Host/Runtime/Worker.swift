@@ -2,10 +2,12 @@ import Foundation
 import SluiceCore
 
 /// Runs one pipeline in this process: restores the newest valid checkpoint (or a named
-/// savepoint), starts one thread per operator with bounded queues between them, and drives
-/// the checkpoint coordinator until the stream ends or a graceful stop completes.
+/// savepoint), starts one thread per operator with bounded queues between them, serves the
+/// admin API, and drives the checkpoint coordinator until the stream ends or a graceful stop
+/// completes.
 ///
-/// `run()` is called on the main thread, which becomes the coordinator thread.
+/// `run()` is called on the main thread, which becomes the coordinator thread; every method
+/// that is not marked otherwise runs there.
 final class Worker {
     enum Outcome {
         /// Stopped after a final checkpoint (end of stream or SIGTERM).
@@ -13,17 +15,36 @@ final class Worker {
         case failed(String)
     }
 
-    private let plan: PipelinePlan
-    private let store: CheckpointStore
-    private let fromSavepoint: String?
-    private let mailbox = CoordinatorMailbox()
-    private var operators: [OperatorThread] = []
-    private var coordinator: CheckpointCoordinator!
-    private var spec: PipelineSpec { plan.spec }
+    struct Options {
+        var fromSavepoint: String?
+        /// Restarts so far, as the supervisor counts them.
+        var restarts = 0
+        /// Overrides the pipeline's admin address (the supervisor's internal one).
+        var adminAddress: String?
+        /// Where plugins named in swap requests are looked for.
+        var searchPath = PluginSearchPath()
+    }
 
-    init(plan: PipelinePlan, fromSavepoint: String?) throws {
+    var plan: PipelinePlan
+    let options: Options
+    let store: CheckpointStore
+    let mailbox = CoordinatorMailbox()
+    var operators: [OperatorThread] = []
+    var coordinator: CheckpointCoordinator!
+    var metrics: PipelineMetrics!
+    let status = WorkerStatus()
+    var admin: AdminHTTPServer?
+    /// Admin requests waiting for a checkpoint, savepoint or stop to complete.
+    var waitingForCheckpoint: [(trigger: CheckpointCoordinator.Trigger, reply: (AdminResponse) -> Void)] = []
+    var swap: SinkSwap?
+    var lastCompletedID: UInt64 = 0
+    var outcomeOfActions: Outcome?
+    var spec: PipelineSpec { plan.spec }
+    var sinkIndex: Int { 1 + spec.transforms.count }
+
+    init(plan: PipelinePlan, options: Options) throws {
         self.plan = plan
-        self.fromSavepoint = fromSavepoint
+        self.options = options
         store = try CheckpointStore(directory: plan.spec.checkpointing.directory)
     }
 
@@ -31,9 +52,13 @@ final class Worker {
 
     func run() -> Outcome {
         let restored: CheckpointManifest?
-        do { restored = try chooseRestorePoint() } catch { return .failed("\(error)") }
+        do {
+            restored = try chooseRestorePoint()
+            plan = try SinkOverride.apply(to: plan, store: store, searchPath: options.searchPath)
+        } catch { return .failed("\(error)") }
         if let restored {
             Log.info("restoring checkpoint \(restored.id) from \(store.directory)\(restored.kind == .checkpoint ? "" : " (savepoint)")")
+            lastCompletedID = restored.id
         }
         coordinator = CheckpointCoordinator(
             configuration: .init(pipeline: spec.name,
@@ -41,48 +66,16 @@ final class Worker {
                                  intervalNanoseconds: spec.checkpointing.interval.map(nanoseconds),
                                  timeoutNanoseconds: nanoseconds(spec.checkpointing.timeout)),
             lastCheckpointID: store.highestCheckpointID())
-        do { try buildOperators(restoring: restored) } catch { return .failed("\(error)") }
+        metrics = PipelineMetrics(pipeline: spec.name, restarts: options.restarts)
+        do {
+            try buildOperators(restoring: restored)
+            try startAdmin()
+        } catch { return .failed("\(error)") }
         installSignalHandlers()
         operators.forEach { $0.start() }
-        return coordinate()
-    }
-
-    /// The explicit savepoint, else the newest valid checkpoint or savepoint. Newer corrupt
-    /// checkpoints are reported and skipped.
-    private func chooseRestorePoint() throws -> CheckpointManifest? {
-        if let name = fromSavepoint {
-            let savepoint = try store.savepoint(named: name)
-            try abandonCheckpoints(newerThan: savepoint.id)
-            return savepoint
-        }
-        var newest: CheckpointManifest?
-        for entry in store.entries() {
-            switch entry.status {
-            case .valid(let manifest):
-                if manifest.id > (newest?.id ?? 0) { newest = manifest }
-            case .invalid(let reason):
-                if entry.kind == .checkpoint, let id = entry.id, id > (newest?.id ?? 0) {
-                    Log.warn("checkpoint file \(entry.path) is unusable (\(reason)); skipping it in favour of an older checkpoint")
-                }
-            }
-        }
-        if let newest, newest.pipeline != spec.name {
-            throw PlanError(messages: ["checkpoint \(newest.id) in \(store.directory) belongs to pipeline '\(newest.pipeline)', not '\(spec.name)'; give this pipeline its own checkpointing.directory"])
-        }
-        return newest
-    }
-
-    /// Restoring an older savepoint starts a new history: checkpoints after it are moved
-    /// aside so a crash cannot resume from the abandoned one.
-    private func abandonCheckpoints(newerThan id: UInt64) throws {
-        let newer = store.entries().filter { $0.kind == .checkpoint && ($0.id ?? 0) > id }
-        guard !newer.isEmpty else { return }
-        let aside = store.directory + "/abandoned-\(wallClockMilliseconds())"
-        try FileManager.default.createDirectory(atPath: aside, withIntermediateDirectories: true)
-        for entry in newer {
-            try FileManager.default.moveItem(atPath: entry.path, toPath: aside + "/" + (entry.path as NSString).lastPathComponent)
-        }
-        Log.warn("restoring an older savepoint: moved \(newer.count) newer checkpoint(s) to \(aside)")
+        let outcome = coordinate()
+        admin?.stop()
+        return outcome
     }
 
     private func buildOperators(restoring manifest: CheckpointManifest?) throws {
@@ -90,12 +83,6 @@ final class Worker {
         let inboxes = spec.operators.map { _ in OperatorInbox(capacity: capacity) }
         let mainCount = 2 + spec.transforms.count  // source, transforms, sink
         let deadLetterInbox = spec.deadLetter == nil ? nil : inboxes[mainCount]
-        if let manifest {
-            let known = Set(spec.operators.map(\.name))
-            for snapshot in manifest.operators where !known.contains(snapshot.operatorName) {
-                Log.warn("checkpoint \(manifest.id) has state for operator '\(snapshot.operatorName)', which this pipeline no longer has; ignoring it")
-            }
-        }
         for (index, op) in spec.operators.enumerated() {
             let role: OperatorThread.Role
             switch op.role {
@@ -104,10 +91,9 @@ final class Worker {
             case .sink: role = .sink
             case .deadLetter: role = .deadLetterSink
             }
-            let state = manifest?.operators.first { $0.operatorName == op.name }
             let setup = OperatorSetup(index: index, spec: op, plugin: plan.plugins[index],
-                                      stateDirectory: try store.operatorStateDirectory(for: op.name),
-                                      restore: manifest.flatMap { m in state.map { (m.id, $0.state) } })
+                                      stateDirectory: try stateDirectory(op, plan.plugins[index]),
+                                      restore: restoredState(manifest, op, plan.plugins[index]))
             operators.append(OperatorThread(
                 setup: setup, role: role, inbox: inboxes[index],
                 downstream: index + 1 < mainCount ? inboxes[index + 1] : nil,
@@ -117,12 +103,20 @@ final class Worker {
         }
     }
 
+    /// Each operator's private folder, per plugin: a swapped-in sink never sees the files of the
+    /// plugin before it.
+    func stateDirectory(_ op: OperatorSpec, _ plugin: LoadedPlugin) throws -> String {
+        let safePlugin = String(plugin.name.map { $0.isLetter || $0.isNumber || "_.-".contains($0) ? $0 : "_" })
+        return try store.operatorStateDirectory(for: "\(op.name).\(safePlugin)")
+    }
+
     // MARK: - Coordination
 
     private func coordinate() -> Outcome {
         var ready = 0, stopped = 0
         var stopping = false
         var runningSince = monotonicNanoseconds()
+        let progress = ProgressReporter(interval: spec.statusInterval)
         let tick: UInt64 = min(50_000_000, (spec.checkpointing.interval.map(nanoseconds) ?? 50_000_000) / 4)
         while true {
             for event in mailbox.take(timeoutNanoseconds: max(tick, 1_000_000)) {
@@ -132,6 +126,7 @@ final class Worker {
                     ready += 1
                     if ready == operators.count {
                         runningSince = monotonicNanoseconds()
+                        status.update { $0.state = "running" }
                         Log.info("pipeline '\(spec.name)' running: \(describeChain())")
                     }
                 case .acknowledged(let id, let index, let state, let rows):
@@ -141,13 +136,15 @@ final class Worker {
                     return .failed("operator '\(spec.operators[index].name)' failed: \(error)")
                 case .sourceEnded:
                     let seconds = Double(now - runningSince) / 1e9
-                    let (rows, batches) = operators[0].emitted
-                    Log.info("source reached the end of its stream after \(rows) rows in \(batches) batches in \(String(format: "%.3f", seconds)) s (\(Int(Double(rows) / seconds)) rows/s, \(Int(Double(batches) / seconds)) batches/s); taking a final checkpoint")
+                    let emitted = operators[0].counters
+                    Log.info("source reached the end of its stream after \(emitted.rowsOut) rows in \(emitted.batchesIn) batches in \(String(format: "%.3f", seconds)) s (\(Int(Double(emitted.rowsOut) / seconds)) rows/s, \(Int(Double(emitted.batchesIn) / seconds)) batches/s); taking a final checkpoint")
                     stopping = true
+                    status.update { $0.state = "stopping" }
                     perform(coordinator.handle(.trigger(.final, now: now)))
                 case .stopRequested(let signal):
                     guard !stopping else { continue }
                     stopping = true
+                    status.update { $0.state = "stopping" }
                     Log.info("received \(signal == SIGINT ? "SIGINT" : "SIGTERM"): stopping the source and taking a final checkpoint")
                     operators[0].inbox.send(.stopReading)
                     perform(coordinator.handle(.trigger(.final, now: now)))
@@ -159,21 +156,33 @@ final class Worker {
                     stopped += 1
                     if stopped == operators.count {
                         let seconds = Double(now - runningSince) / 1e9
-                        let rows = operators.map { "\($0.setup.spec.name) \($0.emitted.rows)" }.joined(separator: ", ")
+                        let rows = operators.map { "\($0.setup.spec.name) \($0.role == .source ? $0.counters.rowsOut : $0.counters.rowsIn)" }.joined(separator: ", ")
                         Log.info("ran for \(String(format: "%.3f", seconds)) s; rows per operator: \(rows)")
                         return .finished
                     }
+                case .sinkPaused(let id):
+                    sinkPaused(at: id, now: now)
+                case .sinkCommitted(_, let at):
+                    swap?.committedAt = at
+                case .sinkSwapped(let error, let at):
+                    sinkSwapped(error: error, at: at)
+                case .admin(let command):
+                    if stopping {
+                        command.reply(.error(.serviceUnavailable, "the pipeline is stopping"))
+                    } else {
+                        if case .stop = command { stopping = true }
+                        handle(command, now: now)
+                    }
                 }
-                if case .failed = outcomeOfActions { return outcomeOfActions }
+                if let outcome = outcomeOfActions { return outcome }
             }
             perform(coordinator.handle(.tick(now: monotonicNanoseconds())))
-            if case .failed = outcomeOfActions { return outcomeOfActions }
+            if let outcome = outcomeOfActions { return outcome }
+            if ready == operators.count { progress.report(self) }
         }
     }
 
-    private var outcomeOfActions: Outcome = .finished
-
-    private func perform(_ actions: [CheckpointCoordinator.Action]) {
+    func perform(_ actions: [CheckpointCoordinator.Action]) {
         for action in actions {
             switch action {
             case .injectBarrier(let id):
@@ -186,18 +195,43 @@ final class Worker {
                     perform(coordinator.handle(.persistFailed(id: manifest.id, reason: "\(error)")))
                 }
             case .notifyComplete(let completed):
-                operators.forEach { $0.inbox.send(.notifyComplete(completed.id)) }
-                Log.info(describe(completed))
-                if completed.trigger == .final { operators.forEach { $0.inbox.send(.shutdown) } }
+                checkpointCompleted(completed)
             case .notifyAborted(let id, let trigger, let reason):
-                Log.warn("checkpoint \(id) aborted: \(reason)")
-                operators.forEach { $0.inbox.send(.notifyAborted(id)) }
-                if trigger == .final {
-                    outcomeOfActions = .failed("the final checkpoint could not be completed (\(reason)); the next start resumes from the last complete checkpoint")
-                }
+                checkpointAborted(id: id, trigger: trigger, reason: reason)
             case .prune:
                 do { try store.prune(retaining: spec.checkpointing.retained) } catch { Log.warn("could not delete old checkpoints: \(error)") }
             }
+        }
+    }
+
+    private func checkpointCompleted(_ completed: CheckpointCoordinator.CompletedCheckpoint) {
+        operators.forEach { $0.inbox.send(.notifyComplete(completed.id)) }
+        lastCompletedID = completed.id
+        Log.info(describe(completed))
+        let deadLetterRows = spec.deadLetter == nil ? 0 : completed.rows[sinkIndex + 1]
+        metrics.checkpointCompleted(id: completed.id, durationNanoseconds: completed.durationNanoseconds,
+                                    stateBytes: completed.stateBytes, sinkRows: completed.rows[sinkIndex], deadLetterRows: deadLetterRows)
+        status.update {
+            $0.lastCheckpoint = ["id": completed.id, "duration_ms": Double(completed.durationNanoseconds) / 1e6,
+                                 "size_bytes": completed.stateBytes, "completed_at_ms": wallClockMilliseconds()]
+            $0.checkpointsCompleted += 1
+            $0.rowsCommitted += completed.rows[sinkIndex]
+            $0.deadLettersCommitted += deadLetterRows
+        }
+        if swap?.barrier == completed.id { sendSwap() }
+        answerWaiting(for: completed)
+        if completed.trigger.isFinal { operators.forEach { $0.inbox.send(.shutdown) } }
+    }
+
+    private func checkpointAborted(id: UInt64, trigger: CheckpointCoordinator.Trigger, reason: String) {
+        Log.warn("checkpoint \(id) aborted: \(reason)")
+        metrics.checkpointAborted()
+        status.update { $0.checkpointsAborted += 1 }
+        operators.forEach { $0.inbox.send(.notifyAborted(id)) }
+        answerWaiting(abortedTrigger: trigger, reason: reason)
+        swapCheckpointAborted(id: id, reason: reason)
+        if trigger.isFinal {
+            outcomeOfActions = .failed("the final checkpoint could not be completed (\(reason)); the next start resumes from the last complete checkpoint")
         }
     }
 
@@ -207,18 +241,17 @@ final class Worker {
         let what: String
         switch c.trigger {
         case .savepoint(let name): what = "savepoint '\(name)' (checkpoint \(c.id))"
+        case .finalSavepoint(let name): what = "final savepoint '\(name)' (checkpoint \(c.id))"
         case .final: what = "final checkpoint \(c.id)"
         default: what = "checkpoint \(c.id)"
         }
         let ms = String(format: "%.1f", Double(c.durationNanoseconds) / 1e6)
-        var parts = ["source emitted \(c.rows[0]) rows"]
-        let sinkIndex = 1 + spec.transforms.count
-        parts.append("sink committed \(c.rows[sinkIndex]) rows")
+        var parts = ["source emitted \(c.rows[0]) rows", "sink committed \(c.rows[sinkIndex]) rows"]
         if spec.deadLetter != nil { parts.append("\(c.rows[sinkIndex + 1]) dead letters") }
         return "\(what) complete in \(ms) ms (\(c.stateBytes) bytes of state): \(parts.joined(separator: ", "))"
     }
 
-    private func describeChain() -> String {
+    func describeChain() -> String {
         spec.operators.enumerated().map { "\($1.name) [\(plan.plugins[$0].name) \(plan.plugins[$0].version)]" }.joined(separator: " -> ")
     }
 
@@ -240,7 +273,7 @@ final class Worker {
 }
 
 /// UTC time as 20261126T091502Z, for generated savepoint names.
-private func savepointTimestamp() -> String {
+func savepointTimestamp() -> String {
     var now = time(nil)
     var t = tm()
     gmtime_r(&now, &t)

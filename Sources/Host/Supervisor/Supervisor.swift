@@ -4,47 +4,77 @@ import SluiceCore
 /// Keeps a worker process running the pipeline. A worker that dies (a plugin may segfault)
 /// is restarted after an exponential backoff from the pipeline's restart strategy, and
 /// resumes from the newest checkpoint. SIGTERM and SIGINT are forwarded to the worker, which
-/// stops its source, takes a final checkpoint and exits 0.
+/// stops its source, takes a final checkpoint and exits 0. SIGUSR1 is forwarded too (a
+/// savepoint). With `--watch`, edits of the pipeline file are applied while it runs.
 ///
-/// Runs on the main thread; signals arrive on a dispatch queue.
+/// `run()` runs on the main thread; signals and the file watcher run on dispatch queues.
 final class Supervisor {
-    private let pipelineFile: String
-    private let strategy: RestartStrategy
-    private let workerArguments: [String]
-    private var firstStartArguments: [String]
+    struct Options {
+        var pipelineFile: String
+        /// Passed to every `sluice worker` start (plugin paths).
+        var workerArguments: [String]
+        /// `--from-savepoint` for the first start only: a restarted worker resumes from the
+        /// newest checkpoint instead.
+        var fromSavepoint: String?
+        /// The admin API the workers serve, if any: where the supervisor reaches them.
+        var admin: AdminEndpoint?
+        var watch: Bool
+    }
+
+    /// Where the worker's admin API listens, and the environment that gives it its token.
+    struct AdminEndpoint {
+        var address: String
+        var token: String
+        /// Set in the worker's environment (an internal endpoint's generated token).
+        var environment: [String: String]
+        /// The worker needs `--admin ADDRESS` (the pipeline file does not name it).
+        var passAddress: Bool
+    }
+
+    private var options: Options
+    private var plan: PipelinePlan
     private let lock = NSLock()
     private var worker: Process?
     private var stopping = false
+    /// Set by the watcher before it stops the worker for a reload: the savepoint to resume from.
+    private var reloadSavepoint: String?
     private var signalSources: [DispatchSourceSignal] = []
+    private var watcher: ConfigWatcher?
     private let wakeUp = DispatchSemaphore(value: 0)
 
-    /// - Parameters:
-    ///   - workerArguments: passed to every `sluice worker` start.
-    ///   - firstStartArguments: passed to the first start only (`--from-savepoint`): a
-    ///     restarted worker resumes from the newest checkpoint instead.
-    init(pipelineFile: String, strategy: RestartStrategy, workerArguments: [String], firstStartArguments: [String]) {
-        self.pipelineFile = pipelineFile
-        self.strategy = strategy
-        self.workerArguments = workerArguments
-        self.firstStartArguments = firstStartArguments
+    init(plan: PipelinePlan, options: Options) {
+        self.plan = plan
+        self.options = options
     }
 
     /// Returns the exit status for `sluice run`.
     func run() -> Int32 {
         installSignalHandlers()
-        var failures = 0
+        if options.watch { startWatching() }
+        var failures = 0, restarts = 0
+        var nextStart = options.fromSavepoint.map { ["--from-savepoint", $0] } ?? []
         while true {
             let started = Date()
             let process: Process
-            do { process = try startWorker() } catch {
+            do { process = try startWorker(extra: nextStart + ["--restarts", String(restarts)]) } catch {
                 Log.error("cannot start the worker: \(error)")
                 return 1
             }
+            nextStart = []
             process.waitUntilExit()
             let ranFor = Date().timeIntervalSince(started)
             let status = process.terminationStatus
             let signaled = process.terminationReason == .uncaughtSignal
 
+            if let savepoint = takeReload() {
+                if !signaled && status == 0 {
+                    Log.info("restarting the worker with the changed pipeline from savepoint '\(savepoint)'")
+                    nextStart = ["--from-savepoint", savepoint]
+                } else {
+                    Log.warn("the worker exited with \(describe(status, signaled)) while stopping for a reload; restarting it with the changed pipeline from the newest checkpoint")
+                }
+                continue
+            }
             if !signaled && status == 0 { return 0 }
             if !signaled && status == ExitStatus.configuration {
                 Log.error("the worker rejected the pipeline configuration; not restarting")
@@ -54,8 +84,10 @@ final class Supervisor {
                 Log.warn("worker exited with \(describe(status, signaled)) while stopping")
                 return 1
             }
+            let strategy = plan.spec.restart
             if ranFor >= strategy.resetAfter.seconds { failures = 0 }
             failures += 1
+            restarts += 1
             if let max = strategy.maxRestarts, failures > max {
                 Log.error("worker exited with \(describe(status, signaled)); giving up after \(max) restarts (restart.max_restarts)")
                 return 1
@@ -73,11 +105,23 @@ final class Supervisor {
         return stopping
     }
 
-    private func startWorker() throws -> Process {
+    private func takeReload() -> String? {
+        lock.lock()
+        defer { lock.unlock() }
+        let savepoint = reloadSavepoint
+        reloadSavepoint = nil
+        return savepoint
+    }
+
+    private func startWorker(extra: [String]) throws -> Process {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try executablePath())
-        process.arguments = ["worker", pipelineFile] + workerArguments + firstStartArguments
-        firstStartArguments = []
+        process.executableURL = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        var arguments = ["worker", options.pipelineFile] + options.workerArguments + extra
+        if let admin = options.admin {
+            if admin.passAddress { arguments += ["--admin", admin.address] }
+            process.environment = ProcessInfo.processInfo.environment.merging(admin.environment) { $1 }
+        }
+        process.arguments = arguments
         lock.lock()
         defer { lock.unlock() }
         if stopping { throw CancellationError() }
@@ -87,19 +131,68 @@ final class Supervisor {
         return process
     }
 
-    private func executablePath() throws -> String {
-        try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    // MARK: - Watching the pipeline file
+
+    private func startWatching() {
+        guard let admin = options.admin else { return }
+        let client = AdminClient(baseURL: "http://\(admin.address)", token: admin.token)
+        watcher = ConfigWatcher(path: options.pipelineFile) { [self] in apply(client: client) }
+        Log.info("watching \(options.pipelineFile) for changes")
     }
+
+    /// Called by the watcher when the file's content changed.
+    private func apply(client: AdminClient) {
+        let newPlan: PipelinePlan
+        do {
+            newPlan = try PipelinePlan.load(path: options.pipelineFile, searchPath: PluginSearchPath(flag: pluginPaths))
+        } catch {
+            Log.error("the changed pipeline file is rejected; the running pipeline goes on unchanged:\n\(error)")
+            return
+        }
+        switch PipelineChange.between(plan.spec, newPlan.spec) {
+        case .nothing:
+            Log.info("\(options.pipelineFile) changed, but not in a way that matters to the running pipeline")
+        case .sinkOnly:
+            Log.info("only the sink changed in \(options.pipelineFile): swapping it without a restart")
+            do {
+                let answer = try client.json("POST", "/sink", body: ["pipeline_file": options.pipelineFile], timeout: 600)
+                plan = newPlan
+                Log.info("sink swapped to \(answer["to"] ?? "?") after checkpoint \(answer["checkpoint"] ?? "?")")
+            } catch {
+                Log.error("the sink swap failed, the running pipeline goes on with its sink: \(error)")
+            }
+        case .restartNeeded(let parts):
+            let name = "reload-" + savepointTimestamp()
+            Log.info("\(parts.joined(separator: ", ")) changed in \(options.pipelineFile): stopping the worker with savepoint '\(name)' and restarting it")
+            lock.lock()
+            reloadSavepoint = name
+            lock.unlock()
+            do {
+                _ = try client.json("POST", "/stop", body: ["savepoint": name], timeout: 600)
+                plan = newPlan
+            } catch {
+                Log.error("stopping the worker for the reload failed (\(error)); the running pipeline goes on unchanged")
+                lock.lock()
+                reloadSavepoint = nil
+                lock.unlock()
+            }
+        }
+    }
+
+    private var pluginPaths: [String] {
+        stride(from: 0, to: options.workerArguments.count - 1, by: 2).compactMap {
+            options.workerArguments[$0] == "--plugin-path" ? options.workerArguments[$0 + 1] : nil
+        }
+    }
+
+    // MARK: - Signals
 
     private func installSignalHandlers() {
         // SIGUSR1 asks the worker for a savepoint.
         signal(SIGUSR1, SIG_IGN)
         let savepoint = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: .global())
         savepoint.setEventHandler { [self] in
-            lock.lock()
-            let pid = worker?.isRunning == true ? worker?.processIdentifier : nil
-            lock.unlock()
-            if let pid { kill(pid, SIGUSR1) }
+            if let pid = runningWorker() { kill(pid, SIGUSR1) }
         }
         savepoint.resume()
         signalSources.append(savepoint)
@@ -109,15 +202,20 @@ final class Supervisor {
             source.setEventHandler { [self] in
                 lock.lock()
                 stopping = true
-                let pid = worker?.isRunning == true ? worker?.processIdentifier : nil
                 lock.unlock()
                 Log.info("received \(sig == SIGINT ? "SIGINT" : "SIGTERM"); asking the worker to stop after a final checkpoint")
-                if let pid { kill(pid, SIGTERM) }
+                if let pid = runningWorker() { kill(pid, SIGTERM) }
                 wakeUp.signal()
             }
             source.resume()
             signalSources.append(source)
         }
+    }
+
+    private func runningWorker() -> Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        return worker?.isRunning == true ? worker?.processIdentifier : nil
     }
 
     private func describe(_ status: Int32, _ signaled: Bool) -> String {

@@ -36,6 +36,22 @@ public struct CheckpointCoordinator {
         case savepoint(name: String)
         /// The last one before a graceful stop or after the end of the stream.
         case final
+        /// The last one before a stop, kept as a savepoint to restart from (a config reload).
+        case finalSavepoint(name: String)
+
+        /// Nothing starts after this one completes.
+        public var isFinal: Bool {
+            if case .finalSavepoint = self { return true }
+            return self == .final
+        }
+
+        /// The savepoint name, for the triggers that write savepoints.
+        public var savepointName: String? {
+            switch self {
+            case .savepoint(let name), .finalSavepoint(let name): return name
+            default: return nil
+            }
+        }
     }
 
     public enum Event: Sendable {
@@ -78,7 +94,7 @@ public struct CheckpointCoordinator {
         var acknowledgedCount: Int { states.lazy.filter { $0 != nil }.count }
     }
 
-    public let configuration: Configuration
+    public private(set) var configuration: Configuration
     private var nextID: UInt64
     private var inFlight: InFlight?
     /// Non-periodic triggers that arrived while a checkpoint was in flight, in order.
@@ -95,6 +111,12 @@ public struct CheckpointCoordinator {
     }
 
     public var inFlightID: UInt64? { inFlight?.id }
+
+    /// Records that operator `index` now runs `plugin` (after a sink swap), for the manifests
+    /// of the checkpoints that follow.
+    public mutating func replacePlugin(ofOperator index: Int, with plugin: String) {
+        configuration.operators[index].plugin = plugin
+    }
 
     // MARK: - Events
 
@@ -135,8 +157,7 @@ public struct CheckpointCoordinator {
             }
             flight.persisting = true
             inFlight = flight
-            let kind: CheckpointKind
-            if case .savepoint(let name) = flight.trigger { kind = .savepoint(name: name) } else { kind = .checkpoint }
+            let kind: CheckpointKind = flight.trigger.savepointName.map { .savepoint(name: $0) } ?? .checkpoint
             return [.persist(CheckpointManifest(id: id, pipeline: configuration.pipeline, kind: kind,
                                                 createdAtMilliseconds: createdAtMilliseconds,
                                                 operators: flight.states.map { $0! }))]
@@ -150,12 +171,12 @@ public struct CheckpointCoordinator {
         case .persisted(let id, let now):
             guard let flight = inFlight, flight.id == id, flight.persisting else { return [] }
             inFlight = nil
-            if flight.trigger == .final { finished = true; queued.removeAll() }
+            if flight.trigger.isFinal { finished = true; queued.removeAll() }
             let completed = CompletedCheckpoint(
                 id: id, trigger: flight.trigger, durationNanoseconds: now &- flight.startedAt,
                 stateBytes: flight.states.reduce(0) { $0 + ($1?.state.count ?? 0) }, rows: flight.rows)
             var actions: [Action] = [.notifyComplete(completed)]
-            if case .savepoint = flight.trigger {} else { actions.append(.prune) }
+            if flight.trigger.savepointName == nil { actions.append(.prune) }
             return actions + startQueued(now: now)
 
         case .persistFailed(let id, let reason):

@@ -4,6 +4,25 @@ extension PipelineDecoder {
     static let checkpointKeys = ["interval", "directory", "retained", "mode", "timeout"]
     /// The keys of `restart:`.
     static let restartKeys = ["initial_delay", "max_delay", "multiplier", "max_restarts", "reset_after"]
+    /// The keys of `admin:`.
+    static let adminKeys = ["address", "token_env", "token_file"]
+
+    // MARK: - Admin
+
+    /// The optional `admin:` section; nil when absent.
+    mutating func adminSettings(in top: Section) -> AdminSettings? {
+        guard let entry = top.entries.first(where: { $0.key == "admin" }),
+              let section = section(entry.value, name: "admin", keyLocation: entry.keyLocation, knownKeys: Self.adminKeys)
+        else { return nil }
+        let settings = AdminSettings(
+            address: string("address", in: section, required: false, fallback: AdminSettings.defaultAddress),
+            tokenEnvironment: string("token_env", in: section, required: false, fallback: AdminSettings.defaultTokenEnvironment),
+            tokenFile: section["token_file"] == nil ? nil : string("token_file", in: section, required: false))
+        if settings.hostAndPort == nil, let value = section["address"] {
+            reportInvalid("address", value, expected: "host:port, such as 127.0.0.1:7464")
+        }
+        return settings
+    }
 
     // MARK: - Checkpointing
 

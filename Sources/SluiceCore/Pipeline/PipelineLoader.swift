@@ -123,6 +123,45 @@ public enum PipelineLoader {
         return spec
     }
 
+    /// Parses one operator block on its own — a sink to swap in. `yaml` is either a whole block
+    /// (`plugin:`, `name:`, `config:`) or just the configuration mapping, in which case `plugin`
+    /// names the plugin. The operator keeps `name` unless the block gives another.
+    ///
+    /// - Throws: `PipelineErrors`, located in `file`.
+    public static func parseOperator(yaml: String, file: String, plugin: String?, role: OperatorRole, name: String,
+                                     environment: [String: String]) throws -> OperatorSpec {
+        let root: Node?
+        do {
+            root = try Parser(yaml: yaml, resolver: YAMLTreeReader.resolver).singleRoot()
+        } catch let error as YamlError {
+            throw PipelineErrors([PipelineError(yamlError: error, file: file)])
+        }
+        var reader = YAMLTreeReader(file: file, environment: environment)
+        let start = SourceLocation(file: file, line: 1, column: 1)
+        let tree = root.map { reader.read($0) } ?? .object([], start)
+        var decoder = PipelineDecoder(after: reader)
+        let isBlock = tree.objectEntries?.contains { $0.key == "plugin" } ?? false
+        var spec: OperatorSpec
+        if isBlock {
+            spec = decoder.decodeOperator(tree, role: role, sectionName: "the sink block", keyLocation: nil).spec
+            if tree.objectEntries?.contains(where: { $0.key == "name" }) != true { spec.name = name }
+        } else {
+            guard let plugin, !plugin.isEmpty else {
+                throw PipelineErrors([PipelineError(location: start, message: "no plugin given: pass one, or write the whole block with plugin: and config:")])
+            }
+            let config: ConfigValue
+            switch tree {
+            case .object: config = tree
+            case .null(let location): config = .object([], location)
+            default:
+                throw PipelineErrors([PipelineError(location: tree.location, message: "the sink configuration must be a mapping")])
+            }
+            spec = OperatorSpec(role: role, name: name, plugin: plugin, pluginLocation: start, config: config)
+        }
+        guard decoder.errors.isEmpty else { throw PipelineErrors(decoder.errors) }
+        return spec
+    }
+
     // MARK: - Reading
 
     /// The text of the file at `path`, or a `PipelineErrors` naming the path and the reason.

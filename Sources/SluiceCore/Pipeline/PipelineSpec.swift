@@ -16,6 +16,12 @@ public struct PipelineSpec: Sendable {
     public var restart: RestartStrategy
     /// Batches each queue between two operators may hold (1...65536, default 16).
     public var queueCapacity: Int
+    /// The `admin:` section; nil when the pipeline has no admin API.
+    public var admin: AdminSettings?
+    /// How often a status line is logged when standard output is not a terminal.
+    public var statusInterval: Duration
+    /// The default `status_interval`.
+    public static let defaultStatusInterval: Duration = .seconds(10)
     /// The file the pipeline was loaded from, as named by the caller.
     public var file: String
 
@@ -29,6 +35,8 @@ public struct PipelineSpec: Sendable {
         checkpointing: CheckpointSettings,
         restart: RestartStrategy = RestartStrategy(),
         queueCapacity: Int = 16,
+        admin: AdminSettings? = nil,
+        statusInterval: Duration = PipelineSpec.defaultStatusInterval,
         file: String
     ) {
         self.name = name
@@ -39,6 +47,8 @@ public struct PipelineSpec: Sendable {
         self.checkpointing = checkpointing
         self.restart = restart
         self.queueCapacity = queueCapacity
+        self.admin = admin
+        self.statusInterval = statusInterval
         self.file = file
     }
 

@@ -1,0 +1,174 @@
+import Foundation
+import NIOHTTP1
+import SluiceCore
+
+/// What the admin API asks of the coordinator thread.
+enum AdminCommand {
+    case checkpoint(reply: (AdminResponse) -> Void)
+    case savepoint(name: String, reply: (AdminResponse) -> Void)
+    case swapSink(SinkSwapRequest, reply: (AdminResponse) -> Void)
+    /// Stop gracefully; with a name, the final checkpoint is kept as that savepoint.
+    case stop(savepoint: String?, reply: (AdminResponse) -> Void)
+
+    var reply: (AdminResponse) -> Void {
+        switch self {
+        case .checkpoint(let r), .savepoint(_, let r), .swapSink(_, let r), .stop(_, let r): return r
+        }
+    }
+}
+
+/// The admin API: routes, authentication, and the commands that need the coordinator.
+extension Worker {
+    func startAdmin() throws {
+        guard let settings = spec.admin ?? options.adminAddress.map({ AdminSettings(address: $0) }) else { return }
+        var effective = settings
+        if let address = options.adminAddress { effective.address = address }
+        guard let (host, port) = effective.hostAndPort else {
+            throw PlanError(messages: ["admin address '\(effective.address)' is not host:port"])
+        }
+        let token = try AdminToken.load(effective)
+        let server = AdminHTTPServer()
+        let bound = try server.start(host: host, port: port) { [weak self] request, reply in
+            guard let self else { return reply(.error(.serviceUnavailable, "the pipeline is stopping")) }
+            self.route(request, token: token, reply: reply)
+        }
+        admin = server
+        Log.info("admin API listening on http://\(host):\(bound) (bearer token from \(effective.tokenFile ?? "$" + effective.tokenEnvironment))")
+    }
+
+    /// Runs on the admin server's thread: answers read-only requests at once and hands the
+    /// rest to the coordinator thread through the mailbox.
+    private func route(_ request: AdminRequest, token: AdminToken, reply: @escaping (AdminResponse) -> Void) {
+        if request.method == .GET && request.path == "/healthz" {
+            return reply(.text(.ok, "ok\n"))
+        }
+        guard token.accepts(authorization: request.headers.first(name: "Authorization")) else {
+            return reply(.error(.unauthorized, "missing or wrong bearer token"))
+        }
+        switch (request.method, request.path) {
+        case (.GET, "/readyz"):
+            let ready = status.current.state == "running"
+            reply(.json(ready ? .ok : .serviceUnavailable, ["ready": ready, "state": status.current.state]))
+        case (.GET, "/status"):
+            reply(.json(.ok, statusDocument()))
+        case (.GET, "/metrics"):
+            reply(.text(.ok, metrics.render(operators: operators), contentType: "text/plain; version=0.0.4; charset=utf-8"))
+        case (.GET, "/checkpoints"):
+            reply(.json(.ok, ["checkpoints": store.entries().map(Worker.describe)]))
+        case (.POST, "/checkpoints"):
+            mailbox.post(.admin(.checkpoint(reply: reply)))
+        case (.POST, "/savepoints"):
+            guard let name = jsonBody(request)?["name"] as? String, !name.isEmpty else {
+                return reply(.error(.badRequest, "send {\"name\": \"...\"}"))
+            }
+            mailbox.post(.admin(.savepoint(name: name, reply: reply)))
+        case (.POST, "/sink"):
+            if let file = jsonBody(request)?["pipeline_file"] as? String {
+                let swap = SinkSwapRequest(plugin: nil, yaml: "", file: file, fromPipelineFile: true)
+                return mailbox.post(.admin(.swapSink(swap, reply: reply)))
+            }
+            guard let body = jsonBody(request), let yaml = body["config_yaml"] as? String else {
+                return reply(.error(.badRequest, "send {\"plugin\": \"name or path\", \"config_yaml\": \"...\", \"file\": \"name for messages\"}"))
+            }
+            let swap = SinkSwapRequest(plugin: body["plugin"] as? String, yaml: yaml,
+                                       file: body["file"] as? String ?? "swap-sink request", fromPipelineFile: false)
+            mailbox.post(.admin(.swapSink(swap, reply: reply)))
+        case (.POST, "/stop"):
+            mailbox.post(.admin(.stop(savepoint: jsonBody(request)?["savepoint"] as? String, reply: reply)))
+        default:
+            reply(.error(.notFound, "no such endpoint: \(request.method) \(request.path); see GET /status, /metrics, /checkpoints; POST /checkpoints, /savepoints, /sink, /stop"))
+        }
+    }
+
+    private func jsonBody(_ request: AdminRequest) -> [String: Any]? {
+        guard !request.body.isEmpty else { return [:] }
+        return try? JSONSerialization.jsonObject(with: request.body) as? [String: Any]
+    }
+
+    // MARK: - Commands (coordinator thread)
+
+    func handle(_ command: AdminCommand, now: UInt64) {
+        switch command {
+        case .checkpoint(let reply):
+            waitingForCheckpoint.append((.manual, reply))
+            perform(coordinator.handle(.trigger(.manual, now: now)))
+        case .savepoint(let name, let reply):
+            guard name.allSatisfy({ $0.isLetter || $0.isNumber || "_.-".contains($0) }), !name.hasPrefix(".") else {
+                return reply(.error(.badRequest, "a savepoint name is made of letters, digits, '_', '.' and '-'"))
+            }
+            if (try? store.savepoint(named: name)) != nil {
+                return reply(.error(.conflict, "savepoint '\(name)' already exists"))
+            }
+            waitingForCheckpoint.append((.savepoint(name: name), reply))
+            perform(coordinator.handle(.trigger(.savepoint(name: name), now: now)))
+        case .swapSink(let request, let reply):
+            requestSwap(request, reply: reply, now: now)
+        case .stop(let name, let reply):
+            Log.info("stop requested through the admin API\(name.map { "; the final checkpoint becomes savepoint '\($0)'" } ?? "")")
+            status.update { $0.state = "stopping" }
+            operators[0].inbox.send(.stopReading)
+            let trigger: CheckpointCoordinator.Trigger = name.map { .finalSavepoint(name: $0) } ?? .final
+            waitingForCheckpoint.append((trigger, reply))
+            perform(coordinator.handle(.trigger(trigger, now: now)))
+        }
+    }
+
+    /// Answers the requests waiting for `completed`.
+    func answerWaiting(for completed: CheckpointCoordinator.CompletedCheckpoint) {
+        let path = store.directory + (completed.trigger.savepointName.map { "/savepoints/\($0).ckpt" } ?? "/checkpoints")
+        waitingForCheckpoint.removeAll { waiting in
+            guard waiting.trigger == completed.trigger else { return false }
+            waiting.reply(.json(.ok, ["id": completed.id, "duration_ms": Double(completed.durationNanoseconds) / 1e6,
+                                      "size_bytes": completed.stateBytes, "path": path]))
+            return true
+        }
+    }
+
+    func answerWaiting(abortedTrigger trigger: CheckpointCoordinator.Trigger, reason: String) {
+        waitingForCheckpoint.removeAll { waiting in
+            guard waiting.trigger == trigger else { return false }
+            waiting.reply(.error(.serviceUnavailable, "the checkpoint was aborted: \(reason)"))
+            return true
+        }
+    }
+
+    // MARK: - Status
+
+    /// The `/status` document; any thread.
+    func statusDocument() -> [String: Any] {
+        let values = status.current
+        let ops: [[String: Any]] = operators.map { op in
+            let c = op.counters
+            return ["name": op.setup.spec.name, "plugin": op.setup.plugin.name, "version": op.setup.plugin.version,
+                    "role": "\(op.role)", "records_in": c.rowsIn, "records_out": c.rowsOut, "dead_letters": c.deadLetters,
+                    "queue_depth": op.inbox.depth, "lag": NSNull()]
+        }
+        var document: [String: Any] = [
+            "pipeline": spec.name, "state": values.state, "worker_pid": Int(getpid()), "restarts": options.restarts,
+            "uptime_seconds": Date().timeIntervalSince(status.startedAt), "operators": ops,
+            "checkpoints_completed": values.checkpointsCompleted, "checkpoints_aborted": values.checkpointsAborted,
+            "rows_committed": values.rowsCommitted, "dead_letters_committed": values.deadLettersCommitted,
+            "sink_swaps": values.swaps,
+        ]
+        document["last_checkpoint"] = values.lastCheckpoint ?? NSNull()
+        document["last_swap"] = values.lastSwap ?? NSNull()
+        return document
+    }
+
+    static func describe(_ entry: CheckpointEntry) -> [String: Any] {
+        var out: [String: Any] = ["path": entry.path, "size_bytes": entry.sizeBytes,
+                                  "kind": entry.kind == .checkpoint ? "checkpoint" : "savepoint"]
+        if let id = entry.id { out["id"] = id }
+        switch entry.status {
+        case .valid(let m):
+            out["valid"] = true
+            out["id"] = m.id
+            out["created_at_ms"] = m.createdAtMilliseconds
+            if case .savepoint(let name) = m.kind { out["name"] = name }
+        case .invalid(let reason):
+            out["valid"] = false
+            out["reason"] = reason
+        }
+        return out
+    }
+}
