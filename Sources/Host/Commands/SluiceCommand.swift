@@ -6,7 +6,7 @@ struct SluiceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "A small, fast stream-processing host with exactly-once checkpoints.",
-        subcommands: [RunCommand.self, ValidateCommand.self, PluginsCommand.self, CheckpointsCommand.self, WorkerCommand.self,
+        subcommands: [RunCommand.self, ValidateCommand.self, PluginsCommand.self, CheckpointsCommand.self, WorkerCommand.self, ProduceCommand.self,
                       StatusCommand.self, SavepointCommand.self, SwapSinkCommand.self])
 }
 

@@ -1,0 +1,79 @@
+import PluginKit
+import PulsarClient
+
+/// Turns received messages into one Arrow batch with the source's columns:
+///
+///     payload       binary
+///     key           utf8, nullable
+///     properties    utf8 (a JSON object), nullable
+///     publish_time  timestamp ms UTC
+///     event_time    timestamp ms UTC, nullable
+///     topic         utf8
+///     partition     int32 (-1 for a non-partitioned topic)
+///     message_id    utf8 "ledger:entry:batchIndex:partition"
+///
+/// Builders are reused between batches. Not thread-safe: the operator thread.
+final class MessageBatchBuilder {
+    private let payload = ArrowColumnBuilder(name: "payload", format: .binary, nullable: false)
+    private let key = ArrowColumnBuilder(name: "key", format: .utf8)
+    private let properties = ArrowColumnBuilder(name: "properties", format: .utf8)
+    private let publishTime = ArrowColumnBuilder(name: "publish_time", format: .timestamp(.milliseconds, timeZone: "UTC"), nullable: false)
+    private let eventTime = ArrowColumnBuilder(name: "event_time", format: .timestamp(.milliseconds, timeZone: "UTC"))
+    private let topic = ArrowColumnBuilder(name: "topic", format: .utf8, nullable: false)
+    private let partition = ArrowColumnBuilder(name: "partition", format: .int32, nullable: false)
+    private let messageID = ArrowColumnBuilder(name: "message_id", format: .utf8, nullable: false)
+    private var json: [UInt8] = []
+
+    static let columnNames = ["payload", "key", "properties", "publish_time", "event_time", "topic", "partition", "message_id"]
+
+    func append(_ m: ReceivedMessage) {
+        m.payload.withUnsafeReadableBytes { payload.append(bytes: $0) }
+        if let k = m.key { key.append(k) } else { key.appendNull() }
+        if m.properties.isEmpty {
+            properties.appendNull()
+        } else {
+            json.removeAll(keepingCapacity: true)
+            json.append(UInt8(ascii: "{"))
+            for (i, p) in m.properties.enumerated() {
+                if i > 0 { json.append(UInt8(ascii: ",")) }
+                JSONText.appendString(p.key, to: &json)
+                json.append(UInt8(ascii: ":"))
+                JSONText.appendString(p.value, to: &json)
+            }
+            json.append(UInt8(ascii: "}"))
+            json.withUnsafeBytes { properties.append(bytes: $0) }
+        }
+        publishTime.append(Int64(bitPattern: m.publishTime))
+        if let e = m.eventTime { eventTime.append(Int64(bitPattern: e)) } else { eventTime.appendNull() }
+        topic.append(m.topic)
+        partition.append(Int64(m.id.partition))
+        messageID.append(m.id.description)
+    }
+
+    func finish() -> ArrowBatch {
+        ArrowBatchBuilder(columns: [payload, key, properties, publishTime, eventTime, topic, partition, messageID]).finish()
+    }
+}
+
+/// JSON string escaping (RFC 8259).
+enum JSONText {
+    static func appendString(_ string: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
+            case UInt8(ascii: "\n"): out.append(contentsOf: [92, UInt8(ascii: "n")])
+            case UInt8(ascii: "\r"): out.append(contentsOf: [92, UInt8(ascii: "r")])
+            case UInt8(ascii: "\t"): out.append(contentsOf: [92, UInt8(ascii: "t")])
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: Array(#"\u00"#.utf8))
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 15)])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}

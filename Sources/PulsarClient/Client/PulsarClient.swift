@@ -1,0 +1,210 @@
+import NIOCore
+import NIOPosix
+
+/// Connection settings shared by consumers and producers.
+public struct ClientConfiguration: Sendable {
+    public var serviceURL: ServiceURL
+    /// Token for `token` authentication; never logged.
+    public var token: String?
+    public var connectionTimeout: TimeAmount = .seconds(10)
+    public var operationTimeout: TimeAmount = .seconds(30)
+    public var keepAliveInterval: TimeAmount = .seconds(30)
+    public var maxFrameSize: Int = PulsarFrame.defaultMaxFrameSize
+    public var backoff = Backoff()
+
+    public init(serviceURL: ServiceURL, token: String? = nil) {
+        self.serviceURL = serviceURL
+        self.token = token
+    }
+}
+
+/// A client: broker connections (one per broker address, reused), topic lookups and
+/// partition metadata. Consumers and producers are created from it.
+///
+/// Thread-safe: every piece of state lives on `eventLoop`; public methods hop there.
+public final class PulsarClient: @unchecked Sendable {
+    public let configuration: ClientConfiguration
+    public let eventLoop: EventLoop
+    private let group: EventLoopGroup
+    private let ownsGroup: Bool
+    private var connections: [ServiceURL: EventLoopFuture<PulsarChannelHandler>] = [:]
+    private var resolved: [ServiceURL: PulsarChannelHandler] = [:]
+    private var nextID: UInt64 = 0
+    /// Called on the event loop for log-worthy events (reconnects); never with a secret.
+    public var log: (@Sendable (String) -> Void)?
+
+    public init(configuration: ClientConfiguration, group: EventLoopGroup? = nil) {
+        self.configuration = configuration
+        if let group {
+            self.group = group
+            ownsGroup = false
+        } else {
+            self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            ownsGroup = true
+        }
+        eventLoop = self.group.next()
+    }
+
+    /// Closes every connection and, when the client made its own event loop, stops it.
+    public func shutdown() {
+        let done = eventLoop.submit { () -> [EventLoopFuture<PulsarChannelHandler>] in
+            let all = Array(self.connections.values)
+            self.connections = [:]
+            for c in all { c.whenSuccess { $0.close() } }
+            return all
+        }
+        _ = try? done.wait()
+        if ownsGroup { try? group.syncShutdownGracefully() }
+    }
+
+    func makeID() -> UInt64 {
+        eventLoop.preconditionInEventLoop()
+        nextID += 1
+        return nextID
+    }
+
+    // MARK: - Connections (event loop)
+
+    /// The connection to `url`, opened when there is none or the last one closed.
+    func connection(to url: ServiceURL) -> EventLoopFuture<PulsarChannelHandler> {
+        eventLoop.preconditionInEventLoop()
+        if let existing = connections[url] {
+            if let handler = resolved[url], !handler.isUsable {
+                connections[url] = nil
+                resolved[url] = nil
+            } else {
+                return existing
+            }
+        }
+        let future = open(url)
+        connections[url] = future
+        future.whenComplete { [weak self] result in
+            guard let self, self.connections[url] === future else { return }
+            switch result {
+            case .success(let handler):
+                self.resolved[url] = handler
+                handler.closeFuture.whenComplete { _ in
+                    if self.connections[url] === future {
+                        self.connections[url] = nil
+                        self.resolved[url] = nil
+                    }
+                }
+            case .failure:
+                self.connections[url] = nil
+            }
+        }
+        return future
+    }
+
+    private func open(_ url: ServiceURL) -> EventLoopFuture<PulsarChannelHandler> {
+        let config = configuration
+        var settings = PulsarChannelHandler.Settings()
+        settings.token = config.token
+        settings.operationTimeout = config.operationTimeout
+        settings.keepAliveInterval = config.keepAliveInterval
+        let loop = eventLoop
+        let connect = ClientBootstrap(group: loop)
+            .connectTimeout(config.connectionTimeout)
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = PulsarChannelHandler(settings: settings, eventLoop: channel.eventLoop, closeFuture: channel.closeFuture)
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PulsarFrameDecoder(maxFrameSize: config.maxFrameSize)))
+                    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(PulsarFrameEncoder()))
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+            .connect(host: url.host, port: url.port)
+        return connect.flatMap { channel in
+            channel.pipeline.handler(type: PulsarChannelHandler.self)
+        }.flatMap { handler in
+            let timeout = loop.scheduleTask(in: config.connectionTimeout) {
+                handler.close()
+            }
+            return handler.connected.futureResult.map { timeout.cancel(); return handler }
+        }.flatMapErrorThrowing { error in
+            if let error = error as? PulsarError { throw error }
+            throw PulsarError.connectionClosed("cannot connect to \(url): \(error)")
+        }
+    }
+
+    // MARK: - Lookups (event loop)
+
+    /// The connection to the broker that serves `topic` (a concrete topic or partition).
+    func lookup(_ topic: String) -> EventLoopFuture<PulsarChannelHandler> {
+        lookup(topic, at: configuration.serviceURL, authoritative: false, hops: 0)
+    }
+
+    private func lookup(_ topic: String, at url: ServiceURL, authoritative: Bool, hops: Int) -> EventLoopFuture<PulsarChannelHandler> {
+        guard hops < 8 else { return eventLoop.makeFailedFuture(PulsarError.protocolViolation("more than 8 lookup redirects for \(topic)")) }
+        return connection(to: url).flatMap { handler in
+            handler.request { id in
+                var lookup = Pulsar_Proto_CommandLookupTopic()
+                lookup.topic = topic
+                lookup.requestID = id
+                lookup.authoritative = authoritative
+                var command = Pulsar_Proto_BaseCommand()
+                command.type = .lookup
+                command.lookupTopic = lookup
+                return command
+            }.flatMap { response in
+                let r = response.lookupTopicResponse
+                if r.response == .failed || r.hasError {
+                    return self.eventLoop.makeFailedFuture(PulsarError.server(code: "\(r.error)", message: r.message))
+                }
+                if r.proxyThroughServiceURL || !r.hasBrokerServiceURL {
+                    return self.connection(to: self.configuration.serviceURL)
+                }
+                guard let target = try? ServiceURL(r.brokerServiceURL) else {
+                    return self.eventLoop.makeFailedFuture(PulsarError.protocolViolation("lookup answered with broker URL '\(r.brokerServiceURL)'"))
+                }
+                if r.response == .redirect {
+                    return self.lookup(topic, at: target, authoritative: r.authoritative, hops: hops + 1)
+                }
+                return self.connection(to: target)
+            }
+        }
+    }
+
+    /// Number of partitions of `topic`; 0 for a non-partitioned topic.
+    func partitionCount(_ topic: TopicName) -> EventLoopFuture<Int> {
+        connection(to: configuration.serviceURL).flatMap { handler in
+            handler.request { id in
+                var metadata = Pulsar_Proto_CommandPartitionedTopicMetadata()
+                metadata.topic = topic.description
+                metadata.requestID = id
+                var command = Pulsar_Proto_BaseCommand()
+                command.type = .partitionedMetadata
+                command.partitionMetadata = metadata
+                return command
+            }.flatMapThrowing { response in
+                let r = response.partitionMetadataResponse
+                if r.response == .failed || r.hasError {
+                    throw PulsarError.server(code: "\(r.error)", message: r.message)
+                }
+                return Int(r.partitions)
+            }
+        }
+    }
+
+    /// Public form of `partitionCount`, from any thread.
+    public func partitions(of topic: TopicName) -> EventLoopFuture<Int> {
+        eventLoop.flatSubmit { self.partitionCount(topic) }
+    }
+
+    /// Retries `operation` with the configured backoff until it succeeds, fails for good, or
+    /// `deadline` passes.
+    func retrying<T>(_ what: String, deadline: NIODeadline, attempt: Int = 1, _ operation: @escaping () -> EventLoopFuture<T>) -> EventLoopFuture<T> {
+        operation().flatMapError { error in
+            let pulsarError = error as? PulsarError ?? .connectionClosed("\(error)")
+            let delay = TimeAmount.nanoseconds(Int64(self.configuration.backoff.delay(attempt: attempt)))
+            guard pulsarError.isRetryable, NIODeadline.now() + delay < deadline else {
+                return self.eventLoop.makeFailedFuture(pulsarError)
+            }
+            self.log?("\(what) failed (\(pulsarError)); retrying in \(delay.nanoseconds / 1_000_000) ms")
+            return self.eventLoop.scheduleTask(in: delay) {}.futureResult.flatMap {
+                self.retrying(what, deadline: deadline, attempt: attempt + 1, operation)
+            }
+        }
+    }
+}

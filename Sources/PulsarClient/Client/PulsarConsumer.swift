@@ -1,0 +1,391 @@
+import NIOCore
+
+/// How a subscription shares its topic between consumers.
+public enum SubscriptionType: String, CaseIterable, Sendable {
+    case exclusive, failover, shared, keyShared = "key_shared"
+
+    /// Exclusive and Failover deliver in order to one consumer and take cumulative acks;
+    /// Shared and Key_Shared need individual acks.
+    public var acknowledgesCumulatively: Bool { self == .exclusive || self == .failover }
+
+    var protocolValue: Pulsar_Proto_CommandSubscribe.SubType {
+        switch self {
+        case .exclusive: return .exclusive
+        case .failover: return .failover
+        case .shared: return .shared
+        case .keyShared: return .keyShared
+        }
+    }
+}
+
+public enum InitialPosition: String, Sendable { case earliest, latest }
+
+public struct ConsumerConfiguration: Sendable {
+    public var topics: [TopicName]
+    public var subscription: String
+    public var subscriptionType: SubscriptionType = .exclusive
+    public var initialPosition: InitialPosition = .earliest
+    /// Messages the broker may push ahead per partition (flow permits).
+    public var receiverQueueSize: Int = 1000
+    public var consumerName: String?
+    /// Per topic partition name: everything at or before this position is done (a restored
+    /// checkpoint). It is skipped, and acknowledged as its entries complete.
+    public var startAfter: [String: Position] = [:]
+
+    public init(topics: [TopicName], subscription: String) {
+        self.topics = topics
+        self.subscription = subscription
+    }
+}
+
+/// A consumer of one or more topics, all partitions of each: subscribes, keeps every partition
+/// subscribed across broker restarts (reconnecting with exponential backoff and resuming where
+/// it was, without duplicates), and hands messages to one application thread through a
+/// bounded queue.
+///
+/// Thread-safe: `receive` is meant for one application thread; everything else hops to the
+/// client's event loop.
+public final class PulsarConsumer: @unchecked Sendable {
+    public let client: PulsarClient
+    public let configuration: ConsumerConfiguration
+    private let queue = MessageQueue()
+    private var partitions: [PartitionConsumer] = []
+    private var eventLoop: EventLoop { client.eventLoop }
+
+    public init(client: PulsarClient, configuration: ConsumerConfiguration) {
+        self.client = client
+        self.configuration = configuration
+    }
+
+    /// Topic partitions this consumer reads (after `start`).
+    public var topicPartitions: [String] {
+        (try? eventLoop.submit { self.partitions.map(\.topic) }.wait()) ?? []
+    }
+
+    /// Looks up the partitions of every topic and subscribes to each, retrying while the
+    /// broker is unreachable until the operation timeout.
+    public func start() -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            let deadline = NIODeadline.now() + self.client.configuration.operationTimeout
+            let lookups = self.configuration.topics.map { topic in
+                self.client.retrying("partition metadata of \(topic)", deadline: deadline) { self.client.partitionCount(topic) }
+                    .map { (topic, $0) }
+            }
+            return EventLoopFuture.whenAllSucceed(lookups, on: self.eventLoop).flatMap { counts in
+                for (topic, count) in counts {
+                    if count == 0 {
+                        self.addPartition(topic.description, index: -1)
+                    } else {
+                        for i in 0..<count { self.addPartition(topic.partition(i), index: Int32(i)) }
+                    }
+                }
+                let subscriptions = self.partitions.map { p in
+                    self.client.retrying("subscribe to \(p.topic)", deadline: deadline) { p.subscribeOnce() }
+                }
+                return EventLoopFuture.andAllSucceed(subscriptions, on: self.eventLoop)
+            }
+        }
+    }
+
+    private func addPartition(_ topic: String, index: Int32) {
+        let consumer = PartitionConsumer(owner: self, index: partitions.count, topic: topic, partition: index,
+                                         consumerID: client.makeID(), startAfter: configuration.startAfter[topic])
+        partitions.append(consumer)
+    }
+
+    /// Takes up to `max` messages, waiting at most `timeout` for the first. Throws when the
+    /// consumer failed for good (a non-retryable broker error). Application thread.
+    public func receive(max: Int, timeout: TimeAmount) throws -> [ReceivedMessage] {
+        let items = try queue.take(max: max, timeoutNanoseconds: UInt64(Swift.max(0, timeout.nanoseconds)))
+        guard !items.isEmpty else { return [] }
+        var counts: [Int: Int] = [:]
+        for item in items { counts[item.consumer, default: 0] += 1 }
+        eventLoop.execute {
+            for (index, n) in counts { self.partitions[index].consumed(n) }
+        }
+        return items.map(\.message)
+    }
+
+    /// Messages waiting in the queue.
+    public var queuedCount: Int { queue.count }
+
+    /// Acknowledges entries: cumulatively (one id per partition: everything up to and
+    /// including that entry) or individually. Sent at once when connected, else after the
+    /// partition resubscribes. Any thread.
+    public func acknowledge(_ ids: [(topic: String, id: MessageID)], cumulative: Bool) {
+        guard !ids.isEmpty else { return }
+        eventLoop.execute {
+            var byTopic: [String: [MessageID]] = [:]
+            for (topic, id) in ids { byTopic[topic, default: []].append(id) }
+            for p in self.partitions {
+                if let list = byTopic[p.topic] { p.acknowledge(list, cumulative: cumulative) }
+            }
+        }
+    }
+
+    /// Closes every partition's consumer (CLOSE_CONSUMER) and waits for the answers.
+    public func close() -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            EventLoopFuture.andAllComplete(self.partitions.map { $0.close() }, on: self.eventLoop)
+        }
+    }
+
+    // MARK: - From partition consumers (event loop)
+
+    fileprivate func enqueue(_ items: [MessageQueue.Item]) { queue.append(contentsOf: items) }
+    fileprivate func failed(_ error: PulsarError) { queue.fail(error) }
+    fileprivate var subscriptionName: String { configuration.subscription }
+    fileprivate func log(_ message: String) { client.log?(message) }
+}
+
+/// One topic partition of a `PulsarConsumer`: its `ConsumerStateMachine` and the connection it
+/// is subscribed on. Event loop only.
+private final class PartitionConsumer: PulsarConnectionListener {
+    unowned let owner: PulsarConsumer
+    let index: Int
+    let topic: String
+    let partition: Int32
+    let consumerID: UInt64
+    var stateMachine: ConsumerStateMachine
+    var connection: PulsarChannelHandler?
+    var subscribePromise: EventLoopPromise<Void>?
+    var closePromise: EventLoopPromise<Void>?
+    /// Acks made while disconnected, sent after resubscribing.
+    var pendingIndividualAcks: [MessageID] = []
+    var pendingCumulativeAck: MessageID?
+    var wasSubscribed = false
+
+    init(owner: PulsarConsumer, index: Int, topic: String, partition: Int32, consumerID: UInt64, startAfter: Position?) {
+        self.owner = owner
+        self.index = index
+        self.topic = topic
+        self.partition = partition
+        self.consumerID = consumerID
+        let backoff = owner.client.configuration.backoff
+        stateMachine = ConsumerStateMachine(receiverQueueSize: UInt32(clamping: owner.configuration.receiverQueueSize),
+                                            startAfter: startAfter, backoff: backoff)
+    }
+
+    var eventLoop: EventLoop { owner.client.eventLoop }
+
+    /// One attempt: lookup, SUBSCRIBE, FLOW. The future fails when this attempt fails.
+    func subscribeOnce() -> EventLoopFuture<Void> {
+        let promise = eventLoop.makePromise(of: Void.self)
+        subscribePromise = promise
+        owner.client.lookup(topic).whenComplete { result in
+            switch result {
+            case .failure(let error):
+                self.subscribePromise = nil
+                if case .waitingToReconnect = self.stateMachine.state {
+                    self.run(self.stateMachine.reconnectFailed())
+                }
+                promise.fail(error)
+            case .success(let handler):
+                self.connection = handler
+                handler.register(.consumer(self.consumerID), self)
+                self.run(self.stateMachine.subscribe(requestID: 0))
+            }
+        }
+        return promise.futureResult
+    }
+
+    private func run(_ action: ConsumerStateMachine.Action) {
+        switch action {
+        case .none:
+            break
+        case .sendSubscribe:
+            guard let connection else { return }
+            let config = owner.configuration
+            connection.request { id in
+                var subscribe = Pulsar_Proto_CommandSubscribe()
+                subscribe.topic = self.topic
+                subscribe.subscription = config.subscription
+                subscribe.subType = config.subscriptionType.protocolValue
+                subscribe.consumerID = self.consumerID
+                subscribe.requestID = id
+                if let name = config.consumerName { subscribe.consumerName = name }
+                subscribe.durable = true
+                subscribe.initialPosition = config.initialPosition == .earliest ? .earliest : .latest
+                if config.subscriptionType == .keyShared {
+                    var meta = Pulsar_Proto_KeySharedMeta()
+                    meta.keySharedMode = .autoSplit
+                    subscribe.keySharedMeta = meta
+                }
+                var command = Pulsar_Proto_BaseCommand()
+                command.type = .subscribe
+                command.subscribe = subscribe
+                return command
+            }.whenComplete { result in
+                switch result {
+                case .success:
+                    self.run(self.stateMachine.subscribeSucceeded())
+                    self.stateMachine.resetBackoff()
+                    if self.wasSubscribed { self.owner.log("resubscribed to \(self.topic)") }
+                    self.wasSubscribed = true
+                    self.flushPendingAcks()
+                    self.subscribePromise?.succeed(())
+                    self.subscribePromise = nil
+                case .failure(let error):
+                    let pulsarError = error as? PulsarError ?? .connectionClosed("\(error)")
+                    let promise = self.subscribePromise
+                    self.subscribePromise = nil
+                    if promise != nil {
+                        // First subscription: the caller retries (or gives up) itself.
+                        self.stateMachine = ConsumerStateMachine(receiverQueueSize: self.stateMachine.receiverQueueSize,
+                                                                 startAfter: self.stateMachine.startAfter, backoff: self.stateMachine.backoff)
+                        promise?.fail(pulsarError)
+                    } else {
+                        self.run(self.stateMachine.subscribeFailed(pulsarError))
+                    }
+                }
+            }
+        case .sendFlow(let permits):
+            var flow = Pulsar_Proto_CommandFlow()
+            flow.consumerID = consumerID
+            flow.messagePermits = permits
+            var command = Pulsar_Proto_BaseCommand()
+            command.type = .flow
+            command.flow = flow
+            connection?.send(PulsarFrame(command: command))
+        case .sendCloseConsumer:
+            guard let connection else { run(stateMachine.closeAnswered()); return }
+            connection.request { id in
+                var close = Pulsar_Proto_CommandCloseConsumer()
+                close.consumerID = self.consumerID
+                close.requestID = id
+                var command = Pulsar_Proto_BaseCommand()
+                command.type = .closeConsumer
+                command.closeConsumer = close
+                return command
+            }.whenComplete { _ in self.run(self.stateMachine.closeAnswered()) }
+        case .scheduleReconnect(let delay, let attempt):
+            connection?.unregister(.consumer(consumerID))
+            connection = nil
+            owner.log("\(topic): reconnecting in \(delay / 1_000_000) ms (attempt \(attempt))")
+            eventLoop.scheduleTask(in: .nanoseconds(Int64(delay))) {
+                guard case .waitingToReconnect = self.stateMachine.state else { return }
+                self.resubscribe()
+            }
+        case .fail(let error):
+            owner.failed(error)
+        case .closed:
+            connection?.unregister(.consumer(consumerID))
+            connection = nil
+            closePromise?.succeed(())
+            closePromise = nil
+        }
+    }
+
+    private func resubscribe() {
+        owner.client.lookup(topic).whenComplete { result in
+            switch result {
+            case .failure:
+                self.run(self.stateMachine.reconnectFailed())
+            case .success(let handler):
+                self.connection = handler
+                handler.register(.consumer(self.consumerID), self)
+                self.run(self.stateMachine.subscribe(requestID: 0))
+            }
+        }
+    }
+
+    // MARK: - Connection events
+
+    func connection(_ connection: PulsarChannelHandler, received frame: PulsarFrame) {
+        switch frame.command.type {
+        case .message:
+            guard let section = frame.payload else { return }
+            let message = frame.command.message
+            var id = MessageID(message.messageID)
+            id.partition = partition
+            var items: [MessageQueue.Item] = []
+            var skipped = 0
+            var acks: [MessageID] = []
+            do {
+                try BatchCodec.unpack(topic: topic, id: id, metadata: section.metadata, payload: section.payload,
+                                      ackSet: message.ackSet, redeliveryCount: message.redeliveryCount) { m in
+                    switch stateMachine.received(m.id, completesEntry: m.completesEntry) {
+                    case .deliver: items.append(.init(consumer: index, message: m))
+                    case .skip: skipped += 1
+                    case .skipAndAcknowledge(let entry): skipped += 1; acks.append(entry)
+                    }
+                }
+            } catch {
+                // A corrupt entry cannot be delivered; fail loudly rather than skip data.
+                owner.failed(.protocolViolation("\(error)"))
+                return
+            }
+            owner.enqueue(items)
+            if skipped > 0 { run(stateMachine.consumed(skipped)) }
+            if let last = acks.last {
+                if owner.configuration.subscriptionType.acknowledgesCumulatively {
+                    sendAck([last], cumulative: true)
+                } else {
+                    sendAck(acks, cumulative: false)
+                }
+            }
+        case .closeConsumer:
+            // The broker dropped this consumer (topic unloaded): subscribe again.
+            connection.unregister(.consumer(consumerID))
+            run(stateMachine.connectionLost())
+        default:
+            break
+        }
+    }
+
+    func connectionClosed(_ connection: PulsarChannelHandler, error: PulsarError) {
+        guard connection === self.connection else { return }
+        if subscribePromise != nil { return }  // the pending SUBSCRIBE request fails and reports it
+        owner.log("\(topic): \(error)")
+        run(stateMachine.connectionLost())
+    }
+
+    // MARK: - Application calls (event loop)
+
+    func consumed(_ count: Int) { run(stateMachine.consumed(count)) }
+
+    func acknowledge(_ ids: [MessageID], cumulative: Bool) {
+        if stateMachine.state == .active, connection?.isUsable == true {
+            sendAck(ids, cumulative: cumulative)
+        } else if cumulative {
+            pendingCumulativeAck = ids.last
+        } else {
+            pendingIndividualAcks.append(contentsOf: ids)
+        }
+    }
+
+    private func flushPendingAcks() {
+        if let ack = pendingCumulativeAck { sendAck([ack], cumulative: true) }
+        if !pendingIndividualAcks.isEmpty { sendAck(pendingIndividualAcks, cumulative: false) }
+        pendingCumulativeAck = nil
+        pendingIndividualAcks = []
+    }
+
+    private func sendAck(_ ids: [MessageID], cumulative: Bool) {
+        var ack = Pulsar_Proto_CommandAck()
+        ack.consumerID = consumerID
+        ack.ackType = cumulative ? .cumulative : .individual
+        ack.messageID = ids.map { id in
+            var data = Pulsar_Proto_MessageIdData()
+            data.ledgerID = id.ledger
+            data.entryID = id.entry
+            if partition >= 0 { data.partition = partition }
+            return data
+        }
+        var command = Pulsar_Proto_BaseCommand()
+        command.type = .ack
+        command.ack = ack
+        connection?.send(PulsarFrame(command: command))
+    }
+
+    func close() -> EventLoopFuture<Void> {
+        let promise = eventLoop.makePromise(of: Void.self)
+        closePromise = promise
+        run(stateMachine.close(requestID: 0))
+        if case .closed = stateMachine.state, closePromise != nil {
+            closePromise = nil
+            promise.succeed(())
+        }
+        return promise.futureResult
+    }
+}

@@ -1,0 +1,83 @@
+import NIOCore
+@testable import PulsarClient
+import XCTest
+
+final class BatchCodecTests: XCTestCase {
+    private func messages() -> [OutgoingMessage] {
+        [
+            OutgoingMessage(bytes: Array("first".utf8), key: "k1", properties: [("a", "1"), ("b", "2")], eventTime: 111),
+            OutgoingMessage(bytes: Array("second".utf8)),
+            OutgoingMessage(bytes: [], key: "k3", properties: [("c", "3")]),
+        ]
+    }
+
+    private func metadata(count: Int, compression: CompressionCodec = .none, size: Int = 0) -> Pulsar_Proto_MessageMetadata {
+        var m = Pulsar_Proto_MessageMetadata()
+        m.producerName = "p"
+        m.sequenceID = 10
+        m.publishTime = 1_764_100_000_500
+        m.numMessagesInBatch = Int32(count)
+        if compression != .none {
+            m.compression = compression.protocolValue
+            m.uncompressedSize = UInt32(size)
+        }
+        return m
+    }
+
+    func testBatchEntryUnpacksIntoSingleMessagesWithTheirMetadata() throws {
+        let packed = try BatchCodec.pack(messages(), firstSequenceID: 10)
+        for codec in CompressionCodec.allCases {
+            let payload = try codec.compress(packed)
+            let out = try BatchCodec.unpack(topic: "persistent://public/default/t", id: MessageID(ledger: 5, entry: 6, partition: 2),
+                                            metadata: metadata(count: 3, compression: codec, size: packed.readableBytes), payload: payload)
+            XCTAssertEqual(out.map { String(buffer: $0.payload) }, ["first", "second", ""], "\(codec)")
+            XCTAssertEqual(out.map(\.key), ["k1", nil, "k3"])
+            XCTAssertEqual(out[0].properties.map { "\($0.key)=\($0.value)" }, ["a=1", "b=2"])
+            XCTAssertEqual(out.map(\.eventTime), [111, nil, nil])
+            XCTAssertEqual(out.map(\.publishTime), [1_764_100_000_500, 1_764_100_000_500, 1_764_100_000_500])
+            XCTAssertEqual(out.map(\.id.description), ["5:6:0:2", "5:6:1:2", "5:6:2:2"])
+            XCTAssertEqual(out.map(\.completesEntry), [false, false, true])
+        }
+    }
+
+    func testAckSetLeavesOutAcknowledgedIndexes() throws {
+        let packed = try BatchCodec.pack(messages(), firstSequenceID: 0)
+        // Bits set = still to deliver: indexes 0 and 2.
+        let out = try BatchCodec.unpack(topic: "t", id: MessageID(ledger: 1, entry: 1), metadata: metadata(count: 3), payload: packed, ackSet: [0b101])
+        XCTAssertEqual(out.map(\.id.batchIndex), [0, 2])
+    }
+
+    func testNonBatchedMessageKeepsEntryMetadata() throws {
+        var m = Pulsar_Proto_MessageMetadata()
+        m.producerName = "p"
+        m.publishTime = 42
+        m.partitionKey = "key"
+        m.eventTime = 7
+        var kv = Pulsar_Proto_KeyValue()
+        kv.key = "x"
+        kv.value = "y"
+        m.properties = [kv]
+        let out = try BatchCodec.unpack(topic: "t", id: MessageID(ledger: 1, entry: 2), metadata: m, payload: ByteBuffer(string: "solo"))
+        XCTAssertEqual(out.count, 1)
+        XCTAssertEqual(out[0].id.batchIndex, -1)
+        XCTAssertEqual(out[0].key, "key")
+        XCTAssertEqual(out[0].eventTime, 7)
+        XCTAssertTrue(out[0].completesEntry)
+    }
+
+    func testMalformedBatchesAreErrors() throws {
+        let packed = try BatchCodec.pack(messages(), firstSequenceID: 0)
+        // Claims more messages than it holds.
+        XCTAssertThrowsError(try BatchCodec.unpack(topic: "t", id: MessageID(ledger: 1, entry: 1), metadata: metadata(count: 4), payload: packed))
+        // Truncated in the middle of a payload.
+        let cut = packed.getSlice(at: 0, length: packed.readableBytes - 3)!
+        XCTAssertThrowsError(try BatchCodec.unpack(topic: "t", id: MessageID(ledger: 1, entry: 1), metadata: metadata(count: 3), payload: cut))
+        // A metadata size that runs past the entry.
+        var bad = ByteBuffer()
+        bad.writeInteger(UInt32(1000))
+        bad.writeBytes([1, 2, 3])
+        XCTAssertThrowsError(try BatchCodec.unpack(topic: "t", id: MessageID(ledger: 1, entry: 1), metadata: metadata(count: 1), payload: bad)) { error in
+            XCTAssertTrue("\(error)".contains("runs past the entry"), "\(error)")
+        }
+    }
+}
