@@ -14,8 +14,8 @@ enum WorkerEvent {
     case savepointRequested
     /// The thread of operator `index` has ended.
     case stopped(index: Int)
-    /// The main sink paused at barrier `checkpoint` for a swap.
-    case sinkPaused(checkpoint: UInt64)
+    /// The main sink paused at barrier `checkpoint` for a swap, at `at` (monotonic nanoseconds).
+    case sinkPaused(checkpoint: UInt64, at: UInt64)
     /// The paused main sink committed `checkpoint` at `at` (monotonic nanoseconds).
     case sinkCommitted(checkpoint: UInt64, at: UInt64)
     /// The main sink was swapped (error nil) or kept after the new one failed.

@@ -54,7 +54,7 @@ final class HostContext {
             return SLUICE_ERROR
         }
         if reasonColumn == nil {
-            deadLetterColumns = input.columns.map { ArrowColumnBuilder(name: $0.name, format: $0.format, nullable: true) }
+            deadLetterColumns = input.columns.map { ArrowColumnBuilder(name: $0.name, format: $0.format, nullable: $0.nullable) }
             reasonColumn = ArrowColumnBuilder(name: "error_reason", format: .utf8, nullable: false)
             operatorColumn = ArrowColumnBuilder(name: "error_operator", format: .utf8, nullable: false)
         }

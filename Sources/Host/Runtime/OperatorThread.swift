@@ -170,7 +170,7 @@ final class OperatorThread {
                 try barrier(id)
                 if swapRequested {
                     paused = true
-                    mailbox.post(.sinkPaused(checkpoint: id))
+                    mailbox.post(.sinkPaused(checkpoint: id, at: monotonicNanoseconds()))
                 }
             }
         }

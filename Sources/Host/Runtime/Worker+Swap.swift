@@ -74,10 +74,10 @@ extension Worker {
     }
 
     /// The sink paused at barrier `id`; if that checkpoint already completed, swap now.
-    func sinkPaused(at id: UInt64, now: UInt64) {
+    func sinkPaused(at id: UInt64, time: UInt64) {
         guard swap != nil else { return }
         swap?.barrier = id
-        swap?.pausedAt = now
+        swap?.pausedAt = time
         if id <= lastCompletedID { sendSwap() }
     }
 

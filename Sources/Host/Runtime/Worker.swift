@@ -160,8 +160,8 @@ final class Worker {
                         Log.info("ran for \(String(format: "%.3f", seconds)) s; rows per operator: \(rows)")
                         return .finished
                     }
-                case .sinkPaused(let id):
-                    sinkPaused(at: id, now: now)
+                case .sinkPaused(let id, let at):
+                    sinkPaused(at: id, time: at)
                 case .sinkCommitted(_, let at):
                     swap?.committedAt = at
                 case .sinkSwapped(let error, let at):
