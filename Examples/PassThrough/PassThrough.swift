@@ -12,6 +12,9 @@ public final class PassThrough: TransformPlugin {
 
     public init(config: Config, host: PluginHost) {}
 
+    /// Emits exactly what it receives.
+    public static func outputSchema(config: Config, input: [ArrowField]?) throws -> [ArrowField]? { input }
+
     public func process(_ batch: ArrowBatch) throws -> ArrowBatch { batch }
 }
 

@@ -2,14 +2,15 @@
  * sequence-source: a sluice source plugin in plain C.
  *
  * Emits the integers start, start+1, ... up to `count` values (forever when count is 0) as an
- * int64 column named "value", in batches of `batch_size`. Its checkpoint state is the next value
+ * int64 column named "value" (or, with "format": "float64", as doubles), in batches of
+ * `batch_size`. It declares that schema through the ABI 1.1 `output_schema` hook. Its checkpoint state is the next value
  * to emit (8 bytes, little endian), so a restored pipeline resumes exactly after the last value
  * covered by the checkpoint. It proves the ABI needs no Swift:
  *
  *     cc -shared -fPIC -O2 -I Sources/PluginABI/include -o libsequence_source.so sequence_source.c
  *
  * Configuration (JSON): {"count": 1000, "batch_size": 100, "start": 1, "rate": 0,
- *                        "segfault_at": 0, "segfault_marker": "/tmp/x"}
+ *                        "format": "int64", "segfault_at": 0, "segfault_marker": "/tmp/x"}
  * `rate` limits rows per second (0: unlimited). `segfault_at`, for crash tests, makes the plugin
  * dereference NULL when it is about to emit that value, once: it first creates the file
  * `segfault_marker` and does not crash again while that file exists.
@@ -31,6 +32,7 @@ typedef struct {
   int64_t batch_size;
   double rate;
   int64_t segfault_at;
+  int float64; /* "format": "float64" */
   char segfault_marker[512];
   double started_at;
   int64_t emitted_since_start;
@@ -104,6 +106,14 @@ static int parse_config(const char* json, sequence_source* s, sluice_error* erro
     strcpy(error->config_path, "/segfault_marker");
     return 0;
   }
+  char format[16];
+  if (!read_string(json, "format", format, sizeof format) ||
+      (format[0] != '\0' && strcmp(format, "int64") != 0 && strcmp(format, "float64") != 0)) {
+    snprintf(error->message, sizeof error->message, "'format' must be \"int64\" or \"float64\"");
+    strcpy(error->config_path, "/format");
+    return 0;
+  }
+  s->float64 = strcmp(format, "float64") == 0;
   s->count = (int64_t)count;
   s->batch_size = (int64_t)batch_size;
   s->start = (int64_t)start;
@@ -119,10 +129,11 @@ static const char schema_json[] =
     "\"batch_size\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1048576},"
     "\"start\":{\"type\":\"integer\"},"
     "\"rate\":{\"type\":\"number\",\"minimum\":0,\"description\":\"rows per second; 0 = unlimited\"},"
+    "\"format\":{\"type\":\"string\",\"enum\":[\"int64\",\"float64\"],\"description\":\"type of the value column\"},"
     "\"segfault_at\":{\"type\":\"integer\",\"minimum\":0},"
     "\"segfault_marker\":{\"type\":\"string\"}}}";
 
-/* ---- Arrow export: one int64 column "value" ---- */
+/* ---- Arrow export: one int64 (or float64) column "value" ---- */
 
 static void release_schema(struct ArrowSchema* schema) {
   if (schema->n_children > 0) {
@@ -151,17 +162,30 @@ static void release_array(struct ArrowArray* array) {
 static void release_child_schema(struct ArrowSchema* schema) { schema->release = NULL; }
 static void release_child_array(struct ArrowArray* array) { array->release = NULL; }
 
-static void export_batch(int64_t first, int64_t length, struct ArrowSchema* schema,
-                         struct ArrowArray* array) {
+/* The schema of every batch: one non-nullable column "value". */
+static void export_schema(int float64, struct ArrowSchema* schema) {
   struct ArrowSchema* column_schema = calloc(1, sizeof *column_schema);
-  *column_schema = (struct ArrowSchema){.format = "l", .name = "value", .release = release_child_schema};
+  *column_schema = (struct ArrowSchema){.format = float64 ? "g" : "l", .name = "value",
+                                        .release = release_child_schema};
   struct ArrowSchema** schema_children = malloc(sizeof *schema_children);
   schema_children[0] = column_schema;
   *schema = (struct ArrowSchema){.format = "+s", .name = "", .n_children = 1,
                                  .children = schema_children, .release = release_schema};
+}
 
-  int64_t* values = malloc(sizeof(int64_t) * (size_t)length);
-  for (int64_t i = 0; i < length; i++) values[i] = first + i;
+static void export_batch(int float64, int64_t first, int64_t length, struct ArrowSchema* schema,
+                         struct ArrowArray* array) {
+  export_schema(float64, schema);
+  void* values;
+  if (float64) {
+    double* doubles = malloc(sizeof(double) * (size_t)(length > 0 ? length : 1));
+    for (int64_t i = 0; i < length; i++) doubles[i] = (double)(first + i);
+    values = doubles;
+  } else {
+    int64_t* integers = malloc(sizeof(int64_t) * (size_t)(length > 0 ? length : 1));
+    for (int64_t i = 0; i < length; i++) integers[i] = first + i;
+    values = integers;
+  }
   const void** column_buffers = malloc(2 * sizeof(void*));
   column_buffers[0] = NULL;
   column_buffers[1] = values;
@@ -189,6 +213,17 @@ static sluice_status validate_config(const char* json, sluice_error* error) {
   sequence_source probe;
   memset(&probe, 0, sizeof probe);
   return parse_config(json, &probe, error) ? SLUICE_OK : SLUICE_ERROR;
+}
+
+/* ABI 1.1: the schema every batch will have, from the configuration alone. */
+static sluice_status output_schema(const char* json, const struct ArrowSchema* input,
+                                   struct ArrowSchema* out, sluice_error* error) {
+  (void)input; /* a source has no input */
+  sequence_source probe;
+  memset(&probe, 0, sizeof probe);
+  if (!parse_config(json, &probe, error)) return SLUICE_ERROR;
+  export_schema(probe.float64, out);
+  return SLUICE_OK;
 }
 
 static sluice_status create(const char* json, const sluice_host_api* host, void** instance,
@@ -233,7 +268,7 @@ static sluice_status next(void* instance, struct ArrowSchema* schema, struct Arr
     if (wait > 0) usleep((useconds_t)(wait * 1e6));
   }
   maybe_segfault(s, s->next, length);
-  export_batch(s->next, length, schema, array);
+  export_batch(s->float64, s->next, length, schema, array);
   s->next += length;
   s->emitted_since_start += length;
   return SLUICE_OK;
@@ -294,6 +329,7 @@ static const sluice_plugin_descriptor descriptor = {
     .restore = restore,
     .notify_checkpoint_complete = NULL,
     .notify_checkpoint_aborted = NULL,
+    .output_schema = output_schema,
 };
 
 sluice_status sluice_plugin_entry(uint32_t host_abi_version,

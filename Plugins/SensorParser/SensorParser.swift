@@ -21,6 +21,28 @@ final class SensorParser: TransformPlugin {
         }
     }
 
+    /// The configured columns, then the `keep` columns as the input has them. Checks that the
+    /// input has the payload column (binary or utf8) and every `keep` column.
+    static func outputSchema(config: Config, input: [ArrowField]?) throws -> [ArrowField]? {
+        let fields = try config.fieldSpecs().map { ArrowField(name: $0.name, format: $0.type.arrowFormat, nullable: $0.nullable) }
+        guard let input else { return nil }
+        let payload = config.payload_column ?? "payload"
+        guard let column = input.first(where: { $0.name == payload }) else {
+            throw PluginError("the input has no column '\(payload)' (it has \(input.map(\.name).joined(separator: ", "))); set payload_column",
+                              configPath: config.payload_column == nil ? "" : "/payload_column")
+        }
+        guard column.format == .binary || column.format == .utf8 else {
+            throw PluginError("column '\(payload)' is \(column.format.formatString), not binary or utf8 text", configPath: "/payload_column")
+        }
+        let kept = try (config.keep ?? []).enumerated().map { index, name -> ArrowField in
+            guard let field = input.first(where: { $0.name == name }) else {
+                throw PluginError("keep: the input has no column '\(name)' (it has \(input.map(\.name).joined(separator: ", ")))", configPath: "/keep/\(index)")
+            }
+            return field
+        }
+        return fields + kept
+    }
+
     private let host: PluginHost
     private let payloadColumn: String
     private let keep: [String]

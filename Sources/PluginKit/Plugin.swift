@@ -22,6 +22,14 @@ public protocol SluicePlugin: AnyObject {
     /// Checks a decoded configuration without side effects: no connection, no file created.
     static func validate(_ config: Config) throws
 
+    /// The columns this operator will emit (ABI 1.1 `output_schema`), given a configuration
+    /// that passed `validate` and the columns of its input (nil for a source). Any thread, no
+    /// instance. Throw a `PluginError` whose `configPath` names the configuration value at
+    /// fault (e.g. "/args/1") when the input lacks a column or has a type the configuration
+    /// cannot take. Return nil (the default) when the schema is unknown until run time: the
+    /// host then skips column checks downstream of this operator.
+    static func outputSchema(config: Config, input: [ArrowField]?) throws -> [ArrowField]?
+
     /// Creates the instance; must not connect anywhere yet.
     init(config: Config, host: PluginHost) throws
 
@@ -40,6 +48,7 @@ public protocol SluicePlugin: AnyObject {
 
 public extension SluicePlugin {
     static func validate(_ config: Config) throws {}
+    static func outputSchema(config: Config, input: [ArrowField]?) throws -> [ArrowField]? { nil }
     func open() throws {}
     func close() throws {}
     func snapshot(checkpointID: UInt64) throws -> [UInt8] { [] }

@@ -89,6 +89,8 @@ public enum PluginExport {
             guard let instance else { return }
             Unmanaged<InstanceBox>.fromOpaque(instance).takeUnretainedValue().plugin.checkpointAborted(checkpointID: id)
         }
+        // ABI 1.1. A plugin that keeps the default `outputSchema` (nil) answers "unknown".
+        d.pointee.output_schema = { json, input, out, error in PluginExport.outputSchema(json, input, out, error) }
         return d
     }
 
@@ -131,6 +133,24 @@ public enum PluginExport {
             write(error, thrown)
             return SLUICE_ERROR
         }
+    }
+
+    private static func outputSchema(_ json: UnsafePointer<CChar>?, _ input: UnsafePointer<ArrowSchema>?,
+                                     _ out: UnsafeMutablePointer<ArrowSchema>?, _ error: UnsafeMutablePointer<sluice_error>?) -> sluice_status {
+        guard let type = pluginType, let out else { return SLUICE_ERROR }
+        do {
+            if let fields = try outputSchemaOpened(type, json: json, input: input) { ArrowField.export(fields, to: out) }
+            return SLUICE_OK
+        } catch let thrown {
+            write(error, thrown)
+            return SLUICE_ERROR
+        }
+    }
+
+    private static func outputSchemaOpened<P: SluicePlugin>(_ type: P.Type, json: UnsafePointer<CChar>?,
+                                                            input: UnsafePointer<ArrowSchema>?) throws -> [ArrowField]? {
+        let fields = try input.map { try ArrowField.fields(of: $0) }
+        return try P.outputSchema(config: try decode(P.Config.self, json), input: fields)
     }
 
     private static func createOpened<P: SluicePlugin>(_ type: P.Type, json: UnsafePointer<CChar>?, host: PluginHost) throws -> any SluicePlugin {

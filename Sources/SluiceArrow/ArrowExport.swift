@@ -125,6 +125,15 @@ private func fillArray(_ out: UnsafeMutablePointer<ArrowArray>, length: Int, nul
 // MARK: - Batch
 
 enum ArrowExporter {
+    /// Exports a schema without data (`ArrowField.export`): a "+s" struct of `fields`.
+    static func exportSchema(fields: [ArrowField], schema: UnsafeMutablePointer<ArrowSchema>) {
+        let owner = fillSchema(schema, format: "+s", name: "", flags: 0, childCount: fields.count)
+        for (i, field) in fields.enumerated() {
+            _ = fillSchema(owner.children![i]!, format: field.format.formatString, name: field.name,
+                           flags: field.nullable ? Int64(ARROW_FLAG_NULLABLE) : 0, childCount: 0)
+        }
+    }
+
     /// Exports columns as one struct batch; ownership of every buffer moves into the structs.
     static func export(columns: [ArrowColumnStorage], length: Int,
                        schema: UnsafeMutablePointer<ArrowSchema>, array: UnsafeMutablePointer<ArrowArray>) {

@@ -159,3 +159,28 @@ final class SensorParserTests: XCTestCase {
         XCTAssertEqual(error(["columns": [["name": "a", "path": "x..y", "type": "string"]]])?.configPath, "/columns/0/path")
     }
 }
+
+/// The schema the parser declares to `sluice validate` (ABI 1.1 `output_schema`).
+final class SensorParserSchemaTests: XCTestCase {
+    private func config(_ json: [String: Any]) throws -> SensorParserConfig {
+        try JSONDecoder().decode(SensorParserConfig.self, from: JSONSerialization.data(withJSONObject: json))
+    }
+
+    func testDeclaresItsColumnsAndTheKeptOnes() throws {
+        let input = [ArrowField(name: "payload", format: .binary, nullable: false), ArrowField(name: "topic", format: .utf8, nullable: false)]
+        let fields = try SensorParser.outputSchema(config: config(["columns": sensorColumns, "keep": ["topic"]]), input: input)
+        XCTAssertEqual(fields?.map(\.description), ["sensor_id utf8", "ts timestamp[ms, UTC]", "temperature float64", "humidity float64?",
+                                                    "battery uint8", "status utf8", "site utf8", "seq uint64", "topic utf8"])
+    }
+
+    func testMissingPayloadOrKeptColumnPointsAtTheConfiguration() throws {
+        let input = [ArrowField(name: "body", format: .utf8)]
+        XCTAssertThrowsError(try SensorParser.outputSchema(config: config(["columns": sensorColumns, "payload_column": "payload"]), input: input)) {
+            XCTAssertEqual(($0 as? PluginError)?.configPath, "/payload_column")
+        }
+        XCTAssertThrowsError(try SensorParser.outputSchema(config: config(["columns": sensorColumns, "payload_column": "body", "keep": ["topic"]]), input: input)) {
+            XCTAssertEqual(($0 as? PluginError)?.configPath, "/keep/0")
+        }
+        XCTAssertThrowsError(try SensorParser.outputSchema(config: config(["columns": sensorColumns]), input: [ArrowField(name: "payload", format: .int64)]))
+    }
+}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SluiceCore
 
 struct ValidateCommand: ParsableCommand {
@@ -7,6 +8,8 @@ struct ValidateCommand: ParsableCommand {
         abstract: "Check a pipeline file: YAML, plugins, and each plugin's configuration, without connecting anywhere.")
 
     @Argument(help: "The pipeline YAML file.") var file: String
+    @Flag(name: .customLong("connect"), help: "Also create and open every plugin instance (connecting to its services, checking tables and column mappings), then close it; no data flows.")
+    var connect = false
     @OptionGroup var plugins: PluginPathOptions
 
     func run() throws {
@@ -15,9 +18,41 @@ struct ValidateCommand: ParsableCommand {
         for (op, plugin) in zip(plan.spec.operators, plan.plugins) {
             print("  \(op.name): \(plugin.kind.rawValue) \(plugin.name) \(plugin.version) (ABI \(plugin.abiVersionString), \(plugin.originalPath))")
             print("    config: \(SecretRedaction.redactedJSON(op.config))")
+            if let fields = plan.schemas.outputs[op.name] {
+                print("    emits: \(fields.map(\.description).joined(separator: ", "))")
+            }
         }
+        for note in plan.schemas.notes { print("  \(note)") }
         let c = plan.spec.checkpointing
         print("  checkpointing: \(c.mode.rawValue), every \(c.interval.map { "\($0)" } ?? "off"), keep \(c.retained), in \(c.directory)")
+        if connect { try openEveryPlugin(plan) }
+    }
+
+    /// `--connect`: creates each instance with a throw-away state directory, opens and closes
+    /// it, and reports every failure with its operator's name. Exits 1 when one failed.
+    private func openEveryPlugin(_ plan: PipelinePlan) throws {
+        let stateRoot = NSTemporaryDirectory() + "sluice-validate-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: stateRoot) }
+        var failures: [String] = []
+        for (op, plugin) in zip(plan.spec.operators, plan.plugins) {
+            let stateDirectory = stateRoot + "/" + op.name
+            do {
+                try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+                let context = HostContext(operatorName: op.name, pluginName: plugin.name, hasDeadLetterOutput: plan.spec.deadLetter != nil)
+                let instance = try PluginInstance(plugin: plugin, configJSON: op.configJSON, context: context, stateDirectory: stateDirectory,
+                                                  deliveryMode: plan.spec.checkpointing.mode, pipelineName: plan.spec.name)
+                defer { instance.destroy() }
+                try instance.open()
+                try instance.close()
+                print("  \(op.name): connected (open and close succeeded)")
+            } catch {
+                failures.append("\(error)")
+            }
+        }
+        guard failures.isEmpty else {
+            for failure in failures { printError(failure) }
+            throw ExitCode.failure
+        }
     }
 }
 

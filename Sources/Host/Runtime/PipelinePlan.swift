@@ -9,6 +9,8 @@ struct PipelinePlan {
     let spec: PipelineSpec
     /// One loaded plugin per operator, in `spec.operators` order.
     let plugins: [LoadedPlugin]
+    /// What the ABI 1.1 `output_schema` hooks told about the chain (see PipelinePlan+Schemas).
+    var schemas = SchemaCheck()
 
     /// Loads and checks everything, collecting every error it can before throwing.
     static func load(path: String, searchPath: PluginSearchPath,
@@ -17,18 +19,25 @@ struct PipelinePlan {
         let baseDirectory = (path as NSString).deletingLastPathComponent
         var errors: [String] = []
         var plugins: [LoadedPlugin] = []
+        var checked: [LoadedPlugin?] = []  // per operator: nil when it failed the checks above
         for op in spec.operators {
             do {
                 let plugin = try loadPlugin(op, searchPath: searchPath, baseDirectory: baseDirectory.isEmpty ? "." : baseDirectory)
                 try PluginLoader.checkKind(plugin, role: op.role, operatorName: op.name, location: op.pluginLocation)
-                errors += validateConfig(op, plugin: plugin)
+                let configErrors = validateConfig(op, plugin: plugin)
+                errors += configErrors
                 plugins.append(plugin)
+                checked.append(configErrors.isEmpty ? plugin : nil)
             } catch let error as PluginLoadError {
                 errors.append(error.description.hasPrefix(op.pluginLocation.description) ? error.description : "\(op.pluginLocation): \(error.description)")
+                checked.append(nil)
             }
         }
+        // Column names and types along source -> transforms, where every plugin declares them.
+        let schemas = checkSchemas(spec.operators, plugins: checked)
+        errors += schemas.errors
         guard errors.isEmpty else { throw PlanError(messages: errors) }
-        return PipelinePlan(spec: spec, plugins: plugins)
+        return PipelinePlan(spec: spec, plugins: plugins, schemas: schemas)
     }
 
     static func loadPlugin(_ op: OperatorSpec, searchPath: PluginSearchPath, baseDirectory: String) throws -> LoadedPlugin {

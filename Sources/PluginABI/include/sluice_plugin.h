@@ -1,5 +1,5 @@
 /*
- * sluice_plugin.h — the sluice plugin ABI, version 1.0.
+ * sluice_plugin.h — the sluice plugin ABI, version 1.1 (1.1 added `output_schema`).
  *
  * This header is the only contract between the sluice host and its plugins. A plugin is a
  * shared object that exports one symbol, `sluice_plugin_entry`, and needs nothing else from the
@@ -43,7 +43,7 @@ extern "C" {
 /* ------------------------------------------------------------------------------------------ */
 
 #define SLUICE_ABI_VERSION_MAJOR 1
-#define SLUICE_ABI_VERSION_MINOR 0
+#define SLUICE_ABI_VERSION_MINOR 1
 #define SLUICE_ABI_VERSION ((uint32_t)((SLUICE_ABI_VERSION_MAJOR << 16) | SLUICE_ABI_VERSION_MINOR))
 #define SLUICE_ABI_MAJOR(v) ((uint32_t)(v) >> 16)
 #define SLUICE_ABI_MINOR(v) ((uint32_t)(v) & 0xFFFFu)
@@ -300,6 +300,34 @@ typedef struct sluice_plugin_descriptor {
   /** Checkpoint `checkpoint_id` will never complete (timeout, failure elsewhere); the plugin
    *  may discard what it prepared for it. The data stays: a later checkpoint covers it. */
   void (*notify_checkpoint_aborted)(void* instance, uint64_t checkpoint_id);
+
+  /* --- 1.1 --- */
+
+  /**
+   * The schema of the batches this operator will emit, without an instance and without
+   * connecting anywhere: what lets `sluice validate` check column names and types along the
+   * pipeline before anything runs. Optional (a host reads this member only when the
+   * descriptor's `struct_size` covers it, so plugins built against 1.0 simply lack it).
+   *
+   * Any thread; no instance exists; no side effects (like `validate_config`). The host calls
+   * it only after `validate_config` accepted `config_json`.
+   *  - `config_json`: the configuration, borrowed for the call.
+   *  - `input_schema`: for a source, NULL; for a transform, the "+s" schema its upstream
+   *    declared (borrowed for the call: do not release it, copy what you keep). Sinks are
+   *    not asked.
+   *  - `out_schema`: on SLUICE_OK, the plugin MOVES a "+s" schema (one child per column:
+   *    format, name, ARROW_FLAG_NULLABLE when the column may hold nulls) into it; the host
+   *    releases it. Returning SLUICE_OK and leaving `out_schema->release` NULL means "unknown
+   *    until run time" (say, columns that depend on the data): the host treats it exactly like
+   *    a plugin without this hook and skips column checks downstream.
+   *  - On SLUICE_ERROR (the input lacks a column the configuration names, or has a type it
+   *    cannot take), `error->message` says what is wrong and `error->config_path` is a JSON
+   *    Pointer to the configuration value at fault (e.g. "/args/1"), which the host turns into
+   *    the file, line and column of the pipeline YAML. `out_schema` stays untouched.
+   */
+  sluice_status (*output_schema)(const char* config_json, const struct ArrowSchema* input_schema,
+                                 struct ArrowSchema* out_schema, sluice_error* error);
+
   /* --- members added by later minor versions go below, labelled with their version --- */
 } sluice_plugin_descriptor;
 

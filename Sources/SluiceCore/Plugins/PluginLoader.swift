@@ -65,6 +65,17 @@ public enum PluginLoader {
         guard Int(size) >= minimumSize else {
             throw PluginLoadError(.malformedDescriptor, "plugin \(originalPath) declares a descriptor of \(size) bytes, smaller than the \(minimumSize) bytes of ABI 1.0; rebuild it against sluice_plugin.h")
         }
+        // A descriptor from an older minor version (1.0 lacks `output_schema`) is shorter than
+        // ours: copy the bytes it declares into a zeroed full-size descriptor, so no member
+        // beyond its `struct_size` is ever read and every later hook reads as NULL. The copy
+        // lives as long as the image: for the whole process.
+        let descriptor = Int(size) >= MemoryLayout<sluice_plugin_descriptor>.size ? descriptor : {
+            let copy = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<sluice_plugin_descriptor>.size,
+                                                        alignment: MemoryLayout<sluice_plugin_descriptor>.alignment)
+            copy.initializeMemory(as: UInt8.self, repeating: 0, count: MemoryLayout<sluice_plugin_descriptor>.size)
+            copy.copyMemory(from: raw, byteCount: Int(size))
+            return UnsafePointer(copy.assumingMemoryBound(to: sluice_plugin_descriptor.self))
+        }()
         let d = descriptor.pointee
         guard let kind = PluginKind(d.kind) else {
             throw PluginLoadError(.malformedDescriptor, "plugin \(originalPath) declares an unknown kind \(d.kind.rawValue); expected source (1), transform (2) or sink (3)")
