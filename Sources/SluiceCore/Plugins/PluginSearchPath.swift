@@ -26,7 +26,7 @@ public struct PluginSearchPath: Sendable {
 
     /// The file names tried for a plugin name, e.g. "file-sink": libsluice-file-sink.so,
     /// libsluice_file_sink.so, libfile-sink.so, file-sink.so, and libSluiceFileSink.so (the name
-    /// SwiftPM gives a `.dynamic` product called SluiceFileSink).
+    /// SwiftPM gives a `.dynamic` product called SluiceFileSink). Matched without regard to case.
     public static func candidateFileNames(for name: String) -> [String] {
         let camel = name.split(whereSeparator: { $0 == "-" || $0 == "_" }).map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
         let underscored = name.replacingOccurrences(of: "-", with: "_")
@@ -42,10 +42,13 @@ public struct PluginSearchPath: Sendable {
         }
         var tried: [String] = []
         for directory in directories {
+            // Compared without case: `clickhouse-sink` finds libSluiceClickHouseSink.so.
+            let present = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
             for file in PluginSearchPath.candidateFileNames(for: reference) {
-                let path = directory + "/" + file
-                tried.append(path)
-                if FileManager.default.fileExists(atPath: path) { return (path, tried) }
+                tried.append(directory + "/" + file)
+                if let match = present.first(where: { $0.lowercased() == file.lowercased() }) {
+                    return (directory + "/" + match, tried)
+                }
             }
         }
         return (nil, tried)

@@ -1,0 +1,420 @@
+import Foundation
+import PluginKit
+
+/// Writes batches into a ClickHouse table over the HTTP interface, as Native blocks encoded
+/// straight from the Arrow columns.
+///
+/// Exactly-once mode (the default in an exactly-once pipeline): each epoch's rows are staged as
+/// Native blocks in the operator's state directory, sealed on the barrier, and inserted on
+/// notify-complete, each block with a deterministic `query_id` (and
+/// `insert_deduplication_token` where the server and table support it). After a restore the
+/// sealed epochs the checkpoint lists are committed again, idempotently: by the dedup token,
+/// or by looking the query_id up in `system.processes` and `system.query_log`.
+///
+/// At-least-once mode: rows are buffered in memory and inserted when the buffer reaches
+/// `flush_rows` or `flush_bytes`, is `flush_interval` old, or a barrier arrives.
+///
+/// Threads: every method runs on the sink's operator thread; in at-least-once mode a timer
+/// thread also flushes old buffers, under `lock`.
+public final class ClickHouseSink: SinkPlugin {
+    public static let name = "clickhouse-sink"
+    public static let version = "1.0.0"
+    public static let description = "Inserts rows into a ClickHouse table (Native format over HTTP), exactly once through checkpoints"
+
+    /// How exactly-once commits are made idempotent on the connected server.
+    enum CommitPath: Equatable {
+        /// `insert_deduplication_token` (ClickHouse 22.2+, on a table that deduplicates).
+        case deduplicationToken
+        /// query_id looked up in system.processes, then system.query_log after SYSTEM FLUSH LOGS.
+        case queryLog
+    }
+
+    let config: Config
+    let host: PluginHost
+    let exactlyOnce: Bool
+    private var client: ClickHouseClient?
+    private(set) var serverVersion = ""
+    private(set) var table: [TableColumn] = []
+    private(set) var commitPath: CommitPath = .queryLog
+    private var builder: NativeBlockBuilder?
+    private let staging: NativeStaging
+    /// Part of every query_id; new for each fresh start, carried in the state across restores.
+    private(set) var runID: String
+    /// Epochs a restore listed: each block is checked before it is inserted again.
+    private var uncertainEpochs: Set<UInt64> = []
+    private var restored = false
+
+    // At-least-once buffering.
+    private let lock = NSLock()
+    private var bufferStarted: Date?
+    private var insertCounter = 0
+    private var timer: Thread?
+    private var timerStop = false
+    private var timerError: Error?
+
+    var qualifiedTable: String { "\(config.databaseName).\(config.table)" }
+
+    public init(config: Config, host: PluginHost) throws {
+        self.config = config
+        self.host = host
+        switch config.mode {
+        case "exactly-once": exactlyOnce = true
+        case "at-least-once": exactlyOnce = false
+        default: exactlyOnce = host.exactlyOnce
+        }
+        staging = NativeStaging(directory: host.stateDirectory)
+        runID = ClickHouseSink.makeRunID()
+    }
+
+    static func makeRunID() -> String {
+        String(UInt64.random(in: 0...UInt64.max), radix: 36)
+    }
+
+    // MARK: - Lifecycle
+
+    public func restore(checkpointID: UInt64, state: [UInt8]) throws {
+        let decoded = state.isEmpty ? SinkState(runID: runID, pending: []) : try SinkState.decode(state)
+        runID = decoded.runID
+        try staging.discardUncovered(keeping: decoded.pending)
+        staging.pending = decoded.pending.filter { epoch in
+            // An epoch listed but already removed was committed before the crash.
+            FileManager.default.fileExists(atPath: staging.sealedDirectory(epoch))
+        }
+        uncertainEpochs = Set(staging.pending)
+        restored = true
+    }
+
+    public func open() throws {
+        let password = try ClickHouseSink.resolvePassword(config)
+        let client = ClickHouseClient(options: .init(
+            url: config.url, user: config.userName, password: password, database: config.databaseName,
+            settings: (config.settings ?? [:]).mapValues(\.text), gzip: config.compression == "gzip",
+            connectTimeout: config.connect_timeout?.seconds ?? 5, requestTimeout: config.request_timeout?.seconds ?? 300))
+        self.client = client
+        let deadline = Date().addingTimeInterval(config.open_timeout?.seconds ?? 30)
+        let waiting: (ClickHouseError, Int, TimeInterval) -> Void = { [host] error, attempt, delay in
+            host.log(.warn, "\(error); retrying open in \(ClickHouseSink.format(delay)) (attempt \(attempt))")
+        }
+        do {
+            serverVersion = try client.retrying(config.retryPolicy, deadline: deadline, waiting: waiting) { _ in
+                try client.query("SELECT version()").trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            table = try client.retrying(config.retryPolicy, deadline: deadline, waiting: waiting) { _ in try describeTable(client) }
+        } catch let error as ClickHouseError {
+            throw PluginError(openMessage(error))
+        }
+        try checkMapping()
+        builder = NativeBlockBuilder(table: table, tableName: qualifiedTable, mapping: config.mapping)
+
+        if exactlyOnce {
+            let (path, why) = try chooseCommitPath(client, deadline: deadline, waiting: waiting)
+            commitPath = path
+            host.log(.info, "exactly-once into \(qualifiedTable) on ClickHouse \(serverVersion) at \(client.displayURL): \(why)")
+            if !restored { try staging.discardUncovered(keeping: []) }
+            if !staging.pending.isEmpty {
+                let epochs = staging.pending
+                for epoch in epochs { try commitEpoch(epoch) }
+                host.log(.info, "re-committed \(epochs.count) sealed epoch(s) from the restored checkpoint (\(epochs.map(String.init).joined(separator: ", ")))")
+            }
+        } else {
+            host.log(.info, "at-least-once into \(qualifiedTable) on ClickHouse \(serverVersion) at \(client.displayURL): inserting every \(config.flushRows) rows, \(config.flushBytes) bytes or \(ClickHouseSink.format(config.flushInterval)), and on each barrier")
+            startTimer()
+        }
+    }
+
+    public func close() throws {
+        stopTimer()
+        builder?.discard()
+        client?.shutdown()
+        client = nil
+    }
+
+    deinit {
+        stopTimer()
+        client?.shutdown()
+    }
+
+    // MARK: - Opening
+
+    private func describeTable(_ client: ClickHouseClient) throws -> [TableColumn] {
+        let rows = try client.rows("DESCRIBE TABLE \(ClickHouseClient.quoteIdentifier(config.databaseName)).\(ClickHouseClient.quoteIdentifier(config.table))")
+        return rows.compactMap { fields in
+            guard fields.count >= 2 else { return nil }
+            return TableColumn(name: fields[0], typeName: fields[1], type: ClickHouseType(parsing: fields[1]),
+                               defaultKind: fields.count > 2 ? fields[2] : "")
+        }
+    }
+
+    private func openMessage(_ error: ClickHouseError) -> String {
+        let url = client?.displayURL ?? config.url
+        switch error {
+        case .server(let status, let code, let message):
+            switch code {
+            case 60: return "table \(qualifiedTable) does not exist on ClickHouse at \(url) (\(message))"
+            case 81: return "database \(config.databaseName) does not exist on ClickHouse at \(url) (\(message))"
+            case 192, 193, 194, 516:
+                return "ClickHouse at \(url) rejected the credentials of user '\(config.userName)' (\(message)); check user and password\(config.password_env.map { " (from $\($0))" } ?? "")\(config.password_file.map { " (from \($0))" } ?? "")"
+            default:
+                if status == 401 || status == 403 {
+                    return "ClickHouse at \(url) rejected user '\(config.userName)' (HTTP \(status): \(message)); check user and password"
+                }
+                return "ClickHouse at \(url) failed while opening \(qualifiedTable): HTTP \(status): \(message)"
+            }
+        case .unreachable(let why): return "\(why); gave up opening after \(ClickHouseSink.format(config.open_timeout?.seconds ?? 30))"
+        case .local(let why): return why
+        }
+    }
+
+    /// Mapped target columns must exist; with `input_schema` the whole binding is checked.
+    private func checkMapping() throws {
+        let names = Set(table.map(\.name))
+        let missing = (config.columns ?? [:]).sorted { $0.key < $1.key }.filter { !$0.value.isEmpty && !names.contains($0.value) }
+        if !missing.isEmpty {
+            throw PluginError("column mapping: table \(qualifiedTable) has no column " + missing.map { "'\($0.value)' (for input column '\($0.key)')" }.joined(separator: ", ")
+                + "; its columns are: " + table.map { "\($0.name) \($0.typeName)" }.joined(separator: ", "))
+        }
+        if let schema = config.input_schema {
+            let arrow = schema.sorted { $0.key < $1.key }.map { (name: $0.key, format: ArrowSourceColumn.parseFormat($0.value)!) }
+            do { _ = try config.mapping.bind(arrow, to: table, tableName: qualifiedTable) } catch let error as ConversionError {
+                throw PluginError(error.description)
+            }
+        }
+    }
+
+    private func chooseCommitPath(_ client: ClickHouseClient, deadline: Date,
+                                  waiting: @escaping (ClickHouseError, Int, TimeInterval) -> Void) throws -> (CommitPath, String) {
+        let version = ClickHouseSink.parseVersion(serverVersion)
+        do {
+            if version.lexicographicallyPrecedes([22, 2]) == false {
+                let engineRows = try client.retrying(config.retryPolicy, deadline: deadline, waiting: waiting) { _ in
+                    try client.rows("SELECT engine, create_table_query FROM system.tables WHERE database = \(ClickHouseClient.quoteString(config.databaseName)) AND name = \(ClickHouseClient.quoteString(config.table))")
+                }
+                let engine = engineRows.first?.first ?? ""
+                let create = engineRows.first.map { $0.count > 1 ? $0[1] : "" } ?? ""
+                if engine.hasPrefix("Replicated") {
+                    return (.deduplicationToken, "idempotent by insert_deduplication_token (server \(serverVersion) has it, since 22.2; \(engine) deduplicates inserts) plus a deterministic query_id per block")
+                }
+                if engine.hasSuffix("MergeTree") {
+                    let serverDefault = try client.rows("SELECT value FROM system.merge_tree_settings WHERE name = 'non_replicated_deduplication_window'").first?.first
+                    let window = ClickHouseSink.tableSetting("non_replicated_deduplication_window", in: create) ?? serverDefault.flatMap { Int($0) } ?? 0
+                    if window > 0 {
+                        return (.deduplicationToken, "idempotent by insert_deduplication_token (server \(serverVersion) has it, since 22.2; \(engine) keeps the last \(window) block ids: non_replicated_deduplication_window) plus a deterministic query_id per block")
+                    }
+                    try requireQueryLog(client)
+                    return (.queryLog, "idempotent by query_id: server \(serverVersion) has insert_deduplication_token, but \(engine) table \(qualifiedTable) has non_replicated_deduplication_window = 0, so after a restore each block's query_id is looked up in system.processes and system.query_log (set the window on the table to use the token)")
+                }
+                try requireQueryLog(client)
+                return (.queryLog, "idempotent by query_id: engine \(engine) does not deduplicate, so after a restore each block's query_id is looked up in system.processes and system.query_log")
+            }
+            try requireQueryLog(client)
+            return (.queryLog, "idempotent by query_id: server \(serverVersion) has no insert_deduplication_token (added in 22.2), so after a restore each block's query_id is waited for in system.processes and looked up in system.query_log after SYSTEM FLUSH LOGS")
+        } catch let error as ClickHouseError {
+            throw PluginError("cannot choose the exactly-once commit path on ClickHouse at \(client.displayURL): \(error)")
+        }
+    }
+
+    private func requireQueryLog(_ client: ClickHouseClient) throws {
+        try client.query("SYSTEM FLUSH LOGS", settings: ["log_queries": "1"])
+        let exists = try client.rows("SELECT count() FROM system.tables WHERE database = 'system' AND name = 'query_log'").first?.first
+        if exists != "1" {
+            throw PluginError("exactly-once into ClickHouse \(serverVersion) needs the query log (system.query_log): enable <query_log> in the server configuration, or use mode: at-least-once")
+        }
+    }
+
+    static func parseVersion(_ text: String) -> [Int] {
+        text.split(separator: ".").prefix(3).map { Int($0.prefix { $0.isNumber }) ?? 0 }
+    }
+
+    /// `name = N` from the SETTINGS clause of a CREATE TABLE statement.
+    static func tableSetting(_ name: String, in create: String) -> Int? {
+        guard let range = create.range(of: name) else { return nil }
+        let rest = create[range.upperBound...].drop { $0 == " " || $0 == "=" }
+        return Int(rest.prefix { $0.isNumber })
+    }
+
+    // MARK: - Writing
+
+    public func write(_ batch: ArrowBatch) throws {
+        let columns = try ArrowSourceColumn.columns(of: batch)
+        let count = batch.length
+        guard count > 0, let builder else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        if let error = timerError { timerError = nil; throw error }
+        if builder.needsBinding(columns) {
+            try finishBlock()
+            do { try builder.bind(columns) } catch let error as ConversionError { throw PluginError(error.description) }
+        }
+        let blockRows = exactlyOnce ? config.maxBlockRows : config.flushRows
+        let blockBytes = exactlyOnce ? config.maxBlockBytes : config.flushBytes
+        var start = 0
+        while start < count {
+            let take = min(count - start, max(1, blockRows - builder.rows), 65_536)
+            do { try builder.append(columns, rows: start..<start + take) } catch let error as ConversionError {
+                builder.discard()
+                throw PluginError(error.description)
+            }
+            if bufferStarted == nil { bufferStarted = Date() }
+            start += take
+            if builder.rows >= blockRows || builder.byteCount >= blockBytes { try finishBlock() }
+        }
+        if !exactlyOnce, let started = bufferStarted, Date().timeIntervalSince(started) >= config.flushInterval {
+            try finishBlock()
+        }
+    }
+
+    /// Ends the block being built: staged (exactly-once) or inserted (at-least-once).
+    /// Called with `lock` held.
+    private func finishBlock() throws {
+        guard let block = builder?.finishBlock() else { return }
+        bufferStarted = nil
+        if exactlyOnce {
+            try staging.stage(block)
+        } else {
+            insertCounter += 1
+            let queryID = "sluice-\(host.pipelineName)-\(host.operatorName)-\(runID)-alo-\(insertCounter)"
+            try insert(block, queryID: queryID, what: "insert of \(block.rows) rows", verifyFirst: false)
+        }
+    }
+
+    // MARK: - Checkpoints
+
+    public func snapshot(checkpointID: UInt64) throws -> [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        if let error = timerError { timerError = nil; throw error }
+        try finishBlock()
+        guard exactlyOnce else { return [] }
+        try staging.seal(epoch: checkpointID)
+        return SinkState(runID: runID, pending: staging.pending).encoded()
+    }
+
+    public func checkpointComplete(checkpointID: UInt64) throws {
+        guard exactlyOnce else { return }
+        while let epoch = staging.pending.first, epoch <= checkpointID {
+            try commitEpoch(epoch)
+        }
+    }
+
+    // MARK: - Committing
+
+    func queryID(epoch: UInt64, block: Int) -> String {
+        "sluice-\(host.pipelineName)-\(host.operatorName)-\(runID)-\(epoch)-\(block)"
+    }
+
+    /// Inserts every block of a sealed epoch, then removes it. Idempotent.
+    private func commitEpoch(_ epoch: UInt64) throws {
+        let blocks = staging.blocks(of: epoch)
+        let uncertain = uncertainEpochs.contains(epoch)
+        var skipped = 0
+        for (index, path) in blocks {
+            let block = try staging.readBlock(path)
+            let id = queryID(epoch: epoch, block: index)
+            if try !insert(block, queryID: id, what: "commit of epoch \(epoch) (block \(index), \(block.rows) rows)", verifyFirst: uncertain) {
+                skipped += 1
+            }
+            staging.removeBlock(path)
+        }
+        try staging.finishEpoch(epoch)
+        uncertainEpochs.remove(epoch)
+        if skipped > 0 {
+            host.log(.info, "epoch \(epoch): \(skipped) of \(blocks.count) block(s) were already in ClickHouse (found by query_id); not inserted again")
+        }
+    }
+
+    /// Inserts one block, retrying with backoff while ClickHouse is unreachable or failing.
+    /// Returns false when the block turned out to be there already. On the query-log path a
+    /// block whose earlier attempt may have landed (`verifyFirst`, or any failed attempt) is
+    /// looked up before it is sent again.
+    @discardableResult
+    private func insert(_ block: EncodedBlock, queryID: String, what: String, verifyFirst: Bool) throws -> Bool {
+        guard let client else { throw PluginError("the ClickHouse sink is not open") }
+        var settings = ["query_id": queryID]
+        let useToken = exactlyOnce && commitPath == .deduplicationToken
+        if useToken {
+            settings["insert_deduplication_token"] = queryID
+            settings["insert_deduplicate"] = "1"
+        }
+        if exactlyOnce && commitPath == .queryLog { settings["log_queries"] = "1" }
+        var mustVerify = verifyFirst && exactlyOnce && commitPath == .queryLog
+        let sql = block.insertStatement(database: config.databaseName, table: config.table)
+        var lastLogged = Date.distantPast
+        do {
+            return try client.retrying(config.retryPolicy, waiting: { [host] error, attempt, delay in
+                // One line per attempt while backing off; at most one per second.
+                if Date().timeIntervalSince(lastLogged) >= 1 || attempt == 1 {
+                    host.log(.warn, "\(error); retrying \(what) in \(ClickHouseSink.format(delay)) (attempt \(attempt))")
+                    lastLogged = Date()
+                }
+            }) { _ in
+                if mustVerify, try alreadyCommitted(queryID, client: client) { return false }
+                do {
+                    try client.insert(sql, block: block.bytes, settings: settings)
+                    return true
+                } catch {
+                    if exactlyOnce && commitPath == .queryLog { mustVerify = true }
+                    throw error
+                }
+            }
+        } catch let error as ClickHouseError {
+            throw PluginError("\(what) into \(qualifiedTable) failed: \(error)")
+        }
+    }
+
+    /// Whether the INSERT with this query_id finished: waits while it still runs, flushes the
+    /// server's logs, and looks for its QueryFinish in system.query_log.
+    private func alreadyCommitted(_ queryID: String, client: ClickHouseClient) throws -> Bool {
+        let quoted = ClickHouseClient.quoteString(queryID)
+        var waited = 0.0
+        while try client.rows("SELECT count() FROM system.processes WHERE query_id = \(quoted)").first?.first != "0" {
+            if waited == 0 { host.log(.info, "waiting for query \(queryID) still running on ClickHouse to finish") }
+            Thread.sleep(forTimeInterval: 0.1)
+            waited += 0.1
+        }
+        try client.query("SYSTEM FLUSH LOGS")
+        // written_rows > 0: an INSERT whose client died before sending any of the body still
+        // finishes (an empty Native stream), having written nothing. type 2 is QueryFinish
+        // (UInt8 on 18.x, an Enum later).
+        let finished = try client.rows("SELECT count() FROM system.query_log WHERE query_id = \(quoted) AND toUInt8(type) = 2 AND written_rows > 0").first?.first ?? "0"
+        return finished != "0"
+    }
+
+    // MARK: - At-least-once timer
+
+    private func startTimer() {
+        let interval = config.flushInterval
+        timerStop = false
+        let thread = Thread { [weak self] in
+            while true {
+                Thread.sleep(forTimeInterval: max(0.01, min(interval / 4, 0.25)))
+                guard let self else { return }
+                self.lock.lock()
+                if self.timerStop { self.lock.unlock(); return }
+                if self.timerError == nil, let started = self.bufferStarted, Date().timeIntervalSince(started) >= interval {
+                    do { try self.finishBlock() } catch { self.timerError = error }
+                }
+                self.lock.unlock()
+            }
+        }
+        thread.name = "clickhouse-sink flush timer"
+        timer = thread
+        thread.start()
+    }
+
+    private func stopTimer() {
+        lock.lock()
+        timerStop = true
+        lock.unlock()
+        timer = nil
+    }
+
+    static func format(_ seconds: Double) -> String {
+        seconds < 1 ? "\(Int((seconds * 1000).rounded())) ms" : String(format: "%.1f s", seconds)
+    }
+}
+
+@_cdecl("sluice_plugin_entry")
+public func sluicePluginEntry(_ host: UInt32, _ descriptor: UnsafeMutablePointer<UnsafePointer<sluice_plugin_descriptor>?>?,
+                              _ error: UnsafeMutablePointer<sluice_error>?) -> sluice_status {
+    PluginExport.entry(ClickHouseSink.self, hostABIVersion: host, descriptor: descriptor, error: error)
+}

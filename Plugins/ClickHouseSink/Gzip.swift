@@ -1,0 +1,32 @@
+import CCompression
+
+/// gzip for request bodies (`Content-Encoding: gzip`, which every ClickHouse HTTP server
+/// accepts). Pure function; any thread.
+enum Gzip {
+    static func compress<C: RandomAccessCollection>(_ input: C, level: Int32 = 1) throws -> [UInt8] where C.Element == UInt8 {
+        if let result = try input.withContiguousStorageIfAvailable({ try compress(UnsafeRawBufferPointer($0), level: level) }) {
+            return result
+        }
+        return try Array(input).withUnsafeBytes { try compress($0, level: level) }
+    }
+
+    static func compress(_ source: UnsafeRawBufferPointer, level: Int32) throws -> [UInt8] {
+        var stream = z_stream()
+        var status = deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
+                                   ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        guard status == Z_OK else { throw ClickHouseError.local("cannot start gzip compression (zlib status \(status))") }
+        defer { deflateEnd(&stream) }
+        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(source.count))) + 64)
+        let produced: Int = output.withUnsafeMutableBytes { destination in
+            stream.next_in = UnsafeMutablePointer(mutating: source.bindMemory(to: Bytef.self).baseAddress)
+            stream.avail_in = uInt(source.count)
+            stream.next_out = destination.bindMemory(to: Bytef.self).baseAddress
+            stream.avail_out = uInt(destination.count)
+            status = deflate(&stream, Z_FINISH)
+            return destination.count - Int(stream.avail_out)
+        }
+        guard status == Z_STREAM_END else { throw ClickHouseError.local("gzip compression failed (zlib status \(status))") }
+        output.removeSubrange(produced...)
+        return output
+    }
+}

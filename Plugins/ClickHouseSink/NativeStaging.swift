@@ -1,0 +1,191 @@
+import Foundation
+import Glibc
+import PluginKit
+
+/// The exactly-once staging area in the operator's state directory:
+///
+///     current/block-000001.native     blocks of the epoch in progress (fsynced as written)
+///     sealed-<checkpoint>/block-*.native   sealed epochs waiting for their checkpoint
+///
+/// Sealing renames `current` to `sealed-<id>` (one atomic rename, then an fsync of the
+/// directory). Committing an epoch inserts its blocks in order and deletes each block file after
+/// ClickHouse acknowledged it, then the folder. Memory stays bounded: a block is at most
+/// `max_block_rows` / `max_block_bytes` and only one is held at a time.
+///
+/// A block file is a one-line JSON header (`{"columns":[...],"rows":N}`) and the Native bytes.
+///
+/// Called from the sink's operator thread only.
+final class NativeStaging {
+    let directory: String
+    /// Sealed epochs not yet committed, ascending.
+    var pending: [UInt64] = []
+    private var currentBlocks = 0
+
+    init(directory: String) {
+        self.directory = directory
+    }
+
+    var currentDirectory: String { directory + "/current" }
+    func sealedDirectory(_ epoch: UInt64) -> String { directory + "/sealed-\(epoch)" }
+    static func blockName(_ index: Int) -> String {
+        let digits = String(index)
+        return "block-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits + ".native"
+    }
+
+    // MARK: - The current epoch
+
+    /// Starts the current epoch afresh: rows staged but never sealed belong to no checkpoint
+    /// and the source replays them.
+    func resetCurrent() throws {
+        try removeTree(currentDirectory)
+        currentBlocks = 0
+    }
+
+    var currentBlockCount: Int { currentBlocks }
+
+    /// Writes one block of the current epoch and fsyncs it.
+    func stage(_ block: EncodedBlock) throws {
+        if currentBlocks == 0 {
+            try removeTree(currentDirectory)
+            if mkdir(currentDirectory, 0o755) != 0 && errno != EEXIST { throw posixError("create", currentDirectory) }
+        }
+        currentBlocks += 1
+        let path = currentDirectory + "/" + NativeStaging.blockName(currentBlocks)
+        let header = try JSONSerialization.data(withJSONObject: ["columns": block.columns, "rows": block.rows] as [String: Any])
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 { throw posixError("create", path) }
+        defer { close(fd) }
+        var head = [UInt8](header)
+        head.append(UInt8(ascii: "\n"))
+        try head.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+        try block.bytes.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+        if fsync(fd) != 0 { throw posixError("fsync", path) }
+    }
+
+    /// Seals the current epoch under `epoch`: durable, listed in `pending`. An epoch without
+    /// rows is not listed (nothing to commit).
+    func seal(epoch: UInt64) throws {
+        guard currentBlocks > 0 else { return }
+        try syncDirectory(currentDirectory)
+        let sealed = sealedDirectory(epoch)
+        try removeTree(sealed)
+        if rename(currentDirectory, sealed) != 0 { throw posixError("seal the epoch as", sealed) }
+        try syncDirectory(directory)
+        pending.append(epoch)
+        currentBlocks = 0
+    }
+
+    // MARK: - Sealed epochs
+
+    /// The block files of a sealed epoch, in order, with their 1-based index.
+    func blocks(of epoch: UInt64) -> [(index: Int, path: String)] {
+        let dir = sealedDirectory(epoch)
+        return listDirectory(dir).compactMap { name -> (Int, String)? in
+            guard name.hasPrefix("block-"), name.hasSuffix(".native"), let index = Int(name.dropFirst(6).dropLast(7)) else { return nil }
+            return (index, dir + "/" + name)
+        }.sorted { $0.0 < $1.0 }
+    }
+
+    func readBlock(_ path: String) throws -> EncodedBlock {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw posixError("open", path) }
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw posixError("stat", path) }
+        let size = Int(st.st_size)
+        var failed = false
+        let contents = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            var done = 0
+            while done < size {
+                let n = read(fd, buffer.baseAddress! + done, size - done)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { failed = n < 0; break }
+                done += n
+            }
+            count = done
+        }
+        if failed || contents.count != size { throw posixError("read", path) }
+        guard let newline = contents.firstIndex(of: UInt8(ascii: "\n")),
+              let header = try? JSONSerialization.jsonObject(with: Data(contents[0..<newline])) as? [String: Any],
+              let columns = header["columns"] as? [String], let rows = header["rows"] as? Int else {
+            throw ClickHouseError.local("staged block \(path) is damaged (no header); the staging folder was changed by hand")
+        }
+        return EncodedBlock(columns: columns, rows: rows, bytes: contents[(newline + 1)...])
+    }
+
+    /// A block ClickHouse has acknowledged.
+    func removeBlock(_ path: String) {
+        unlink(path)
+    }
+
+    /// Every block of `epoch` is in ClickHouse: removes its folder and the listing.
+    func finishEpoch(_ epoch: UInt64) throws {
+        try removeTree(sealedDirectory(epoch))
+        try syncDirectory(directory)
+        pending.removeAll { $0 == epoch }
+    }
+
+    /// After a restore: removes the current epoch and sealed epochs the restored state does not
+    /// list (their checkpoints never completed; the source replays their rows).
+    func discardUncovered(keeping keep: [UInt64]) throws {
+        try resetCurrent()
+        for name in listDirectory(directory) where name.hasPrefix("sealed-") {
+            guard let epoch = UInt64(name.dropFirst(7)) else { continue }
+            if !keep.contains(epoch) { try removeTree(directory + "/" + name) }
+        }
+        try syncDirectory(directory)
+    }
+
+    // MARK: - Files
+
+    func listDirectory(_ path: String) -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+    }
+
+    private func removeTree(_ path: String) throws {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        do { try FileManager.default.removeItem(atPath: path) } catch {
+            throw ClickHouseError.local("cannot remove \(path): \(error)")
+        }
+    }
+}
+
+/// The sink's checkpoint state: its run id (part of every query_id) and the sealed epochs
+/// not yet committed.
+struct SinkState: Codable, Equatable {
+    var version = 1
+    var runID: String
+    var pending: [UInt64]
+
+    func encoded() -> [UInt8] { Array((try? JSONEncoder().encode(self)) ?? Data()) }
+
+    static func decode(_ bytes: [UInt8]) throws -> SinkState {
+        do { return try JSONDecoder().decode(SinkState.self, from: Data(bytes)) } catch {
+            throw PluginError("the clickhouse-sink state in this checkpoint cannot be read (\(bytes.count) bytes): \(error)")
+        }
+    }
+}
+
+func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+    var offset = 0
+    while offset < bytes.count {
+        let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw posixError("write", path)
+        }
+        offset += n
+    }
+}
+
+func syncDirectory(_ path: String) throws {
+    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if fd < 0 { throw posixError("open directory", path) }
+    defer { close(fd) }
+    if fsync(fd) != 0 { throw posixError("fsync directory", path) }
+}
+
+func posixError(_ action: String, _ path: String) -> ClickHouseError {
+    ClickHouseError.local("cannot \(action) \(path): \(String(cString: strerror(errno)))")
+}
