@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "SluiceFileSink", type: .dynamic, targets: ["FileSink"]),
         .library(name: "SluicePassThrough", type: .dynamic, targets: ["PassThrough"]),
         .library(name: "SluiceNullSink", type: .dynamic, targets: ["NullSink"]),
+        .library(name: "SluiceLineSource", type: .dynamic, targets: ["LineSource"]),
         .library(name: "SluicePulsarSource", type: .dynamic, targets: ["PulsarSource"]),
         .library(name: "SluiceClickHouseSink", type: .dynamic, targets: ["ClickHouseSink"]),
         .library(name: "SluiceFn", type: .dynamic, targets: ["FunctionTransform"]),  // libSluiceFn.so: the plugin `fn`
@@ -97,6 +98,7 @@ let package = Package(
         .target(name: "FileSink", dependencies: ["PluginKit"], path: "Examples/FileSink"),
         .target(name: "PassThrough", dependencies: ["PluginKit"], path: "Examples/PassThrough"),
         .target(name: "NullSink", dependencies: ["PluginKit"], path: "Examples/NullSink"),
+        .target(name: "LineSource", dependencies: ["PluginKit"], path: "Examples/LineSource"),
 
         .testTarget(name: "SluiceArrowTests", dependencies: ["SluiceArrow"], path: "Tests/SluiceArrowTests"),
         .testTarget(name: "CRC32CTests", dependencies: ["CRC32C"], path: "Tests/CRC32CTests"),

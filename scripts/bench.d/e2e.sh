@@ -1,0 +1,100 @@
+# shellcheck shell=bash
+# scripts/bench e2e: the seed's job end to end, in one run on the same local pulsar-lite and
+# ClickHouse (started for the run), from a backlog of E2E_MESSAGES (default 1,000,000) sensor
+# readings:
+#   sluice      pipelines/sensors.yaml, exactly-once, checkpoints every second (release build)
+#   python      the pipeline a user would write by hand: official client, json.loads, an HTTP
+#               insert every 20,000 rows, cumulative ack after each insert
+#   limit       the slower of consuming alone (sluice's Pulsar source into a null sink) and
+#               inserting alone (curl posting the same rows to ClickHouse as one Native file)
+# plus sluice's and Python's peak resident memory, and the sensor parser alone on one core.
+e2e() {
+  echo
+  echo "== e2e: Pulsar -> sensor parser -> ClickHouse, exactly-once =="
+  for service in scripts/services/*.sh; do bash "$service" install >/dev/null; done
+  local n=${E2E_MESSAGES:-1000000} dir="$work/e2e" python=.venv/bin/python
+  mkdir -p "$dir"
+  local ports
+  read -r -a ports < <(python3 -c 'import socket
+s=[socket.socket() for _ in range(3)]
+[x.bind(("127.0.0.1",0)) for x in s]
+print(*[x.getsockname()[1] for x in s])')
+  bash scripts/services/pulsar.sh start "$dir/pulsar" "${ports[0]}" >/dev/null
+  bash scripts/services/clickhouse.sh start "$dir/clickhouse" "${ports[1]}" "${ports[2]}" >/dev/null
+  # shellcheck disable=SC2064
+  trap "bash scripts/services/pulsar.sh stop '$dir/pulsar'; bash scripts/services/clickhouse.sh stop '$dir/clickhouse'; rm -rf '$work'" EXIT
+  local ch="http://127.0.0.1:${ports[1]}" pulsar="pulsar://127.0.0.1:${ports[0]}" topic=persistent://public/default/sensors
+  chq() { curl -sS --fail-with-body "$ch/" --data-binary "$1"; }
+  python3 - "$ch/" <<'PY'
+import sys, urllib.request
+for stmt in open("pipelines/sensors.sql").read().split(";"):
+    stmt = "\n".join(l for l in stmt.splitlines() if not l.strip().startswith("--")).strip()
+    if stmt:
+        urllib.request.urlopen(sys.argv[1], stmt.encode()).read()
+        if "CREATE TABLE sensor_readings (" in stmt:
+            urllib.request.urlopen(sys.argv[1], stmt.replace("sensor_readings (", "sensor_readings_py (", 1).encode()).read()
+PY
+  echo "producing $n readings..."
+  "$bin/sluice" produce --url "$pulsar" --topic "$topic" --count "$n" --template sensors --compression lz4 2>&1 | tail -1
+
+  # measure NAME COMMAND... -> "seconds peak_rss_kb cpu_seconds" of a child process
+  measure() {
+    python3 - "$@" <<'PY'
+import resource, subprocess, sys, time
+name, cmd = sys.argv[1], sys.argv[2:]
+t = time.monotonic()
+with open(f"{name}.log", "w") as log:
+    status = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT)
+elapsed = time.monotonic() - t
+if status != 0:
+    sys.exit(f"{cmd[0]} exited {status}:\n" + open(f"{name}.log").read()[-3000:])
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"{elapsed:.3f} {u.ru_maxrss} {u.ru_utime + u.ru_stime:.3f}")
+PY
+  }
+
+  # sluice: the real pipeline file, ending after the backlog (stop_after_messages).
+  sed -e "s|    receiver_queue_size: 2000|    receiver_queue_size: 2000\n    stop_after_messages: $n|" pipelines/sensors.yaml > "$dir/sensors.yaml"
+  local s_s s_rss s_cpu
+  read -r s_s s_rss s_cpu < <(PULSAR_URL=$pulsar CLICKHOUSE_URL=$ch SLUICE_CHECKPOINT_DIR=$dir/ck SLUICE_CHECKPOINT_INTERVAL=1s \
+    measure "$dir/sluice" "$bin/sluice" worker "$dir/sensors.yaml")
+  local rows
+  rows=$(chq "SELECT count() FROM sensor_readings")
+  [ "$rows" = "$(chq 'SELECT uniqExact(seq) FROM sensor_readings')" ] || echo "WARNING: duplicates in sensor_readings" >&2
+
+  # python: a fresh subscription on the same topic.
+  local p_s p_rss p_cpu
+  read -r p_s p_rss p_cpu < <(measure "$dir/python" "$python" Tests/Fixtures/bench/python_pipeline.py "$pulsar" "$topic" bench-python "$ch" sensor_readings_py "$n")
+
+  # limit, consuming alone: sluice's Pulsar source into a null sink.
+  cat > "$dir/consume.yaml" <<YAML
+name: bench-consume
+source: { plugin: pulsar-source, config: { service_url: "$pulsar", topic: "$topic", subscription: bench-consume, receiver_queue_size: 2000, stop_after_messages: $n } }
+sink: { plugin: null-sink }
+checkpointing: { interval: 1s, directory: $dir/ck-consume }
+YAML
+  local c_s c_rss c_cpu
+  read -r c_s c_rss c_cpu < <(measure "$dir/consume" "$bin/sluice" worker "$dir/consume.yaml")
+  # limit, inserting alone: the same rows as one Native file, posted with curl.
+  curl -sS --fail-with-body "$ch/" --data-binary "SELECT * FROM sensor_readings FORMAT Native" -o "$dir/rows.native"
+  chq "CREATE TABLE sensor_readings_curl AS sensor_readings"
+  local i_s
+  i_s=$(python3 - "$ch" "$dir/rows.native" <<'PY'
+import subprocess, sys, time, urllib.parse
+t = time.monotonic()
+subprocess.check_call(["curl", "-sS", "--fail-with-body", "--data-binary", "@" + sys.argv[2],
+                       sys.argv[1] + "/?query=" + urllib.parse.quote("INSERT INTO sensor_readings_curl FORMAT Native")])
+print(f"{time.monotonic() - t:.3f}")
+PY
+)
+  python3 - <<PY
+n, rows = $n, $rows
+s, p, c, i = rows / $s_s, $(chq "SELECT count() FROM sensor_readings_py") / $p_s, $n / $c_s, rows / $i_s
+limit = min(c, i)
+print(f"sluice (exactly-once, checkpoint/s): {s:>11,.0f} rows/s  {$s_s:6.2f} s  peak RSS {$s_rss/1024:6.1f} MB  CPU {$s_cpu:.1f} s")
+print(f"python by hand (20k-row inserts):    {p:>11,.0f} rows/s  {$p_s:6.2f} s  peak RSS {$p_rss/1024:6.1f} MB  CPU {$p_cpu:.1f} s")
+print(f"consuming alone (sluice, null sink): {c:>11,.0f} msg/s")
+print(f"inserting alone (curl, Native):      {i:>11,.0f} rows/s")
+print(f"sluice / python = {s/p:.2f}x (target >= 3x); sluice / limit = {s/limit*100:.0f} % (target >= 70 %); sluice peak RSS {$s_rss/1024:.0f} MB (target <= 100 MB)")
+PY
+}
