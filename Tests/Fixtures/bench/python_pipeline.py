@@ -40,7 +40,7 @@ while seen < count:
     seen += 1
     try:
         r = json.loads(msg.data())
-        rows.append({"sensor_id": r["sensor_id"], "ts": r["ts"] // 1000, "temperature": float(r["temperature"]),
+        rows.append({"sensor_id": r["sensor_id"], "ts": str(r["ts"] // 1000), "temperature": float(r["temperature"]),
                      "humidity": r.get("humidity"), "battery": int(r["battery"]), "status": r.get("status", "unknown"),
                      "site": r["location"]["site"], "seq": r["seq"]})
     except Exception:
