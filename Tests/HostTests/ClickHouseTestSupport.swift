@@ -17,8 +17,8 @@ final class ClickHouseServer {
             throw TestFailure("ClickHouse is not installed: run scripts/test (it installs Debian's clickhouse-server through scripts/services/clickhouse.sh install)")
         }
         directory = makeTemporaryDirectory("clickhouse")
-        httpPort = loopbackFreePort()
-        tcpPort = loopbackFreePort()
+        httpPort = freePort()
+        tcpPort = freePort()
         try start()
     }
 
@@ -50,20 +50,6 @@ final class ClickHouseServer {
     func scalar(_ sql: String) throws -> String {
         try query(sql).trimmingCharacters(in: .whitespacesAndNewlines)
     }
-}
-
-/// A loopback TCP port nobody listens on right now.
-func loopbackFreePort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// A pipeline from the C sequence source into a ClickHouse table.
