@@ -3,6 +3,56 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Glibc
+
+/// Streams a byte range of a staged file into a request body: reads a chunk (on the event
+/// loop; the page cache has it), writes it, and reads the next once the write completed, so at
+/// most one chunk is in memory.
+private struct ChunkSender: @unchecked Sendable {
+    let fd: Int32
+    let path: String
+    let offset: Int
+    let length: Int
+    let chunkSize: Int
+    let deflater: GzipStream?
+    let writer: HTTPClient.Body.StreamWriter
+    let loop: any EventLoop
+
+    func send(from done: Int) -> EventLoopFuture<Void> {
+        if done >= length {
+            guard let deflater else { return loop.makeSucceededVoidFuture() }
+            do {
+                let tail = try deflater.compress(UnsafeRawBufferPointer(start: nil, count: 0), finish: true)
+                return writer.write(.byteBuffer(ByteBuffer(bytes: tail)))
+            } catch { return loop.makeFailedFuture(error) }
+        }
+        let want = min(chunkSize, length - done)
+        var buffer = ByteBufferAllocator().buffer(capacity: want)
+        var failure: Int32 = 0
+        let got = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { raw -> Int in
+            while true {
+                let n = pread(fd, raw.baseAddress!, want, off_t(offset + done))
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 { failure = errno; return 0 }
+                return n
+            }
+        }
+        if got <= 0 {
+            let why = failure != 0 ? String(cString: strerror(failure)) : "the file is shorter than its block"
+            return loop.makeFailedFuture(ClickHouseError.local("cannot read \(path): \(why)"))
+        }
+        let part: ByteBuffer
+        if let deflater {
+            do {
+                let compressed = try buffer.withUnsafeReadableBytes { try deflater.compress($0, finish: false) }
+                part = ByteBuffer(bytes: compressed)
+            } catch { return loop.makeFailedFuture(error) }
+        } else {
+            part = buffer
+        }
+        return writer.write(.byteBuffer(part)).flatMap { self.send(from: done + got) }
+    }
+}
 
 /// What went wrong talking to ClickHouse.
 enum ClickHouseError: Error, CustomStringConvertible {
@@ -125,6 +175,33 @@ final class ClickHouseClient {
         _ = try execute(parameters: parameters, body: block, compress: options.gzip)
     }
 
+    /// Sends `INSERT INTO ... FORMAT Native` with the body read from `length` bytes of a file at
+    /// `offset`, in chunks of `chunkSize` (compressed chunk by chunk with gzip): memory does not
+    /// grow with the block.
+    func insert(_ sql: String, file path: String, offset: Int, length: Int, settings: [String: String], chunkSize: Int = 1 << 20) throws {
+        var parameters = settings
+        parameters["query"] = sql
+        let loop = group.next()
+        let gzip = options.gzip
+        let body = HTTPClient.Body.stream(contentLength: gzip ? nil : Int64(length)) { writer in
+            let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                return loop.makeFailedFuture(ClickHouseError.local("cannot open \(path): \(String(cString: strerror(errno)))"))
+            }
+            let deflater: GzipStream?
+            do { deflater = gzip ? try GzipStream() : nil } catch {
+                Glibc.close(fd)
+                return loop.makeFailedFuture(error)
+            }
+            let sendChunk = ChunkSender(fd: fd, path: path, offset: offset, length: length, chunkSize: chunkSize,
+                                        deflater: deflater, writer: writer, loop: loop)
+            let done = sendChunk.send(from: 0)
+            done.whenComplete { _ in Glibc.close(fd); deflater?.end() }
+            return done
+        }
+        _ = try execute(parameters: parameters, body: body, contentLength: gzip ? nil : length, compressedHeader: gzip)
+    }
+
     /// Rows of a TabSeparated answer, unescaped.
     func rows(_ sql: String, settings: [String: String] = [:]) throws -> [[String]] {
         let text = try query(sql + " FORMAT TabSeparated", settings: settings)
@@ -159,6 +236,13 @@ final class ClickHouseClient {
     // MARK: - HTTP
 
     private func execute<Body: RandomAccessCollection & Sendable>(parameters: [String: String], body: Body, compress: Bool) throws -> [UInt8] where Body.Element == UInt8 {
+        if compress {
+            return try execute(parameters: parameters, body: .bytes(try Gzip.compress(body)), contentLength: nil, compressedHeader: true)
+        }
+        return try execute(parameters: parameters, body: .bytes(body), contentLength: body.count, compressedHeader: false)
+    }
+
+    private func execute(parameters: [String: String], body requestBody: HTTPClient.Body, contentLength: Int?, compressedHeader: Bool) throws -> [UInt8] {
         var all = options.settings
         for (k, v) in parameters { all[k] = v }
         all["database"] = options.database
@@ -166,13 +250,7 @@ final class ClickHouseClient {
         var headers = HTTPHeaders()
         if let authorization { headers.add(name: "Authorization", value: authorization) }
         headers.add(name: "Content-Type", value: "application/octet-stream")
-        let requestBody: HTTPClient.Body
-        if compress {
-            requestBody = .bytes(try Gzip.compress(body))
-            headers.add(name: "Content-Encoding", value: "gzip")
-        } else {
-            requestBody = .bytes(body)
-        }
+        if compressedHeader { headers.add(name: "Content-Encoding", value: "gzip") }
         let request: HTTPClient.Request
         do {
             request = try HTTPClient.Request(url: url, method: .POST, headers: headers, body: requestBody)
@@ -182,6 +260,8 @@ final class ClickHouseClient {
         let response: HTTPClient.Response
         do {
             response = try http.execute(request: request, deadline: .now() + .milliseconds(Int64(options.requestTimeout * 1000))).wait()
+        } catch let error as ClickHouseError {
+            throw error
         } catch {
             throw ClickHouseError.unreachable("ClickHouse at \(displayURL) unreachable (\(ClickHouseClient.describeTransportError(error)))")
         }

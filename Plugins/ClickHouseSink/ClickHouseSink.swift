@@ -14,8 +14,10 @@ import PluginKit
 /// At-least-once mode: rows are buffered in memory and inserted when the buffer reaches
 /// `flush_rows` or `flush_bytes`, is `flush_interval` old, or a barrier arrives.
 ///
-/// Threads: every method runs on the sink's operator thread; in at-least-once mode a timer
-/// thread also flushes old buffers, under `lock`.
+/// Threads: every method runs on the sink's operator thread. In exactly-once mode a committer
+/// thread inserts the sealed epochs that notify-complete hands it (under `commitLock`), so the
+/// next epoch is encoded and staged while the last one is sent; in at-least-once mode a timer
+/// thread flushes old buffers, under `lock`.
 public final class ClickHouseSink: SinkPlugin {
     public static let name = "clickhouse-sink"
     public static let version = "1.0.0"
@@ -43,6 +45,18 @@ public final class ClickHouseSink: SinkPlugin {
     /// Epochs a restore listed: each block is checked before it is inserted again.
     private var uncertainEpochs: Set<UInt64> = []
     private var restored = false
+
+    // Exactly-once committing, under `commitLock`: epochs whose checkpoint completed, ascending;
+    // the first is being inserted. They stay in `staging.pending`, and so in every state
+    // `snapshot` returns, until they are in ClickHouse: a crash re-commits them on restore.
+    private let commitLock = NSCondition()
+    private var commitQueue: [UInt64] = []
+    private var handedOff: UInt64 = 0
+    private var commitError: Error?
+    private var committerStop = false
+    private var committer: Thread?
+    /// Epochs waiting for the committer beyond which `write` blocks (backpressure).
+    static let maxQueuedEpochs = 2
 
     // At-least-once buffering.
     private let lock = NSLock()
@@ -125,12 +139,19 @@ public final class ClickHouseSink: SinkPlugin {
     public func close() throws {
         stopTimer()
         builder?.discard()
-        client?.shutdown()
-        client = nil
+        defer {
+            stopCommitter()
+            client?.shutdown()
+            client = nil
+        }
+        // Epochs whose checkpoint completed are inserted before the sink goes (a final
+        // checkpoint, a swap); a failure is reported, and a restore commits them again.
+        try waitForCommits()
     }
 
     deinit {
         stopTimer()
+        stopCommitter()
         client?.shutdown()
     }
 
@@ -238,6 +259,7 @@ public final class ClickHouseSink: SinkPlugin {
         let columns = try ArrowSourceColumn.columns(of: batch)
         let count = batch.length
         guard count > 0, let builder else { return }
+        if exactlyOnce { try waitForCommitCapacity() }
         lock.lock()
         defer { lock.unlock() }
         if let error = timerError { timerError = nil; throw error }
@@ -266,20 +288,22 @@ public final class ClickHouseSink: SinkPlugin {
     /// Ends the block being built: staged (exactly-once) or inserted (at-least-once).
     /// Called with `lock` held.
     private func finishBlock() throws {
+        if exactlyOnce {
+            bufferStarted = nil
+            _ = try builder?.finishBlock(stagingInto: staging)
+            return
+        }
         guard let block = builder?.finishBlock() else { return }
         bufferStarted = nil
-        if exactlyOnce {
-            try staging.stage(block)
-        } else {
-            insertCounter += 1
-            let queryID = "sluice-\(host.pipelineName)-\(host.operatorName)-\(runID)-alo-\(insertCounter)"
-            try insert(block, queryID: queryID, what: "insert of \(block.rows) rows", verifyFirst: false)
-        }
+        insertCounter += 1
+        let queryID = "sluice-\(host.pipelineName)-\(host.operatorName)-\(runID)-alo-\(insertCounter)"
+        try insert(.memory(block), queryID: queryID, what: "insert of \(block.rows) rows", verifyFirst: false)
     }
 
     // MARK: - Checkpoints
 
     public func snapshot(checkpointID: UInt64) throws -> [UInt8] {
+        if exactlyOnce { try throwCommitError() }
         lock.lock()
         defer { lock.unlock() }
         if let error = timerError { timerError = nil; throw error }
@@ -289,11 +313,85 @@ public final class ClickHouseSink: SinkPlugin {
         return SinkState(runID: runID, pending: staging.pending).encoded()
     }
 
+    /// Hands the sealed epochs up to `checkpointID` to the committer thread and returns: they
+    /// stay listed in the state until inserted, so a crash before that re-commits them.
     public func checkpointComplete(checkpointID: UInt64) throws {
         guard exactlyOnce else { return }
-        while let epoch = staging.pending.first, epoch <= checkpointID {
-            try commitEpoch(epoch)
+        try throwCommitError()
+        let epochs = staging.pending.filter { $0 <= checkpointID && $0 > handedOff }
+        guard let last = epochs.last else { return }
+        commitLock.lock()
+        commitQueue.append(contentsOf: epochs)
+        handedOff = last
+        if committer == nil { startCommitter() }
+        commitLock.broadcast()
+        commitLock.unlock()
+    }
+
+    // MARK: - The committer thread
+
+    /// Called with `commitLock` held.
+    private func startCommitter() {
+        committerStop = false
+        let thread = Thread { [self] in
+            while true {
+                commitLock.lock()
+                while commitQueue.isEmpty && !committerStop { commitLock.wait() }
+                guard let epoch = commitQueue.first, commitError == nil else {
+                    committer = nil
+                    commitLock.unlock()
+                    return
+                }
+                commitLock.unlock()
+                var failure: Error?
+                do { try commitEpoch(epoch) } catch { failure = error }
+                commitLock.lock()
+                if let failure {
+                    // Reported by the next call on the sink's thread; the epoch stays pending,
+                    // so the restore that follows commits it again.
+                    commitError = failure
+                    committer = nil
+                    commitLock.broadcast()
+                    commitLock.unlock()
+                    return
+                }
+                commitQueue.removeFirst()
+                commitLock.broadcast()
+                commitLock.unlock()
+            }
         }
+        thread.name = "clickhouse-sink committer"
+        committer = thread
+        thread.start()
+    }
+
+    private func stopCommitter() {
+        commitLock.lock()
+        committerStop = true
+        commitLock.broadcast()
+        commitLock.unlock()
+    }
+
+    private func throwCommitError() throws {
+        commitLock.lock()
+        defer { commitLock.unlock() }
+        if let commitError { throw commitError }
+    }
+
+    /// Backpressure: blocks while `maxQueuedEpochs` completed epochs wait to be inserted.
+    private func waitForCommitCapacity() throws {
+        commitLock.lock()
+        defer { commitLock.unlock() }
+        while commitError == nil && commitQueue.count >= ClickHouseSink.maxQueuedEpochs { commitLock.wait() }
+        if let commitError { throw commitError }
+    }
+
+    /// Blocks until every epoch handed to the committer is in ClickHouse (or throws its error).
+    func waitForCommits() throws {
+        commitLock.lock()
+        defer { commitLock.unlock() }
+        while commitError == nil && !commitQueue.isEmpty { commitLock.wait() }
+        if let commitError { throw commitError }
     }
 
     // MARK: - Committing
@@ -302,21 +400,53 @@ public final class ClickHouseSink: SinkPlugin {
         "sluice-\(host.pipelineName)-\(host.operatorName)-\(runID)-\(epoch)-\(block)"
     }
 
-    /// Inserts every block of a sealed epoch, then removes it. Idempotent.
+    /// Inserts every block of a sealed epoch, then removes it. Idempotent. Runs in `open` (a
+    /// restore) and on the committer thread. Up to `commit_parallelism` blocks are inserted at
+    /// once (each is its own INSERT with its own query_id, idempotent on its own, and its file
+    /// is removed once ClickHouse acknowledged it); the epoch's folder goes when all are in.
     private func commitEpoch(_ epoch: UInt64) throws {
         let blocks = staging.blocks(of: epoch)
-        let uncertain = uncertainEpochs.contains(epoch)
-        var skipped = 0
-        for (index, path) in blocks {
-            let block = try staging.readBlock(path)
-            let id = queryID(epoch: epoch, block: index)
-            if try !insert(block, queryID: id, what: "commit of epoch \(epoch) (block \(index), \(block.rows) rows)", verifyFirst: uncertain) {
-                skipped += 1
+        let uncertain = commitLock.withLock { uncertainEpochs.contains(epoch) }
+        let progress = NSLock()
+        var next = 0, skipped = 0
+        var failure: Error?
+        let workers = min(config.commitParallelism, blocks.count)
+        let work = { [self] in
+            while true {
+                let taken: (index: Int, path: String)? = progress.withLock {
+                    guard failure == nil, next < blocks.count else { return nil }
+                    next += 1
+                    return blocks[next - 1]
+                }
+                guard let (index, path) = taken else { return }
+                do {
+                    let block = try staging.stagedBlock(path)
+                    let id = queryID(epoch: epoch, block: index)
+                    let inserted = try insert(.staged(block), queryID: id, what: "commit of epoch \(epoch) (block \(index) of \(blocks.count), \(block.rows) rows)", verifyFirst: uncertain)
+                    staging.removeBlock(path)
+                    if !inserted { progress.withLock { skipped += 1 } }
+                } catch {
+                    progress.withLock { if failure == nil { failure = error } }
+                    return
+                }
             }
-            staging.removeBlock(path)
         }
+        if workers <= 1 {
+            work()
+        } else {
+            let threads = (1..<workers).map { _ in
+                let done = DispatchSemaphore(value: 0)
+                let thread = Thread { work(); done.signal() }
+                thread.name = "clickhouse-sink committer"
+                thread.start()
+                return done
+            }
+            work()
+            for done in threads { done.wait() }
+        }
+        if let failure { throw failure }
         try staging.finishEpoch(epoch)
-        uncertainEpochs.remove(epoch)
+        _ = commitLock.withLock { uncertainEpochs.remove(epoch) }
         if skipped > 0 {
             host.log(.info, "epoch \(epoch): \(skipped) of \(blocks.count) block(s) were already in ClickHouse (found by query_id); not inserted again")
         }
@@ -326,8 +456,15 @@ public final class ClickHouseSink: SinkPlugin {
     /// Returns false when the block turned out to be there already. On the query-log path a
     /// block whose earlier attempt may have landed (`verifyFirst`, or any failed attempt) is
     /// looked up before it is sent again.
+    enum Payload {
+        /// In memory (at-least-once).
+        case memory(EncodedBlock)
+        /// A staged file, streamed from disk (exactly-once).
+        case staged(NativeStaging.StagedBlock)
+    }
+
     @discardableResult
-    private func insert(_ block: EncodedBlock, queryID: String, what: String, verifyFirst: Bool) throws -> Bool {
+    private func insert(_ payload: Payload, queryID: String, what: String, verifyFirst: Bool) throws -> Bool {
         guard let client else { throw PluginError("the ClickHouse sink is not open") }
         var settings = ["query_id": queryID]
         let useToken = exactlyOnce && commitPath == .deduplicationToken
@@ -337,7 +474,11 @@ public final class ClickHouseSink: SinkPlugin {
         }
         if exactlyOnce && commitPath == .queryLog { settings["log_queries"] = "1" }
         var mustVerify = verifyFirst && exactlyOnce && commitPath == .queryLog
-        let sql = block.insertStatement(database: config.databaseName, table: config.table)
+        let sql: String
+        switch payload {
+        case .memory(let block): sql = block.insertStatement(database: config.databaseName, table: config.table)
+        case .staged(let block): sql = block.insertStatement(database: config.databaseName, table: config.table)
+        }
         var lastLogged = Date.distantPast
         do {
             return try client.retrying(config.retryPolicy, waiting: { [host] error, attempt, delay in
@@ -349,7 +490,11 @@ public final class ClickHouseSink: SinkPlugin {
             }) { _ in
                 if mustVerify, try alreadyCommitted(queryID, client: client) { return false }
                 do {
-                    try client.insert(sql, block: block.bytes, settings: settings)
+                    switch payload {
+                    case .memory(let block): try client.insert(sql, block: block.bytes, settings: settings)
+                    case .staged(let block):
+                        try client.insert(sql, file: block.path, offset: block.bodyOffset, length: block.bodyLength, settings: settings)
+                    }
                     return true
                 } catch {
                     if exactlyOnce && commitPath == .queryLog { mustVerify = true }

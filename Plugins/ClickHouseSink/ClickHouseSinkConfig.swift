@@ -55,6 +55,7 @@ extension ClickHouseSink {
         var mode: String?
         var max_block_rows: Int?
         var max_block_bytes: Int?
+        var commit_parallelism: Int?
         var flush_rows: Int?
         var flush_bytes: Int?
         var flush_interval: ConfigDuration?
@@ -79,8 +80,9 @@ extension ClickHouseSink {
 
         var databaseName: String { database ?? "default" }
         var userName: String { user ?? "default" }
-        var maxBlockRows: Int { max_block_rows ?? 1_000_000 }
+        var maxBlockRows: Int { max_block_rows ?? 262_144 }
         var maxBlockBytes: Int { max_block_bytes ?? 64 << 20 }
+        var commitParallelism: Int { max(1, commit_parallelism ?? 2) }
         var flushRows: Int { flush_rows ?? 100_000 }
         var flushBytes: Int { flush_bytes ?? 16 << 20 }
         var flushInterval: Double { flush_interval?.seconds ?? 1 }
@@ -105,8 +107,9 @@ extension ClickHouseSink {
       "password_env":{"type":"string","minLength":1,"description":"name of an environment variable holding the password"},
       "password_file":{"type":"string","minLength":1,"description":"file holding the password (one line)"},
       "mode":{"type":"string","enum":["exactly-once","at-least-once"],"description":"default: the pipeline's checkpointing mode"},
-      "max_block_rows":{"type":"integer","minimum":1,"default":1000000,"description":"rows per INSERT block (exactly-once staging)"},
+      "max_block_rows":{"type":"integer","minimum":1,"default":262144,"description":"rows per INSERT block (exactly-once staging)"},
       "max_block_bytes":{"type":"integer","minimum":1024,"default":67108864,"description":"bytes per INSERT block (exactly-once staging)"},
+      "commit_parallelism":{"type":"integer","minimum":1,"maximum":16,"default":2,"description":"exactly-once: blocks of a sealed epoch inserted at the same time, each idempotent by its own query_id"},
       "flush_rows":{"type":"integer","minimum":1,"default":100000,"description":"at-least-once: insert when a batch reaches this many rows"},
       "flush_bytes":{"type":"integer","minimum":1024,"default":16777216,"description":"at-least-once: ... or this many bytes"},
       "flush_interval":{"type":["string","number"],"default":"1s","description":"at-least-once: ... or is this old"},

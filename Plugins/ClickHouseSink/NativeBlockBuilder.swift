@@ -120,11 +120,24 @@ final class NativeBlockBuilder {
     func finishBlock() -> EncodedBlock? {
         guard rows > 0 else { return nil }
         let block = EncodedBlock(columns: encoders.map(\.column.name), rows: rows, bytes: NativeBlock.encode(encoders, rows: rows)[...])
-        let big = byteCount > 8 << 20
-        for encoder in encoders { big ? encoder.releaseMemory() : encoder.reset() }
-        rows = 0
-        byteCount = 0
+        discard()
         return block
+    }
+
+    /// Writes the block built so far as the next staged block of the current epoch, straight
+    /// from the column buffers (no copy of the whole block); the builder is empty afterwards.
+    /// Returns false when the block is empty.
+    func finishBlock(stagingInto staging: NativeStaging) throws -> Bool {
+        guard rows > 0 else { return false }
+        defer { discard() }
+        var prefix: [UInt8] = []
+        NativeBlock.appendVarUInt(UInt64(encoders.count), to: &prefix)
+        NativeBlock.appendVarUInt(UInt64(rows), to: &prefix)
+        try staging.stage(columns: encoders.map(\.column.name), rows: rows) { write in
+            try prefix.withUnsafeBytes(write)
+            for encoder in encoders { try encoder.forEachChunk(write) }
+        }
+        return true
     }
 
     /// Drops the rows built so far.

@@ -1,3 +1,4 @@
+import Glibc
 import PluginKit
 
 /// One column of the target table, as `DESCRIBE TABLE` reports it.
@@ -47,8 +48,11 @@ final class NativeColumnEncoder {
     let nullAsDefault: Bool
 
     private(set) var rows = 0
-    private(set) var nullMap: [UInt8] = []
-    private(set) var data: [UInt8] = []
+    // Raw, geometrically grown buffers, kept across blocks (a block is bounded by
+    // max_block_rows / max_block_bytes). Hot loops copy the struct into a local, write through
+    // its pointer and store it back, so no per-row Array bookkeeping or exclusivity checks.
+    private var nullMap = RawBytes()
+    private var data = RawBytes()
     // LowCardinality: dictionary keys (already serialized as String), their lookup, indexes.
     private var dictionary: [[UInt8]: UInt32] = [:]
     private var dictionaryData: [UInt8] = []
@@ -69,6 +73,11 @@ final class NativeColumnEncoder {
         self.conversion = conversion
         self.nullAsDefault = nullAsDefault
         resetLowCardinality()
+    }
+
+    deinit {
+        nullMap.free()
+        data.free()
     }
 
     static func incompatibleMessage(arrowName: String, arrowFormat: ArrowFormat, column: TableColumn) -> String {
@@ -172,79 +181,16 @@ final class NativeColumnEncoder {
             }
         }
         if nullable, case .lowCardinality = conversion {} else if nullable {
+            var map = nullMap
+            defer { nullMap = map }
+            let p = map.grow(by: count)
             if hasNulls {
-                nullMap.reserveCapacity(nullMap.count + count)
-                for row in range { nullMap.append(source.isNull(row) ? 1 : 0) }
+                for (i, row) in range.enumerated() { p[i] = source.isNull(row) ? 1 : 0 }
             } else {
-                nullMap.append(contentsOf: repeatElement(0, count: count))
+                p.initialize(repeating: 0, count: count)
             }
         }
-        switch conversion {
-        case .copy(let width):
-            let start = data.count
-            data.append(contentsOf: UnsafeRawBufferPointer(start: source.values! + (range.lowerBound + source.offset) * width, count: count * width))
-            if hasNulls && !nullable {
-                // null_as_default: a NULL becomes the type's zero.
-                data.withUnsafeMutableBytes { raw in
-                    for row in range where source.isNull(row) {
-                        let at = start + (row - range.lowerBound) * width
-                        for i in 0..<width { raw[at + i] = 0 }
-                    }
-                }
-            }
-        case .integer(let multiplier, let divisor, let min, let max, let width):
-            data.reserveCapacity(data.count + count * width)
-            for row in range {
-                if hasNulls && source.isNull(row) { appendZeros(width); continue }
-                let v = source.integer(row)
-                let stored: UInt64
-                if v.isUnsigned {
-                    if multiplier == 1 && divisor == 1 {
-                        guard v.unsigned <= max else { throw outOfRange(row, String(v.unsigned)) }
-                        stored = v.unsigned
-                    } else {
-                        guard v.unsigned <= UInt64(Int64.max) else { throw outOfRange(row, String(v.unsigned)) }
-                        stored = try scaled(Int64(v.unsigned), multiplier, divisor, min, max, row: row)
-                    }
-                } else if multiplier == 1 && divisor == 1 {
-                    guard v.signed >= min, v.signed < 0 || UInt64(v.signed) <= max else { throw outOfRange(row, String(v.signed)) }
-                    stored = UInt64(bitPattern: v.signed)
-                } else {
-                    stored = try scaled(v.signed, multiplier, divisor, min, max, row: row)
-                }
-                appendLittleEndian(stored, width: width)
-            }
-        case .float32:
-            data.reserveCapacity(data.count + count * 4)
-            for row in range {
-                let value = hasNulls && source.isNull(row) ? 0 : Float(source.double(row))
-                appendLittleEndian(UInt64(value.bitPattern), width: 4)
-            }
-        case .float64:
-            data.reserveCapacity(data.count + count * 8)
-            for row in range {
-                let value = hasNulls && source.isNull(row) ? 0 : source.double(row)
-                appendLittleEndian(value.bitPattern, width: 8)
-            }
-        case .string:
-            for row in range {
-                if hasNulls && source.isNull(row) { data.append(0); continue }
-                let bytes = source.bytes(row)
-                appendVarUInt(UInt64(bytes.count))
-                data.append(contentsOf: bytes)
-            }
-        case .fixedString(let n):
-            data.reserveCapacity(data.count + count * n)
-            for row in range {
-                if hasNulls && source.isNull(row) { appendZeros(n); continue }
-                let bytes = source.bytes(row)
-                guard bytes.count <= n else {
-                    throw ConversionError(description: "column '\(arrowName)': row \(row) has \(bytes.count) bytes, more than ClickHouse column '\(column.name)' \(column.typeName) holds")
-                }
-                data.append(contentsOf: bytes)
-                appendZeros(n - bytes.count)
-            }
-        case .lowCardinality:
+        if case .lowCardinality = conversion {
             indexes.reserveCapacity(indexes.count + count)
             for row in range {
                 if hasNulls && source.isNull(row) {
@@ -253,8 +199,109 @@ final class NativeColumnEncoder {
                 }
                 indexes.append(dictionaryIndex(source.bytes(row)))
             }
+            rows += count
+            return
+        }
+        var out = data
+        defer { data = out }
+        switch conversion {
+        case .copy(let width):
+            let p = out.grow(by: count * width)
+            p.update(from: (source.values! + (range.lowerBound + source.offset) * width).assumingMemoryBound(to: UInt8.self), count: count * width)
+            if hasNulls && !nullable {
+                // null_as_default: a NULL becomes the type's zero.
+                for row in range where source.isNull(row) {
+                    (p + (row - range.lowerBound) * width).initialize(repeating: 0, count: width)
+                }
+            }
+        case .integer(let multiplier, let divisor, let min, let max, let width):
+            let p = out.grow(by: count * width)
+            var at = 0
+            for row in range {
+                defer { at += width }
+                if hasNulls && source.isNull(row) { (p + at).initialize(repeating: 0, count: width); continue }
+                let v = source.integer(row)
+                let stored: UInt64
+                if v.isUnsigned {
+                    if multiplier == 1 && divisor == 1 {
+                        guard v.unsigned <= max else { out.shrink(by: count * width); throw outOfRange(row, String(v.unsigned)) }
+                        stored = v.unsigned
+                    } else {
+                        guard v.unsigned <= UInt64(Int64.max) else { out.shrink(by: count * width); throw outOfRange(row, String(v.unsigned)) }
+                        do { stored = try scaled(Int64(v.unsigned), multiplier, divisor, min, max, row: row) } catch { out.shrink(by: count * width); throw error }
+                    }
+                } else if multiplier == 1 && divisor == 1 {
+                    guard v.signed >= min, v.signed < 0 || UInt64(v.signed) <= max else { out.shrink(by: count * width); throw outOfRange(row, String(v.signed)) }
+                    stored = UInt64(bitPattern: v.signed)
+                } else {
+                    do { stored = try scaled(v.signed, multiplier, divisor, min, max, row: row) } catch { out.shrink(by: count * width); throw error }
+                }
+                NativeColumnEncoder.storeLittleEndian(stored, width: width, at: p + at)
+            }
+        case .float32:
+            let p = out.grow(by: count * 4)
+            var at = 0
+            for row in range {
+                let value = hasNulls && source.isNull(row) ? 0 : Float(source.double(row))
+                NativeColumnEncoder.storeLittleEndian(UInt64(value.bitPattern), width: 4, at: p + at)
+                at += 4
+            }
+        case .float64:
+            let p = out.grow(by: count * 8)
+            var at = 0
+            for row in range {
+                let value = hasNulls && source.isNull(row) ? 0 : source.double(row)
+                NativeColumnEncoder.storeLittleEndian(value.bitPattern, width: 8, at: p + at)
+                at += 8
+            }
+        case .string:
+            // At most the characters plus a 5-byte length prefix per value (Arrow offsets are Int32).
+            let offsets = source.values!.assumingMemoryBound(to: Int32.self)
+            let characters = Int(offsets[range.upperBound + source.offset]) - Int(offsets[range.lowerBound + source.offset])
+            let reserved = characters + count * 5
+            let base = out.grow(by: reserved)
+            var p = base
+            for row in range {
+                if hasNulls && source.isNull(row) { p.pointee = 0; p += 1; continue }
+                let bytes = source.bytes(row)
+                var v = UInt(bytes.count)
+                while v >= 0x80 { p.pointee = UInt8(truncatingIfNeeded: v) | 0x80; p += 1; v >>= 7 }
+                p.pointee = UInt8(v)
+                p += 1
+                if bytes.count > 0 {
+                    p.update(from: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+                    p += bytes.count
+                }
+            }
+            out.shrink(by: reserved - (p - base))
+        case .fixedString(let n):
+            let p = out.grow(by: count * n)
+            var at = 0
+            for row in range {
+                defer { at += n }
+                if hasNulls && source.isNull(row) { (p + at).initialize(repeating: 0, count: n); continue }
+                let bytes = source.bytes(row)
+                guard bytes.count <= n else {
+                    out.shrink(by: count * n)
+                    throw ConversionError(description: "column '\(arrowName)': row \(row) has \(bytes.count) bytes, more than ClickHouse column '\(column.name)' \(column.typeName) holds")
+                }
+                if bytes.count > 0 { (p + at).update(from: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: bytes.count) }
+                (p + at + bytes.count).initialize(repeating: 0, count: n - bytes.count)
+            }
+        case .lowCardinality:
+            break
         }
         rows += count
+    }
+
+    @inline(__always)
+    static func storeLittleEndian(_ value: UInt64, width: Int, at p: UnsafeMutablePointer<UInt8>) {
+        switch width {
+        case 1: p.pointee = UInt8(truncatingIfNeeded: value)
+        case 2: UnsafeMutableRawPointer(p).storeBytes(of: UInt16(truncatingIfNeeded: value).littleEndian, as: UInt16.self)
+        case 4: UnsafeMutableRawPointer(p).storeBytes(of: UInt32(truncatingIfNeeded: value).littleEndian, as: UInt32.self)
+        default: UnsafeMutableRawPointer(p).storeBytes(of: value.littleEndian, as: UInt64.self)
+        }
     }
 
     private func outOfRange(_ row: Int, _ value: String) -> ConversionError {
@@ -278,26 +325,6 @@ final class NativeColumnEncoder {
         }
         guard v >= min, v < 0 || UInt64(v) <= max else { throw outOfRange(row, String(value)) }
         return UInt64(bitPattern: v)
-    }
-
-    @inline(__always)
-    private func appendLittleEndian(_ value: UInt64, width: Int) {
-        var v = value.littleEndian
-        withUnsafeBytes(of: &v) { data.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[0..<width])) }
-    }
-
-    @inline(__always)
-    private func appendZeros(_ n: Int) {
-        if n > 0 { data.append(contentsOf: repeatElement(0, count: n)) }
-    }
-
-    private func appendVarUInt(_ value: UInt64) {
-        var v = value
-        while v >= 0x80 {
-            data.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        data.append(UInt8(v))
     }
 
     // MARK: - LowCardinality
@@ -338,14 +365,23 @@ final class NativeColumnEncoder {
 
     /// Appends this column to a Native block: name, type, then the data.
     func serialize(into out: inout [UInt8]) {
-        NativeBlock.appendString(column.name, to: &out)
-        NativeBlock.appendString(column.typeName, to: &out)
+        forEachChunk { out.append(contentsOf: $0) }
+    }
+
+    /// This column as a Native block holds it (name, type, then the data), in pieces that are
+    /// passed to `body` in order, without copying the column into one buffer.
+    func forEachChunk(_ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        var head: [UInt8] = []
+        NativeBlock.appendString(column.name, to: &head)
+        NativeBlock.appendString(column.typeName, to: &head)
         if case .lowCardinality = conversion {
-            serializeLowCardinality(into: &out)
+            serializeLowCardinality(into: &head)
+            try head.withUnsafeBytes(body)
             return
         }
-        out.append(contentsOf: nullMap)
-        out.append(contentsOf: data)
+        try head.withUnsafeBytes(body)
+        if nullMap.count > 0 { try body(nullMap.bytes) }
+        if data.count > 0 { try body(data.bytes) }
     }
 
     /// The LowCardinality serialization with additional keys (no shared dictionary):
@@ -371,19 +407,56 @@ final class NativeColumnEncoder {
         }
     }
 
-    /// Empties the column for the next block, keeping its capacity.
+    /// Empties the column for the next block, keeping its capacity (bounded by the block limits).
     func reset() {
         rows = 0
-        nullMap.removeAll(keepingCapacity: true)
-        data.removeAll(keepingCapacity: true)
+        nullMap.count = 0
+        data.count = 0
         resetLowCardinality()
     }
 
-    /// Gives memory back (after a big block).
+    /// Gives memory back.
     func releaseMemory() {
-        nullMap = []
-        data = []
+        rows = 0
+        nullMap.free()
+        data.free()
         resetLowCardinality()
+    }
+}
+
+/// A growable byte buffer with manual memory (malloc/realloc, doubling): the owner frees it.
+/// A value copy shares the memory; the encoder copies it into a local, writes, and stores it back.
+struct RawBytes {
+    private(set) var base: UnsafeMutablePointer<UInt8>?
+    var count = 0
+    private(set) var capacity = 0
+
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    /// Makes room for `n` more bytes and counts them; returns where they start (uninitialized).
+    @inline(__always)
+    mutating func grow(by n: Int) -> UnsafeMutablePointer<UInt8> {
+        if count + n > capacity { reallocate(atLeast: count + n) }
+        let p = base! + count
+        count += n
+        return p
+    }
+
+    @inline(__always)
+    mutating func shrink(by n: Int) { count -= n }
+
+    private mutating func reallocate(atLeast needed: Int) {
+        let newCapacity = Swift.max(needed, capacity * 2, 4096)
+        guard let p = realloc(base, newCapacity) else { fatalError("out of memory (\(newCapacity) bytes)") }
+        base = p.assumingMemoryBound(to: UInt8.self)
+        capacity = newCapacity
+    }
+
+    mutating func free() {
+        Glibc.free(base)
+        base = nil
+        count = 0
+        capacity = 0
     }
 }
 

@@ -14,12 +14,19 @@ import PluginKit
 ///
 /// A block file is a one-line JSON header (`{"columns":[...],"rows":N}`) and the Native bytes.
 ///
-/// Called from the sink's operator thread only.
+/// The current epoch is written from the sink's operator thread only; sealed epochs are
+/// committed (read, then removed) by the sink's committer thread. `pending` is shared, under `lock`.
 final class NativeStaging {
     let directory: String
-    /// Sealed epochs not yet committed, ascending.
-    var pending: [UInt64] = []
+    private let lock = NSLock()
+    private var pendingEpochs: [UInt64] = []
     private var currentBlocks = 0
+
+    /// Sealed epochs not yet committed, ascending.
+    var pending: [UInt64] {
+        get { lock.withLock { pendingEpochs } }
+        set { lock.withLock { pendingEpochs = newValue } }
+    }
 
     init(directory: String) {
         self.directory = directory
@@ -45,20 +52,26 @@ final class NativeStaging {
 
     /// Writes one block of the current epoch and fsyncs it.
     func stage(_ block: EncodedBlock) throws {
+        try stage(columns: block.columns, rows: block.rows) { write in try block.bytes.withUnsafeBytes(write) }
+    }
+
+    /// Writes one block of the current epoch, whose Native bytes `body` passes in pieces to the
+    /// writer it is given, and fsyncs it.
+    func stage(columns: [String], rows: Int, body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         if currentBlocks == 0 {
             try removeTree(currentDirectory)
             if mkdir(currentDirectory, 0o755) != 0 && errno != EEXIST { throw posixError("create", currentDirectory) }
         }
         currentBlocks += 1
         let path = currentDirectory + "/" + NativeStaging.blockName(currentBlocks)
-        let header = try JSONSerialization.data(withJSONObject: ["columns": block.columns, "rows": block.rows] as [String: Any])
+        let header = try JSONSerialization.data(withJSONObject: ["columns": columns, "rows": rows] as [String: Any])
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 { throw posixError("create", path) }
         defer { close(fd) }
         var head = [UInt8](header)
         head.append(UInt8(ascii: "\n"))
         try head.withUnsafeBytes { try writeAll(fd, $0, path: path) }
-        try block.bytes.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+        try body { try writeAll(fd, $0, path: path) }
         if fsync(fd) != 0 { throw posixError("fsync", path) }
     }
 
@@ -71,7 +84,7 @@ final class NativeStaging {
         try removeTree(sealed)
         if rename(currentDirectory, sealed) != 0 { throw posixError("seal the epoch as", sealed) }
         try syncDirectory(directory)
-        pending.append(epoch)
+        lock.withLock { pendingEpochs.append(epoch) }
         currentBlocks = 0
     }
 
@@ -86,31 +99,43 @@ final class NativeStaging {
         }.sorted { $0.0 < $1.0 }
     }
 
-    func readBlock(_ path: String) throws -> EncodedBlock {
+    /// A staged block's header (read from the file), and where its Native bytes lie in the file,
+    /// so that they can be sent in chunks straight from it.
+    struct StagedBlock {
+        let path: String
+        let columns: [String]
+        let rows: Int
+        let bodyOffset: Int
+        let bodyLength: Int
+
+        func insertStatement(database: String, table: String) -> String {
+            EncodedBlock(columns: columns, rows: rows, bytes: []).insertStatement(database: database, table: table)
+        }
+    }
+
+    /// Reads a staged block's header only.
+    func stagedBlock(_ path: String) throws -> StagedBlock {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw posixError("open", path) }
         defer { close(fd) }
         var st = stat()
         if fstat(fd, &st) != 0 { throw posixError("stat", path) }
         let size = Int(st.st_size)
-        var failed = false
-        let contents = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            var done = 0
-            while done < size {
-                let n = read(fd, buffer.baseAddress! + done, size - done)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { failed = n < 0; break }
-                done += n
-            }
-            count = done
+        let damaged = ClickHouseError.local("staged block \(path) is damaged (no header); the staging folder was changed by hand")
+        var head = [UInt8](repeating: 0, count: min(size, 1 << 20))
+        var done = 0
+        while done < head.count {
+            let n = head.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw posixError("read", path) }
+            if n == 0 { break }
+            done += n
+            if head[(done - n)..<done].contains(UInt8(ascii: "\n")) { break }
         }
-        if failed || contents.count != size { throw posixError("read", path) }
-        guard let newline = contents.firstIndex(of: UInt8(ascii: "\n")),
-              let header = try? JSONSerialization.jsonObject(with: Data(contents[0..<newline])) as? [String: Any],
-              let columns = header["columns"] as? [String], let rows = header["rows"] as? Int else {
-            throw ClickHouseError.local("staged block \(path) is damaged (no header); the staging folder was changed by hand")
-        }
-        return EncodedBlock(columns: columns, rows: rows, bytes: contents[(newline + 1)...])
+        guard let newline = head[0..<done].firstIndex(of: UInt8(ascii: "\n")),
+              let header = try? JSONSerialization.jsonObject(with: Data(head[0..<newline])) as? [String: Any],
+              let columns = header["columns"] as? [String], let rows = header["rows"] as? Int else { throw damaged }
+        return StagedBlock(path: path, columns: columns, rows: rows, bodyOffset: newline + 1, bodyLength: size - newline - 1)
     }
 
     /// A block ClickHouse has acknowledged.
@@ -122,7 +147,7 @@ final class NativeStaging {
     func finishEpoch(_ epoch: UInt64) throws {
         try removeTree(sealedDirectory(epoch))
         try syncDirectory(directory)
-        pending.removeAll { $0 == epoch }
+        lock.withLock { pendingEpochs.removeAll { $0 == epoch } }
     }
 
     /// After a restore: removes the current epoch and sealed epochs the restored state does not

@@ -47,7 +47,32 @@ final class MessageBatchBuilder {
         if let e = m.eventTime { eventTime.append(Int64(bitPattern: e)) } else { eventTime.appendNull() }
         topic.append(m.topic)
         partition.append(Int64(m.id.partition))
-        messageID.append(m.id.description)
+        // "ledger:entry:batchIndex:partition", written without building a String.
+        json.removeAll(keepingCapacity: true)
+        Self.appendDecimal(m.id.ledger, negative: false, to: &json)
+        json.append(UInt8(ascii: ":"))
+        Self.appendDecimal(m.id.entry, negative: false, to: &json)
+        json.append(UInt8(ascii: ":"))
+        Self.appendDecimal(m.id.batchIndex.magnitude, negative: m.id.batchIndex < 0, to: &json)
+        json.append(UInt8(ascii: ":"))
+        Self.appendDecimal(m.id.partition.magnitude, negative: m.id.partition < 0, to: &json)
+        json.withUnsafeBytes { messageID.append(bytes: $0) }
+    }
+
+    private static func appendDecimal<T: UnsignedInteger & FixedWidthInteger>(_ value: T, negative: Bool, to out: inout [UInt8]) {
+        if negative { out.append(UInt8(ascii: "-")) }
+        var v = UInt64(value)
+        if v < 10 { out.append(UInt8(ascii: "0") + UInt8(v)); return }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 20 digits, one byte each
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while v > 0 {
+                buffer[n] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+                n += 1
+            }
+            for i in stride(from: n - 1, through: 0, by: -1) { out.append(buffer[i]) }
+        }
     }
 
     func finish() -> ArrowBatch {

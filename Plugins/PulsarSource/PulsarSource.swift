@@ -8,8 +8,9 @@ import PulsarClient
 /// - `snapshot(n)` stores the last delivered message position per topic partition;
 /// - `checkpointComplete(n)` acknowledges what checkpoint n covers: cumulatively per partition
 ///   (Exclusive, Failover) or entry by entry (Shared, Key_Shared), never before;
-/// - `restore` hands the positions to the consumer, which skips (and acknowledges) what the
-///   broker redelivers at or before them.
+/// - `restore` hands the positions to the consumer, which SEEKs each partition to its restored
+///   entry (where the broker supports it) and skips (and acknowledges) what the broker
+///   redelivers at or before them.
 ///
 /// Threads: every plugin method runs on the operator thread; the client runs its own event
 /// loop thread; they meet in the consumer's bounded queue. `next` waits at most 50 ms.
@@ -57,6 +58,9 @@ public final class PulsarSource: SourcePlugin {
         if let s = config.connection_timeout?.seconds { clientConfig.connectionTimeout = .nanoseconds(Int64(s * 1e9)) }
         if let s = config.operation_timeout?.seconds { clientConfig.operationTimeout = .nanoseconds(Int64(s * 1e9)) }
         if let max = config.max_frame_size { clientConfig.maxFrameSize = max }
+        // A killed worker's connections must still end with a FIN, or pulsar-lite keeps its
+        // consumer and refuses the restarted worker's SUBSCRIBE (see SocketGuardian).
+        clientConfig.crashSafeClose = true
         let client = PulsarClient(configuration: clientConfig)
         let host = self.host
         client.log = { host.log(.info, $0) }
@@ -95,18 +99,24 @@ public final class PulsarSource: SourcePlugin {
             if emitted >= stop { return .endOfStream }
             limit = min(limit, stop - emitted)
         }
-        let messages: [ReceivedMessage]
+        let chunks: [ArraySlice<ReceivedMessage>]
         do {
-            messages = try consumer.receive(max: limit, timeout: .milliseconds(50))
+            chunks = try consumer.receiveChunks(max: limit, timeout: .milliseconds(50))
         } catch {
             throw PluginError("pulsar-source: \(error)")
         }
-        guard !messages.isEmpty else { return .noData }
-        for m in messages {
-            builder.append(m)
-            tracker.record(topic: m.topic, id: m.id, completesEntry: m.completesEntry)
+        guard !chunks.isEmpty else { return .noData }
+        for chunk in chunks {
+            let last = chunk.endIndex - 1
+            for i in chunk.indices {
+                let m = chunk[i]
+                builder.append(m)
+                // The tracker needs every message that completes an entry and the last one
+                // delivered (its position is what a snapshot stores); a chunk is one entry.
+                if m.completesEntry || i == last { tracker.record(topic: m.topic, id: m.id, completesEntry: m.completesEntry) }
+            }
+            emitted += chunk.count
         }
-        emitted += messages.count
         return .batch(builder.finish())
     }
 
@@ -124,7 +134,9 @@ public final class PulsarSource: SourcePlugin {
     }
 
     public func checkpointAborted(checkpointID: UInt64) {
-        // Nothing to undo: the aborted checkpoint's acknowledgements wait for a later one.
+        // Nothing to undo: the aborted checkpoint's acknowledgements wait for a later one. No
+        // REDELIVER either: its messages have gone downstream already and the next checkpoint
+        // covers them; the broker would only send duplicates for the consumer to drop.
     }
 }
 

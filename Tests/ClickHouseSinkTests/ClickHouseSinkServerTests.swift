@@ -158,6 +158,8 @@ final class ClickHouseSinkServerTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: stateRoot + "/s/sealed-7").count, 4, "1000 rows in blocks of at most 300")
         XCTAssertEqual(try server.scalar("SELECT count() FROM eo"), "0")
         try sink.checkpointComplete(checkpointID: 7)
+        // The committer thread inserts the epoch after notify-complete returns.
+        try sink.waitForCommits()
         XCTAssertEqual(try server.scalar("SELECT count(), uniqExact(value) FROM eo"), "1000\t1000")
         XCTAssertFalse(FileManager.default.fileExists(atPath: stateRoot + "/s/sealed-7"), "committed epochs are removed")
 
@@ -198,6 +200,36 @@ final class ClickHouseSinkServerTests: XCTestCase {
         try restored.open()
         XCTAssertEqual(try server.scalar("SELECT count(), min(value), max(value) FROM eo2"), "500\t1\t500")
         try restored.close()
+    }
+
+    func testCommitsRunOffTheSinkThreadInParallelBlocksWithGzipAndAFailureIsReportedByTheNextCall() throws {
+        try server.query("CREATE TABLE eo3 (value Int64, s String) ENGINE = MergeTree ORDER BY value")
+        let (sink, _) = try makeSink(#","max_block_rows":100,"commit_parallelism":3,"compression":"gzip""#, table: "eo3")
+        try sink.open()
+        try sink.write(values(1...1000))
+        _ = try sink.snapshot(checkpointID: 1)
+        try sink.checkpointComplete(checkpointID: 1)
+        try sink.write(values(1001...1500))  // staged while epoch 1 may still be committing
+        _ = try sink.snapshot(checkpointID: 2)
+        try sink.checkpointComplete(checkpointID: 2)
+        try sink.waitForCommits()
+        XCTAssertEqual(try server.scalar("SELECT count(), uniqExact(value), min(value), max(value), countIf(s = '') FROM eo3"), "1500\t1500\t1\t1500\t1500")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: stateRoot + "/s").filter { $0.hasPrefix("sealed-") }, [])
+
+        // The table goes: the committer's INSERT fails for good. notify-complete has returned;
+        // the failure comes from the next call, and the epoch stays listed for the restore.
+        try server.query("DROP TABLE eo3")
+        try sink.write(values(2001...2100))
+        let state = try sink.snapshot(checkpointID: 3)
+        try sink.checkpointComplete(checkpointID: 3)
+        XCTAssertThrowsError(try sink.waitForCommits())
+        XCTAssertThrowsError(try sink.write(values(3001...3001))) { error in
+            XCTAssertTrue("\(error)".contains("commit of epoch 3"), "\(error)")
+        }
+        XCTAssertThrowsError(try sink.snapshot(checkpointID: 4))
+        XCTAssertEqual(try SinkState.decode(state).pending, [3])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: stateRoot + "/s/sealed-3"))
+        XCTAssertThrowsError(try sink.close())
     }
 
     // MARK: - At-least-once

@@ -30,9 +30,52 @@ final class PulsarSourceRecoveryTests: XCTestCase {
         XCTAssertEqual(kills, 5, "the pipeline finished before 5 kills")
         XCTAssertEqual(result.status, 0, String(result.stderr.suffix(5000)))
         XCTAssertTrue(result.stderr.contains("restoring checkpoint"), String(result.stderr.suffix(5000)))
+        XCTAssertTrue(result.stderr.contains("sought to"), "a restore SEEKs to the restored entry: \(result.stderr.suffix(5000))")
         let rows = try committedMessages(in: dir + "/out")
         assertEveryNumberOnce(rows.map { $0.number ?? -1 }, n)
         XCTAssertEqual(rows.map { $0.number ?? -1 }, Array(1...n), "in order")
+    }
+
+    /// Shared subscription (individual acks) through two SIGKILLs and a broker outage: every
+    /// message committed once, the restores SEEK and ask for redelivery, and afterwards the
+    /// subscription has nothing left unacknowledged (acks in flight when the connection broke
+    /// were sent again), which the official client, reading the same subscription, confirms.
+    func testSharedSubscriptionThroughKillsAndAnOutageAcknowledgesEverything() throws {
+        let broker = try PulsarBroker()
+        let n = 30_000
+        let producer = try broker.startPython("produce.py", [broker.url, "shared", String(n), "--batch", "50", "--rate", "1500"])
+        let pipeline = writePulsarPipeline(dir: dir, url: broker.url, topics: ["shared"], stopAfter: n,
+                                           extra: "\n    subscription_type: shared")
+        let supervisor = try StartedProcess(Built.sluice, ["run", pipeline])
+        try supervisor.waitForLog("subscribed", timeout: 30)
+        var kills = 0
+        func killWorker() {
+            guard let worker = supervisor.children().first else { return }
+            kill(worker, SIGKILL)
+            kills += 1
+        }
+        usleep(1_200_000)
+        killWorker()
+        try supervisor.waitForLog("sought to", timeout: 30)
+        usleep(1_000_000)
+        broker.stop()
+        sleep(3)
+        try broker.start()
+        try supervisor.waitForLog("resubscribed", timeout: 30)
+        usleep(800_000)
+        killWorker()
+        let produced = try producer.wait(timeout: 120)
+        XCTAssertEqual(produced.status, 0, produced.stderr)
+        let result = try supervisor.wait(timeout: 120)
+        XCTAssertEqual(kills, 2)
+        XCTAssertEqual(result.status, 0, String(result.stderr.suffix(5000)))
+        XCTAssertTrue(result.stderr.contains("sought to"), "restores SEEK: \(result.stderr.suffix(5000))")
+        XCTAssertTrue(result.stderr.contains("asked the broker to redeliver"), String(result.stderr.suffix(5000)))
+        let rows = try committedMessages(in: dir + "/out")
+        assertEveryNumberOnce(rows.map { $0.number ?? -1 }, n)
+        let left = dir + "/left.jsonl"
+        try broker.python("consume.py", [broker.url, "shared", "sluice", "1", left, "--idle", "3", "--type", "shared"])
+        XCTAssertEqual(try String(contentsOfFile: left, encoding: .utf8), "", "nothing left unacknowledged on the subscription")
     }
 
     func testBrokerStoppedForFiveSecondsMidStreamLosesAndDuplicatesNothing() throws {
@@ -56,6 +99,25 @@ final class PulsarSourceRecoveryTests: XCTestCase {
         let rows = try committedMessages(in: dir + "/out")
         assertEveryNumberOnce(rows.map { $0.number ?? -1 }, n)
         XCTAssertEqual(rows.map { $0.number ?? -1 }, Array(1...n), "in order")
+    }
+
+    /// Every subscription type reads a batched topic to the end: flow permits are counted the
+    /// way the broker counts them (pulsar-lite: per entry for Exclusive and Failover, per
+    /// message for Shared and Key_Shared), so no type stalls.
+    func testEverySubscriptionTypeReadsABatchedTopicToTheEnd() throws {
+        let broker = try PulsarBroker()
+        let n = 5000
+        try broker.python("produce.py", [broker.url, "types", String(n), "--batch", "50"])
+        for type in ["exclusive", "failover", "shared", "key_shared"] {
+            let sub = dir + "/" + type
+            try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: true)
+            let pipeline = writePulsarPipeline(dir: sub, url: broker.url, topics: ["types"], subscription: "s-\(type)", stopAfter: n,
+                                               extra: "\n    subscription_type: \(type)\n    receiver_queue_size: 200")
+            let result = try runProcess(Built.sluice, ["run", pipeline], timeout: 60)
+            XCTAssertEqual(result.status, 0, "\(type): \(result.stderr.suffix(3000))")
+            let rows = try committedMessages(in: sub + "/out")
+            assertEveryNumberOnce(rows.map { $0.number ?? -1 }, n)
+        }
     }
 
     func testPartitionedTopicWithFourPartitions() throws {

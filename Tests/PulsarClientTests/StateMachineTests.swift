@@ -66,6 +66,18 @@ final class ConnectionStateMachineTests: XCTestCase {
         XCTAssertEqual(sm.pendingRequestCount, 1)
     }
 
+    func testAckResponsesCompleteAckRequests() {
+        var sm = ConnectionStateMachine()
+        _ = sm.channelActive()
+        _ = sm.received(command(.connected))
+        _ = sm.sendRequest(4, now: 0)
+        _ = sm.sendRequest(5, now: 0)
+        XCTAssertEqual(sm.received(command(.ackResponse) { $0.ackResponse.consumerID = 1; $0.ackResponse.requestID = 4 }), .succeedRequest(4))
+        let refused = command(.ackResponse) { $0.ackResponse.requestID = 5; $0.ackResponse.error = .unknownError; $0.ackResponse.message = "no" }
+        XCTAssertEqual(sm.received(refused), .failRequest(5, .server(code: "unknownError", message: "no")))
+        XCTAssertEqual(sm.pendingRequestCount, 0)
+    }
+
     func testRoutingAndConnectionLoss() {
         var sm = ConnectionStateMachine()
         _ = sm.channelActive()
@@ -83,11 +95,34 @@ final class ConsumerStateMachineTests: XCTestCase {
     func testSubscribeGrantsTheReceiverQueueAndRefillsAtHalf() {
         var sm = ConsumerStateMachine(receiverQueueSize: 10)
         XCTAssertEqual(sm.subscribe(requestID: 1), .sendSubscribe(requestID: 1))
-        XCTAssertEqual(sm.subscribeSucceeded(), .sendFlow(permits: 10))
+        XCTAssertEqual(sm.subscribeSucceeded(), [.sendFlow(permits: 10)])
         XCTAssertEqual(sm.consumed(3), .none)
         XCTAssertEqual(sm.consumed(2), .sendFlow(permits: 5))
         XCTAssertEqual(sm.consumed(4), .none)
         XCTAssertEqual(sm.consumed(7), .sendFlow(permits: 11))
+    }
+
+    func testEntryCountingBrokerIsGrantedEntriesSizedByTheAverageEntry() {
+        var sm = ConsumerStateMachine(receiverQueueSize: 1000)
+        _ = sm.subscribe(requestID: 1)
+        XCTAssertEqual(sm.subscribeSucceeded(permitsPerEntry: true), [.sendFlow(permits: 1)], "one entry first: its size is unknown")
+        // An entry of 100 messages: room for 9 more of that size.
+        XCTAssertEqual(sm.entryReceived(messages: 100), .sendFlow(permits: 9))
+        for _ in 0..<9 { XCTAssertEqual(sm.entryReceived(messages: 100), .none, "the queue is full: nothing more") }
+        XCTAssertEqual(sm.consumed(400), .none, "less than half the queue is free")
+        XCTAssertEqual(sm.consumed(200), .sendFlow(permits: 6))
+        // After a reconnect the broker forgot its permits; what is still queued counts.
+        _ = sm.connectionLost()
+        _ = sm.subscribe(requestID: 2)
+        XCTAssertEqual(sm.subscribeSucceeded(permitsPerEntry: true), [.sendFlow(permits: 6)])
+    }
+
+    func testEntryCountingNeverStallsOnAnEmptyQueue() {
+        var sm = ConsumerStateMachine(receiverQueueSize: 10)
+        _ = sm.subscribe(requestID: 1)
+        _ = sm.subscribeSucceeded(permitsPerEntry: true)
+        XCTAssertEqual(sm.entryReceived(messages: 50), .none, "one entry larger than the queue")
+        XCTAssertEqual(sm.consumed(50), .sendFlow(permits: 1), "empty and nothing outstanding: one more entry")
     }
 
     func testRedeliveredMessagesAreSkipped() {
@@ -100,7 +135,7 @@ final class ConsumerStateMachineTests: XCTestCase {
         guard case .scheduleReconnect(let delay, 1) = sm.connectionLost() else { return XCTFail() }
         XCTAssertEqual(delay, 100_000_000)
         XCTAssertEqual(sm.subscribe(requestID: 2), .sendSubscribe(requestID: 2))
-        XCTAssertEqual(sm.subscribeSucceeded(), .sendFlow(permits: 10))
+        XCTAssertEqual(sm.subscribeSucceeded(), [.sendFlow(permits: 10)])
         XCTAssertEqual(sm.received(MessageID(ledger: 1, entry: 1, batchIndex: 0), completesEntry: false), .skip)
         XCTAssertEqual(sm.received(MessageID(ledger: 1, entry: 1, batchIndex: 1), completesEntry: true), .skip)
         XCTAssertEqual(sm.received(MessageID(ledger: 1, entry: 2, batchIndex: 0), completesEntry: true), .deliver)
@@ -135,6 +170,140 @@ final class ConsumerStateMachineTests: XCTestCase {
         let error = PulsarError.server(code: "authorizationError", message: "no")
         XCTAssertEqual(sm.subscribeFailed(error), .fail(error))
         XCTAssertEqual(sm.state, .failed(error))
+    }
+
+    // MARK: SEEK and REDELIVER on restore
+
+    private let restored = Position(ledger: 2, entry: 5, batchIndex: 1)
+
+    func testRestoreSeeksToTheRestoredEntryBeforeGrantingPermits() {
+        var sm = ConsumerStateMachine(receiverQueueSize: 10, startAfter: restored)
+        XCTAssertEqual(sm.subscribe(requestID: 1), .sendSubscribe(requestID: 1))
+        XCTAssertEqual(sm.subscribeSucceeded(), [.sendSeek(MessageID(ledger: 2, entry: 5))], "no permits before the SEEK is answered")
+        XCTAssertEqual(sm.state, .seeking)
+        XCTAssertEqual(sm.consumed(5), .none)
+        XCTAssertEqual(sm.seekSucceeded(), [.sendFlow(permits: 10)])
+        XCTAssertEqual(sm.seekSupport, .supported)
+        // SEEK is inclusive: the restored entry comes again; its covered messages are dropped.
+        XCTAssertEqual(sm.received(MessageID(ledger: 2, entry: 5, batchIndex: 1), completesEntry: false), .skip)
+        XCTAssertEqual(sm.received(MessageID(ledger: 2, entry: 5, batchIndex: 2), completesEntry: true), .deliver)
+        // A later reconnect subscribes without seeking again.
+        _ = sm.connectionLost()
+        _ = sm.subscribe(requestID: 2)
+        XCTAssertEqual(sm.subscribeSucceeded(), [.sendFlow(permits: 10)])
+    }
+
+    func testBrokerRefusingSeekFallsBackToSkippingAndAcknowledging() {
+        var sm = ConsumerStateMachine(receiverQueueSize: 10, startAfter: restored)
+        _ = sm.subscribe(requestID: 1)
+        XCTAssertEqual(sm.subscribeSucceeded(), [.sendSeek(MessageID(ledger: 2, entry: 5))])
+        XCTAssertEqual(sm.seekFailed(.server(code: "notAllowedError", message: "seek is not supported")), [.sendFlow(permits: 10)])
+        XCTAssertEqual(sm.state, .active)
+        XCTAssertEqual(sm.seekSupport, .unsupported)
+        XCTAssertEqual(sm.received(MessageID(ledger: 2, entry: 4, partition: 0), completesEntry: true),
+                       .skipAndAcknowledge(MessageID(ledger: 2, entry: 4, partition: 0)))
+        XCTAssertEqual(sm.received(MessageID(ledger: 2, entry: 5, batchIndex: 2), completesEntry: true), .deliver)
+    }
+
+    func testBrokerDroppingTheConnectionOverSeekIsNotAskedAgain() {
+        var sm = ConsumerStateMachine(receiverQueueSize: 10, startAfter: restored)
+        _ = sm.subscribe(requestID: 1)
+        _ = sm.subscribeSucceeded()
+        XCTAssertEqual(sm.seekFailed(.connectionClosed("the broker closed the connection")), [])
+        guard case .scheduleReconnect(_, 1) = sm.connectionLost() else { return XCTFail("a lost connection while seeking reconnects") }
+        _ = sm.subscribe(requestID: 2)
+        XCTAssertEqual(sm.subscribeSucceeded(), [.sendFlow(permits: 10)], "no second SEEK")
+    }
+
+    func testSeekSwitchedOffSkipsOnly() {
+        var sm = ConsumerStateMachine(receiverQueueSize: 10, startAfter: restored, seek: .unsupported)
+        _ = sm.subscribe(requestID: 1)
+        XCTAssertEqual(sm.subscribeSucceeded(), [.sendFlow(permits: 10)])
+    }
+
+    func testSharedRestoreAsksForRedeliveryOnce() {
+        var sm = ConsumerStateMachine(receiverQueueSize: 10, startAfter: restored, shared: true)
+        _ = sm.subscribe(requestID: 1)
+        _ = sm.subscribeSucceeded()
+        XCTAssertEqual(sm.seekSucceeded(), [.sendRedeliverUnacknowledged, .sendFlow(permits: 10)])
+        _ = sm.connectionLost()
+        _ = sm.subscribe(requestID: 2)
+        XCTAssertEqual(sm.subscribeSucceeded(), [.sendFlow(permits: 10)])
+    }
+
+    func testNoRedeliveryWithoutRestoreOrForExclusive() {
+        var fresh = ConsumerStateMachine(receiverQueueSize: 10, shared: true)
+        _ = fresh.subscribe(requestID: 1)
+        XCTAssertEqual(fresh.subscribeSucceeded(), [.sendFlow(permits: 10)])
+        var exclusive = ConsumerStateMachine(receiverQueueSize: 10, startAfter: restored, seek: .unsupported)
+        _ = exclusive.subscribe(requestID: 1)
+        XCTAssertEqual(exclusive.subscribeSucceeded(), [.sendFlow(permits: 10)])
+    }
+
+    // MARK: Acknowledgements across reconnects
+
+    private func id(_ entry: UInt64) -> MessageID { MessageID(ledger: 7, entry: entry, partition: 1) }
+
+    func testUnansweredIndividualAcksAreResentAfterAReconnect() {
+        var sm = ConsumerStateMachine(receiverQueueSize: 10, shared: true)
+        _ = sm.subscribe(requestID: 1)
+        _ = sm.subscribeSucceeded()
+        XCTAssertEqual(sm.acknowledge([id(1), id(2)], cumulative: false), .sendAck(.init(token: 1, ids: [id(1), id(2)], cumulative: false)))
+        XCTAssertEqual(sm.acknowledge([id(3)], cumulative: false), .sendAck(.init(token: 2, ids: [id(3)], cumulative: false)))
+        sm.ackAnswered(token: 2, error: nil)                       // the broker has 3
+        sm.ackAnswered(token: 1, error: .connectionClosed("gone"))  // 1 and 2 may be lost
+        _ = sm.connectionLost()
+        XCTAssertEqual(sm.acknowledge([id(4)], cumulative: false), .none, "queued while disconnected")
+        _ = sm.subscribe(requestID: 2)
+        XCTAssertEqual(sm.subscribeSucceeded(), [.sendAck(.init(token: 3, ids: [id(1), id(2), id(4)], cumulative: false)), .sendFlow(permits: 10)])
+        sm.ackAnswered(token: 3, error: nil)
+        XCTAssertTrue(sm.unconfirmedAcks.isEmpty)
+        _ = sm.connectionLost()
+        _ = sm.subscribe(requestID: 3)
+        XCTAssertEqual(sm.subscribeSucceeded(), [.sendFlow(permits: 10)], "confirmed acks are not sent again")
+    }
+
+    func testAcksWrittenJustBeforeTheDropAreResentEvenWithoutAnAnswer() {
+        var sm = ConsumerStateMachine(receiverQueueSize: 10, shared: true)
+        _ = sm.subscribe(requestID: 1)
+        _ = sm.subscribeSucceeded()
+        _ = sm.acknowledge([id(8)], cumulative: false)  // written; the connection breaks before any answer
+        _ = sm.connectionLost()
+        _ = sm.subscribe(requestID: 2)
+        XCTAssertEqual(sm.subscribeSucceeded(), [.sendAck(.init(token: 2, ids: [id(8)], cumulative: false)), .sendFlow(permits: 10)])
+    }
+
+    func testAckRefusedByTheBrokerIsDroppedAndTimedOutOneKept() {
+        var sm = ConsumerStateMachine(receiverQueueSize: 10, shared: true)
+        _ = sm.subscribe(requestID: 1)
+        _ = sm.subscribeSucceeded()
+        _ = sm.acknowledge([id(1)], cumulative: false)
+        _ = sm.acknowledge([id(2)], cumulative: false)
+        sm.ackAnswered(token: 1, error: .server(code: "unknownError", message: "no"))
+        sm.ackAnswered(token: 2, error: .timeout("no answer"))
+        XCTAssertEqual(sm.unconfirmedAcks.keys.sorted(), [2])
+    }
+
+    func testUnansweredCumulativeAcksAreResentAsTheLatestOnly() {
+        var sm = ConsumerStateMachine(receiverQueueSize: 10)
+        _ = sm.subscribe(requestID: 1)
+        _ = sm.subscribeSucceeded()
+        XCTAssertEqual(sm.acknowledge([id(3)], cumulative: true), .sendAck(.init(token: 1, ids: [id(3)], cumulative: true)))
+        _ = sm.acknowledge([id(5)], cumulative: true)
+        _ = sm.connectionLost()
+        XCTAssertEqual(sm.acknowledge([id(4)], cumulative: true), .none)
+        _ = sm.subscribe(requestID: 2)
+        XCTAssertEqual(sm.subscribeSucceeded(), [.sendAck(.init(token: 3, ids: [id(5)], cumulative: true)), .sendFlow(permits: 10)])
+    }
+
+    func testUnansweredAcksAreBounded() {
+        var sm = ConsumerStateMachine(receiverQueueSize: 10, shared: true)
+        _ = sm.subscribe(requestID: 1)
+        _ = sm.subscribeSucceeded()
+        let chunk = (0..<UInt64(10_000)).map(id)
+        for _ in 0..<12 { _ = sm.acknowledge(chunk, cumulative: false) }
+        XCTAssertLessThanOrEqual(sm.unconfirmedAcks.values.reduce(0) { $0 + $1.ids.count }, ConsumerStateMachine.maxUnconfirmedAcks)
+        XCTAssertNil(sm.unconfirmedAcks[1], "the oldest go first")
     }
 
     func testClose() {

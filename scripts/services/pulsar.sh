@@ -29,9 +29,11 @@ case "${1:-}" in
     [ -x "$python" ] || { echo "pulsar.sh: $python missing; run scripts/test (or scripts/services/pulsar.sh install) first" >&2; exit 1; }
     binary=$(broker_binary) || { echo "pulsar.sh: pulsar-lite is not installed in .venv; run scripts/services/pulsar.sh install" >&2; exit 1; }
     mkdir -p "$dir"
-    # pulsar-lite notices a dead client only when a write to it fails, so a consumer whose
-    # process was killed while it had no permits keeps its Exclusive subscription until the
-    # next keep-alive ping: ping every 2 s so a restarted worker can subscribe again quickly.
+    # Keep-alive: the broker pings every 2 s and closes a connection silent for 4 s (a client
+    # that vanished without a FIN or RST). Note that no setting helps with a client whose
+    # connection ended with a RST (a process killed with unread bytes in its socket): pulsar-lite
+    # 0.2.0 then never removes its consumers. sluice's source therefore ends its connections
+    # with a FIN even when killed (Sources/PulsarClient/Channel/SocketGuardian.swift).
     printf 'default_partitions = %d\nkeep_alive_interval_secs = 2\nconnection_liveness_check_timeout_secs = 4\n\n[metrics]\nenabled = false\n' "$partitions" > "$dir/pulsar-lite.toml"
     if [ -f "$dir/pid" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
       echo "pulsar.sh: a broker is already running for $dir (pid $(cat "$dir/pid"))" >&2; exit 1

@@ -44,6 +44,12 @@ final class PulsarChannelHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     var isUsable: Bool { stateMachine.isReady }
+
+    /// The broker's `server_version` from CONNECTED (nil before the handshake).
+    var serverVersion: String? {
+        if case .ready(let version, _) = stateMachine.state { return version }
+        return nil
+    }
     var eventLoop: EventLoop { connected.futureResult.eventLoop }
 
     // MARK: - API for consumers, producers and the client (event loop)

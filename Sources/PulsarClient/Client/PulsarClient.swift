@@ -1,3 +1,4 @@
+import Dispatch
 import NIOCore
 import NIOPosix
 
@@ -11,6 +12,10 @@ public struct ClientConfiguration: Sendable {
     public var keepAliveInterval: TimeAmount = .seconds(30)
     public var maxFrameSize: Int = PulsarFrame.defaultMaxFrameSize
     public var backoff = Backoff()
+    /// Fork a `SocketGuardian` per connection, so that a connection of a process killed with
+    /// SIGKILL still ends with a FIN instead of a reset (pulsar-lite keeps the consumers of a
+    /// reset connection forever). For long-running consumers (the source plugin); off by default.
+    public var crashSafeClose = false
 
     public init(serviceURL: ServiceURL, token: String? = nil) {
         self.serviceURL = serviceURL
@@ -103,7 +108,7 @@ public final class PulsarClient: @unchecked Sendable {
         settings.operationTimeout = config.operationTimeout
         settings.keepAliveInterval = config.keepAliveInterval
         let loop = eventLoop
-        let connect = ClientBootstrap(group: loop)
+        let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(config.connectionTimeout)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -114,7 +119,38 @@ public final class PulsarClient: @unchecked Sendable {
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
-            .connect(host: url.host, port: url.port)
+        let connect: EventLoopFuture<Channel>
+        if config.crashSafeClose {
+            // Connect the socket here (blocking, off the event loop), hand a second descriptor
+            // of it to a guardian process, then give it to NIO.
+            let promise = loop.makePromise(of: (Int32, SocketGuardian?).self)
+            let log = self.log
+            DispatchQueue.global().async {
+                do {
+                    let fd = try connectSocket(host: url.host, port: url.port, timeout: config.connectionTimeout)
+                    var guardian: SocketGuardian?
+                    do {
+                        guardian = try SocketGuardian.start(socket: fd)
+                    } catch {
+                        log?("cannot start the connection guardian (\(error)); if this process is killed, the broker sees a reset")
+                    }
+                    promise.succeed((fd, guardian))
+                } catch {
+                    promise.fail(error)
+                }
+            }
+            connect = promise.futureResult.flatMap { fd, guardian in
+                bootstrap.withConnectedSocket(fd).map { channel in
+                    if let guardian { channel.closeFuture.whenComplete { _ in guardian.release() } }
+                    return channel
+                }.flatMapErrorThrowing { error in
+                    guardian?.release()
+                    throw error
+                }
+            }
+        } else {
+            connect = bootstrap.connect(host: url.host, port: url.port)
+        }
         return connect.flatMap { channel in
             channel.pipeline.handler(type: PulsarChannelHandler.self)
         }.flatMap { handler in
@@ -194,16 +230,19 @@ public final class PulsarClient: @unchecked Sendable {
 
     /// Retries `operation` with the configured backoff until it succeeds, fails for good, or
     /// `deadline` passes.
-    func retrying<T>(_ what: String, deadline: NIODeadline, attempt: Int = 1, _ operation: @escaping () -> EventLoopFuture<T>) -> EventLoopFuture<T> {
+    /// `explain` may say what a failure means and what the retry waits for (logged with it).
+    func retrying<T>(_ what: String, deadline: NIODeadline, attempt: Int = 1, explain: ((PulsarError) -> String?)? = nil,
+                     _ operation: @escaping () -> EventLoopFuture<T>) -> EventLoopFuture<T> {
         operation().flatMapError { error in
             let pulsarError = error as? PulsarError ?? .connectionClosed("\(error)")
             let delay = TimeAmount.nanoseconds(Int64(self.configuration.backoff.delay(attempt: attempt)))
             guard pulsarError.isRetryable, NIODeadline.now() + delay < deadline else {
                 return self.eventLoop.makeFailedFuture(pulsarError)
             }
-            self.log?("\(what) failed (\(pulsarError)); retrying in \(delay.nanoseconds / 1_000_000) ms")
+            let why = explain?(pulsarError).map { ": \($0)" } ?? ""
+            self.log?("\(what) failed (\(pulsarError))\(why); retrying in \(delay.nanoseconds / 1_000_000) ms")
             return self.eventLoop.scheduleTask(in: delay) {}.futureResult.flatMap {
-                self.retrying(what, deadline: deadline, attempt: attempt + 1, operation)
+                self.retrying(what, deadline: deadline, attempt: attempt + 1, explain: explain, operation)
             }
         }
     }

@@ -31,6 +31,9 @@ public struct ConsumerConfiguration: Sendable {
     /// Per topic partition name: everything at or before this position is done (a restored
     /// checkpoint). It is skipped, and acknowledged as its entries complete.
     public var startAfter: [String: Position] = [:]
+    /// When restoring, SEEK each partition to its restored position first (brokers that
+    /// refuse SEEK fall back to skipping the replayed messages).
+    public var seekOnRestore = true
 
     public init(topics: [TopicName], subscription: String) {
         self.topics = topics
@@ -80,10 +83,23 @@ public final class PulsarConsumer: @unchecked Sendable {
                     }
                 }
                 let subscriptions = self.partitions.map { p in
-                    self.client.retrying("subscribe to \(p.topic)", deadline: deadline) { p.subscribeOnce() }
+                    self.client.retrying("subscribe to \(p.topic)", deadline: deadline, explain: self.explainSubscribeFailure) { p.subscribeOnce() }
                 }
                 return EventLoopFuture.andAllSucceed(subscriptions, on: self.eventLoop)
             }
+        }
+    }
+
+    /// Says what a refused SUBSCRIBE waits for. An Exclusive or Failover subscription refuses
+    /// a second consumer while the broker still has the previous one (a worker that crashed):
+    /// Apache Pulsar answers ConsumerBusy, pulsar-lite closes the connection.
+    private func explainSubscribeFailure(_ error: PulsarError) -> String? {
+        let waiting = "waiting for the broker to drop an earlier consumer of subscription '\(configuration.subscription)' (a crashed worker's) until operation_timeout"
+        switch error {
+        case .server(code: "ConsumerBusy", _): return waiting
+        case .connectionClosed where configuration.subscriptionType == .exclusive || configuration.subscriptionType == .failover:
+            return "the broker may have refused it because it still has a consumer on this \(configuration.subscriptionType.rawValue) subscription; " + waiting
+        default: return nil
         }
     }
 
@@ -96,14 +112,31 @@ public final class PulsarConsumer: @unchecked Sendable {
     /// Takes up to `max` messages, waiting at most `timeout` for the first. Throws when the
     /// consumer failed for good (a non-retryable broker error). Application thread.
     public func receive(max: Int, timeout: TimeAmount) throws -> [ReceivedMessage] {
-        let items = try queue.take(max: max, timeoutNanoseconds: UInt64(Swift.max(0, timeout.nanoseconds)))
-        guard !items.isEmpty else { return [] }
-        var counts: [Int: Int] = [:]
-        for item in items { counts[item.consumer, default: 0] += 1 }
+        var messages: [ReceivedMessage] = []
+        for chunk in try receiveChunks(max: max, timeout: timeout) { messages.append(contentsOf: chunk) }
+        return messages
+    }
+
+    /// As `receive`, but as the slices the messages arrived in (one per entry, in order), which
+    /// hands them over without copying. Application thread.
+    public func receiveChunks(max: Int, timeout: TimeAmount) throws -> [ArraySlice<ReceivedMessage>] {
+        let chunks = try queue.take(max: max, timeoutNanoseconds: UInt64(Swift.max(0, timeout.nanoseconds)))
+        guard !chunks.isEmpty else { return [] }
+        var counts: [(consumer: Int, count: Int)] = []
+        var result: [ArraySlice<ReceivedMessage>] = []
+        result.reserveCapacity(chunks.count)
+        for chunk in chunks {
+            if let last = counts.indices.last, counts[last].consumer == chunk.consumer {
+                counts[last].count += chunk.messages.count
+            } else {
+                counts.append((chunk.consumer, chunk.messages.count))
+            }
+            result.append(chunk.messages)
+        }
         eventLoop.execute {
             for (index, n) in counts { self.partitions[index].consumed(n) }
         }
-        return items.map(\.message)
+        return result
     }
 
     /// Messages waiting in the queue.
@@ -132,7 +165,7 @@ public final class PulsarConsumer: @unchecked Sendable {
 
     // MARK: - From partition consumers (event loop)
 
-    fileprivate func enqueue(_ items: [MessageQueue.Item]) { queue.append(contentsOf: items) }
+    fileprivate func enqueue(consumer: Int, _ messages: [ReceivedMessage]) { queue.append(consumer: consumer, messages) }
     fileprivate func failed(_ error: PulsarError) { queue.fail(error) }
     fileprivate var subscriptionName: String { configuration.subscription }
     fileprivate func log(_ message: String) { client.log?(message) }
@@ -150,9 +183,6 @@ private final class PartitionConsumer: PulsarConnectionListener {
     var connection: PulsarChannelHandler?
     var subscribePromise: EventLoopPromise<Void>?
     var closePromise: EventLoopPromise<Void>?
-    /// Acks made while disconnected, sent after resubscribing.
-    var pendingIndividualAcks: [MessageID] = []
-    var pendingCumulativeAck: MessageID?
     var wasSubscribed = false
 
     init(owner: PulsarConsumer, index: Int, topic: String, partition: Int32, consumerID: UInt64, startAfter: Position?) {
@@ -163,12 +193,15 @@ private final class PartitionConsumer: PulsarConnectionListener {
         self.consumerID = consumerID
         let backoff = owner.client.configuration.backoff
         stateMachine = ConsumerStateMachine(receiverQueueSize: UInt32(clamping: owner.configuration.receiverQueueSize),
-                                            startAfter: startAfter, backoff: backoff)
+                                            startAfter: startAfter,
+                                            shared: !owner.configuration.subscriptionType.acknowledgesCumulatively,
+                                            seek: owner.configuration.seekOnRestore ? .unknown : .unsupported,
+                                            backoff: backoff)
     }
 
     var eventLoop: EventLoop { owner.client.eventLoop }
 
-    /// One attempt: lookup, SUBSCRIBE, FLOW. The future fails when this attempt fails.
+    /// One attempt: lookup, SUBSCRIBE, (SEEK,) FLOW. The future fails when this attempt fails.
     func subscribeOnce() -> EventLoopFuture<Void> {
         let promise = eventLoop.makePromise(of: Void.self)
         subscribePromise = promise
@@ -176,9 +209,7 @@ private final class PartitionConsumer: PulsarConnectionListener {
             switch result {
             case .failure(let error):
                 self.subscribePromise = nil
-                if case .waitingToReconnect = self.stateMachine.state {
-                    self.run(self.stateMachine.reconnectFailed())
-                }
+                self.stateMachine.reset()
                 promise.fail(error)
             case .success(let handler):
                 self.connection = handler
@@ -187,6 +218,30 @@ private final class PartitionConsumer: PulsarConnectionListener {
             }
         }
         return promise.futureResult
+    }
+
+    private func run(_ actions: [ConsumerStateMachine.Action]) {
+        for action in actions { run(action) }
+    }
+
+    /// The subscription is usable: the first `subscribeOnce` succeeds.
+    private func becameActive() {
+        guard stateMachine.state == .active else { return }
+        stateMachine.resetBackoff()
+        if wasSubscribed { owner.log("resubscribed to \(topic)") }
+        wasSubscribed = true
+        subscribePromise?.succeed(())
+        subscribePromise = nil
+    }
+
+    /// A first subscription attempt failed: its caller retries (or gives up).
+    private func firstAttemptFailed(_ error: PulsarError) {
+        let promise = subscribePromise
+        subscribePromise = nil
+        connection?.unregister(.consumer(consumerID))
+        connection = nil
+        stateMachine.reset()
+        promise?.fail(error)
     }
 
     private func run(_ action: ConsumerStateMachine.Action) {
@@ -218,24 +273,56 @@ private final class PartitionConsumer: PulsarConnectionListener {
             }.whenComplete { result in
                 switch result {
                 case .success:
-                    self.run(self.stateMachine.subscribeSucceeded())
-                    self.stateMachine.resetBackoff()
-                    if self.wasSubscribed { self.owner.log("resubscribed to \(self.topic)") }
-                    self.wasSubscribed = true
-                    self.flushPendingAcks()
-                    self.subscribePromise?.succeed(())
-                    self.subscribePromise = nil
+                    // Apache Pulsar counts flow permits per message. pulsar-lite 0.2.0 (server
+                    // version "Pulsar-Lite-...") does too for Shared and Key_Shared, but its
+                    // Exclusive and Failover dispatchers take one permit per entry (its debug
+                    // log: "Exclusive consumer 1 flowing 10 permits" then one entry of 50
+                    // messages per permit; Shared: "remaining permits=-49").
+                    let perEntry = (connection.serverVersion?.lowercased().hasPrefix("pulsar-lite") ?? false)
+                        && config.subscriptionType.acknowledgesCumulatively
+                    self.run(self.stateMachine.subscribeSucceeded(permitsPerEntry: perEntry))
+                    self.becameActive()
                 case .failure(let error):
                     let pulsarError = error as? PulsarError ?? .connectionClosed("\(error)")
-                    let promise = self.subscribePromise
-                    self.subscribePromise = nil
-                    if promise != nil {
-                        // First subscription: the caller retries (or gives up) itself.
-                        self.stateMachine = ConsumerStateMachine(receiverQueueSize: self.stateMachine.receiverQueueSize,
-                                                                 startAfter: self.stateMachine.startAfter, backoff: self.stateMachine.backoff)
-                        promise?.fail(pulsarError)
+                    if self.subscribePromise != nil {
+                        self.firstAttemptFailed(pulsarError)
                     } else {
                         self.run(self.stateMachine.subscribeFailed(pulsarError))
+                    }
+                }
+            }
+        case .sendSeek(let entry):
+            guard let connection else { return }
+            connection.request { id in
+                var seek = Pulsar_Proto_CommandSeek()
+                seek.consumerID = self.consumerID
+                seek.requestID = id
+                var data = entry.protocolData
+                if self.partition >= 0 { data.partition = self.partition }
+                seek.messageID = data
+                var command = Pulsar_Proto_BaseCommand()
+                command.type = .seek
+                command.seek = seek
+                return command
+            }.whenComplete { result in
+                switch result {
+                case .success:
+                    self.owner.log("\(self.topic): sought to \(entry.ledger):\(entry.entry), the entry of the restored position")
+                    self.run(self.stateMachine.seekSucceeded())
+                    self.becameActive()
+                case .failure(let error):
+                    let pulsarError = error as? PulsarError ?? .connectionClosed("\(error)")
+                    self.owner.log("\(self.topic): the broker does not support SEEK (\(pulsarError)); skipping the messages the restored checkpoint covers instead")
+                    self.run(self.stateMachine.seekFailed(pulsarError))
+                    if self.stateMachine.state == .seeking {
+                        // The connection is gone: retry the subscription (without SEEK).
+                        if self.subscribePromise != nil {
+                            self.firstAttemptFailed(pulsarError)
+                        } else {
+                            self.run(self.stateMachine.connectionLost())
+                        }
+                    } else {
+                        self.becameActive()
                     }
                 }
             }
@@ -246,6 +333,31 @@ private final class PartitionConsumer: PulsarConnectionListener {
             var command = Pulsar_Proto_BaseCommand()
             command.type = .flow
             command.flow = flow
+            connection?.send(PulsarFrame(command: command))
+        case .sendAck(let ack):
+            guard let connection else { return }
+            connection.request { id in
+                var command = Pulsar_Proto_BaseCommand()
+                command.type = .ack
+                command.ack = self.ackCommand(ack, requestID: id)
+                return command
+            }.whenComplete { result in
+                switch result {
+                case .success:
+                    self.stateMachine.ackAnswered(token: ack.token, error: nil)
+                case .failure(let error):
+                    let pulsarError = error as? PulsarError ?? .connectionClosed("\(error)")
+                    if case .server = pulsarError { self.owner.log("\(self.topic): the broker refused an acknowledgement: \(pulsarError)") }
+                    self.stateMachine.ackAnswered(token: ack.token, error: pulsarError)
+                }
+            }
+        case .sendRedeliverUnacknowledged:
+            owner.log("\(topic): asked the broker to redeliver what it still holds as unacknowledged for this consumer")
+            var redeliver = Pulsar_Proto_CommandRedeliverUnacknowledgedMessages()
+            redeliver.consumerID = consumerID
+            var command = Pulsar_Proto_BaseCommand()
+            command.type = .redeliverUnacknowledgedMessages
+            command.redeliverUnacknowledgedMessages = redeliver
             connection?.send(PulsarFrame(command: command))
         case .sendCloseConsumer:
             guard let connection else { run(stateMachine.closeAnswered()); return }
@@ -276,6 +388,21 @@ private final class PartitionConsumer: PulsarConnectionListener {
         }
     }
 
+    private func ackCommand(_ ack: ConsumerStateMachine.AckCommand, requestID: UInt64) -> Pulsar_Proto_CommandAck {
+        var command = Pulsar_Proto_CommandAck()
+        command.consumerID = consumerID
+        command.ackType = ack.cumulative ? .cumulative : .individual
+        command.requestID = requestID
+        command.messageID = ack.ids.map { id in
+            var data = Pulsar_Proto_MessageIdData()
+            data.ledgerID = id.ledger
+            data.entryID = id.entry
+            if partition >= 0 { data.partition = partition }
+            return data
+        }
+        return command
+    }
+
     private func resubscribe() {
         owner.client.lookup(topic).whenComplete { result in
             switch result {
@@ -298,14 +425,15 @@ private final class PartitionConsumer: PulsarConnectionListener {
             let message = frame.command.message
             var id = MessageID(message.messageID)
             id.partition = partition
-            var items: [MessageQueue.Item] = []
+            var items: [ReceivedMessage] = []
+            items.reserveCapacity(Swift.max(1, Int(section.metadata.numMessagesInBatch)))
             var skipped = 0
             var acks: [MessageID] = []
             do {
                 try BatchCodec.unpack(topic: topic, id: id, metadata: section.metadata, payload: section.payload,
                                       ackSet: message.ackSet, redeliveryCount: message.redeliveryCount) { m in
                     switch stateMachine.received(m.id, completesEntry: m.completesEntry) {
-                    case .deliver: items.append(.init(consumer: index, message: m))
+                    case .deliver: items.append(m)
                     case .skip: skipped += 1
                     case .skipAndAcknowledge(let entry): skipped += 1; acks.append(entry)
                     }
@@ -315,14 +443,11 @@ private final class PartitionConsumer: PulsarConnectionListener {
                 owner.failed(.protocolViolation("\(error)"))
                 return
             }
-            owner.enqueue(items)
+            run(stateMachine.entryReceived(messages: items.count + skipped))
+            owner.enqueue(consumer: index, items)
             if skipped > 0 { run(stateMachine.consumed(skipped)) }
-            if let last = acks.last {
-                if owner.configuration.subscriptionType.acknowledgesCumulatively {
-                    sendAck([last], cumulative: true)
-                } else {
-                    sendAck(acks, cumulative: false)
-                }
+            if !acks.isEmpty {
+                run(stateMachine.acknowledge(acks, cumulative: owner.configuration.subscriptionType.acknowledgesCumulatively))
             }
         case .closeConsumer:
             // The broker dropped this consumer (topic unloaded): subscribe again.
@@ -345,37 +470,7 @@ private final class PartitionConsumer: PulsarConnectionListener {
     func consumed(_ count: Int) { run(stateMachine.consumed(count)) }
 
     func acknowledge(_ ids: [MessageID], cumulative: Bool) {
-        if stateMachine.state == .active, connection?.isUsable == true {
-            sendAck(ids, cumulative: cumulative)
-        } else if cumulative {
-            pendingCumulativeAck = ids.last
-        } else {
-            pendingIndividualAcks.append(contentsOf: ids)
-        }
-    }
-
-    private func flushPendingAcks() {
-        if let ack = pendingCumulativeAck { sendAck([ack], cumulative: true) }
-        if !pendingIndividualAcks.isEmpty { sendAck(pendingIndividualAcks, cumulative: false) }
-        pendingCumulativeAck = nil
-        pendingIndividualAcks = []
-    }
-
-    private func sendAck(_ ids: [MessageID], cumulative: Bool) {
-        var ack = Pulsar_Proto_CommandAck()
-        ack.consumerID = consumerID
-        ack.ackType = cumulative ? .cumulative : .individual
-        ack.messageID = ids.map { id in
-            var data = Pulsar_Proto_MessageIdData()
-            data.ledgerID = id.ledger
-            data.entryID = id.entry
-            if partition >= 0 { data.partition = partition }
-            return data
-        }
-        var command = Pulsar_Proto_BaseCommand()
-        command.type = .ack
-        command.ack = ack
-        connection?.send(PulsarFrame(command: command))
+        run(stateMachine.acknowledge(ids, cumulative: cumulative))
     }
 
     func close() -> EventLoopFuture<Void> {

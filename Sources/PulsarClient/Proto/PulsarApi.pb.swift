@@ -1456,6 +1456,78 @@ public nonisolated struct Pulsar_Proto_CommandAck: Sendable {
   fileprivate var _requestID: UInt64? = nil
 }
 
+/// The answer to a CommandAck that carries a request_id (protocol 17 and later).
+public nonisolated struct Pulsar_Proto_CommandAckResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var consumerID: UInt64 {
+    get {_consumerID ?? 0}
+    set {_consumerID = newValue}
+  }
+  /// Returns true if `consumerID` has been explicitly set.
+  public var hasConsumerID: Bool {self._consumerID != nil}
+  /// Clears the value of `consumerID`. Subsequent reads from it will return its default value.
+  public mutating func clearConsumerID() {self._consumerID = nil}
+
+  public var txnidLeastBits: UInt64 {
+    get {_txnidLeastBits ?? 0}
+    set {_txnidLeastBits = newValue}
+  }
+  /// Returns true if `txnidLeastBits` has been explicitly set.
+  public var hasTxnidLeastBits: Bool {self._txnidLeastBits != nil}
+  /// Clears the value of `txnidLeastBits`. Subsequent reads from it will return its default value.
+  public mutating func clearTxnidLeastBits() {self._txnidLeastBits = nil}
+
+  public var txnidMostBits: UInt64 {
+    get {_txnidMostBits ?? 0}
+    set {_txnidMostBits = newValue}
+  }
+  /// Returns true if `txnidMostBits` has been explicitly set.
+  public var hasTxnidMostBits: Bool {self._txnidMostBits != nil}
+  /// Clears the value of `txnidMostBits`. Subsequent reads from it will return its default value.
+  public mutating func clearTxnidMostBits() {self._txnidMostBits = nil}
+
+  public var error: Pulsar_Proto_ServerError {
+    get {_error ?? .unknownError}
+    set {_error = newValue}
+  }
+  /// Returns true if `error` has been explicitly set.
+  public var hasError: Bool {self._error != nil}
+  /// Clears the value of `error`. Subsequent reads from it will return its default value.
+  public mutating func clearError() {self._error = nil}
+
+  public var message: String {
+    get {_message ?? String()}
+    set {_message = newValue}
+  }
+  /// Returns true if `message` has been explicitly set.
+  public var hasMessage: Bool {self._message != nil}
+  /// Clears the value of `message`. Subsequent reads from it will return its default value.
+  public mutating func clearMessage() {self._message = nil}
+
+  public var requestID: UInt64 {
+    get {_requestID ?? 0}
+    set {_requestID = newValue}
+  }
+  /// Returns true if `requestID` has been explicitly set.
+  public var hasRequestID: Bool {self._requestID != nil}
+  /// Clears the value of `requestID`. Subsequent reads from it will return its default value.
+  public mutating func clearRequestID() {self._requestID = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _consumerID: UInt64? = nil
+  fileprivate var _txnidLeastBits: UInt64? = nil
+  fileprivate var _txnidMostBits: UInt64? = nil
+  fileprivate var _error: Pulsar_Proto_ServerError? = nil
+  fileprivate var _message: String? = nil
+  fileprivate var _requestID: UInt64? = nil
+}
+
 public nonisolated struct Pulsar_Proto_CommandActiveConsumerChange: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -2064,6 +2136,15 @@ public nonisolated struct Pulsar_Proto_BaseCommand: @unchecked Sendable {
   public var hasAuthResponse: Bool {_storage._authResponse != nil}
   /// Clears the value of `authResponse`. Subsequent reads from it will return its default value.
   public mutating func clearAuthResponse() {_uniqueStorage()._authResponse = nil}
+
+  public var ackResponse: Pulsar_Proto_CommandAckResponse {
+    get {_storage._ackResponse ?? Pulsar_Proto_CommandAckResponse()}
+    set {_uniqueStorage()._ackResponse = newValue}
+  }
+  /// Returns true if `ackResponse` has been explicitly set.
+  public var hasAckResponse: Bool {_storage._ackResponse != nil}
+  /// Clears the value of `ackResponse`. Subsequent reads from it will return its default value.
+  public mutating func clearAckResponse() {_uniqueStorage()._ackResponse = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -3483,6 +3564,70 @@ nonisolated extension Pulsar_Proto_CommandAck.AckType: SwiftProtobuf._ProtoNameP
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0Individual\0\u{1}Cumulative\0")
 }
 
+nonisolated extension Pulsar_Proto_CommandAckResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CommandAckResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}consumer_id\0\u{3}txnid_least_bits\0\u{3}txnid_most_bits\0\u{1}error\0\u{1}message\0\u{3}request_id\0")
+
+  public var isInitialized: Bool {
+    if self._consumerID == nil {return false}
+    return true
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self._consumerID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self._txnidLeastBits) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self._txnidMostBits) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self._error) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self._message) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self._requestID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._consumerID {
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._txnidLeastBits {
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._txnidMostBits {
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._error {
+      try visitor.visitSingularEnumField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._message {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._requestID {
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pulsar_Proto_CommandAckResponse, rhs: Pulsar_Proto_CommandAckResponse) -> Bool {
+    if lhs._consumerID != rhs._consumerID {return false}
+    if lhs._txnidLeastBits != rhs._txnidLeastBits {return false}
+    if lhs._txnidMostBits != rhs._txnidMostBits {return false}
+    if lhs._error != rhs._error {return false}
+    if lhs._message != rhs._message {return false}
+    if lhs._requestID != rhs._requestID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Pulsar_Proto_CommandActiveConsumerChange: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CommandActiveConsumerChange"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}consumer_id\0\u{3}is_active\0")
@@ -3987,7 +4132,7 @@ nonisolated extension Pulsar_Proto_CommandPong: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Pulsar_Proto_BaseCommand: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".BaseCommand"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}type\0\u{1}connect\0\u{1}connected\0\u{1}subscribe\0\u{1}producer\0\u{1}send\0\u{3}send_receipt\0\u{3}send_error\0\u{1}message\0\u{1}ack\0\u{1}flow\0\u{2}\u{2}success\0\u{1}error\0\u{3}close_producer\0\u{3}close_consumer\0\u{3}producer_success\0\u{1}ping\0\u{1}pong\0\u{1}redeliverUnacknowledgedMessages\0\u{1}partitionMetadata\0\u{1}partitionMetadataResponse\0\u{1}lookupTopic\0\u{1}lookupTopicResponse\0\u{2}\u{3}reachedEndOfTopic\0\u{1}seek\0\u{4}\u{3}active_consumer_change\0\u{2}\u{5}authChallenge\0\u{1}authResponse\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}type\0\u{1}connect\0\u{1}connected\0\u{1}subscribe\0\u{1}producer\0\u{1}send\0\u{3}send_receipt\0\u{3}send_error\0\u{1}message\0\u{1}ack\0\u{1}flow\0\u{2}\u{2}success\0\u{1}error\0\u{3}close_producer\0\u{3}close_consumer\0\u{3}producer_success\0\u{1}ping\0\u{1}pong\0\u{1}redeliverUnacknowledgedMessages\0\u{1}partitionMetadata\0\u{1}partitionMetadataResponse\0\u{1}lookupTopic\0\u{1}lookupTopicResponse\0\u{2}\u{3}reachedEndOfTopic\0\u{1}seek\0\u{4}\u{3}active_consumer_change\0\u{2}\u{5}authChallenge\0\u{1}authResponse\0\u{1}ackResponse\0")
 
   fileprivate class _StorageClass {
     var _type: Pulsar_Proto_BaseCommand.TypeEnum? = nil
@@ -4018,6 +4163,7 @@ nonisolated extension Pulsar_Proto_BaseCommand: SwiftProtobuf.Message, SwiftProt
     var _activeConsumerChange: Pulsar_Proto_CommandActiveConsumerChange? = nil
     var _authChallenge: Pulsar_Proto_CommandAuthChallenge? = nil
     var _authResponse: Pulsar_Proto_CommandAuthResponse? = nil
+    var _ackResponse: Pulsar_Proto_CommandAckResponse? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -4056,6 +4202,7 @@ nonisolated extension Pulsar_Proto_BaseCommand: SwiftProtobuf.Message, SwiftProt
       _activeConsumerChange = source._activeConsumerChange
       _authChallenge = source._authChallenge
       _authResponse = source._authResponse
+      _ackResponse = source._ackResponse
     }
   }
 
@@ -4092,6 +4239,7 @@ nonisolated extension Pulsar_Proto_BaseCommand: SwiftProtobuf.Message, SwiftProt
       if let v = _storage._reachedEndOfTopic, !v.isInitialized {return false}
       if let v = _storage._seek, !v.isInitialized {return false}
       if let v = _storage._activeConsumerChange, !v.isInitialized {return false}
+      if let v = _storage._ackResponse, !v.isInitialized {return false}
       return true
     }
   }
@@ -4132,6 +4280,7 @@ nonisolated extension Pulsar_Proto_BaseCommand: SwiftProtobuf.Message, SwiftProt
         case 31: try { try decoder.decodeSingularMessageField(value: &_storage._activeConsumerChange) }()
         case 36: try { try decoder.decodeSingularMessageField(value: &_storage._authChallenge) }()
         case 37: try { try decoder.decodeSingularMessageField(value: &_storage._authResponse) }()
+        case 38: try { try decoder.decodeSingularMessageField(value: &_storage._ackResponse) }()
         default: break
         }
       }
@@ -4228,6 +4377,9 @@ nonisolated extension Pulsar_Proto_BaseCommand: SwiftProtobuf.Message, SwiftProt
       try { if let v = _storage._authResponse {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 37)
       } }()
+      try { if let v = _storage._ackResponse {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 38)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -4265,6 +4417,7 @@ nonisolated extension Pulsar_Proto_BaseCommand: SwiftProtobuf.Message, SwiftProt
         if _storage._activeConsumerChange != rhs_storage._activeConsumerChange {return false}
         if _storage._authChallenge != rhs_storage._authChallenge {return false}
         if _storage._authResponse != rhs_storage._authResponse {return false}
+        if _storage._ackResponse != rhs_storage._ackResponse {return false}
         return true
       }
       if !storagesAreEqual {return false}

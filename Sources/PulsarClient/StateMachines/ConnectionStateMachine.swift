@@ -4,7 +4,8 @@
 /// `ConnectionStateMachine`.
 ///
 /// Covers the handshake (CONNECT/CONNECTED, token authentication, AUTH_CHALLENGE), request and
-/// response matching by request id with timeouts, keep-alive (PING/PONG) and closing. Commands
+/// response matching by request id with timeouts (ACK_RESPONSE answers an ACK sent with a
+/// request id), keep-alive (PING/PONG) and closing. Commands
 /// for consumers and producers are routed by their ids.
 ///
 /// Not thread-safe: owned by one channel handler, used on its event loop.
@@ -139,6 +140,11 @@ public struct ConnectionStateMachine {
             }
             return complete(command.error.requestID, success: false, command)
         case .success: return complete(command.success.requestID, success: true, command)
+        case .ackResponse:
+            let r = command.ackResponse
+            guard pending.removeValue(forKey: r.requestID) != nil else { return .none }
+            if r.hasError { return .failRequest(r.requestID, .server(code: "\(r.error)", message: r.message)) }
+            return .succeedRequest(r.requestID)
         case .producerSuccess:
             // A producer that is not ready yet gets a second PRODUCER_SUCCESS later.
             if command.producerSuccess.hasProducerReady && !command.producerSuccess.producerReady { return .none }

@@ -1,21 +1,46 @@
 /// The protocol logic of one consumer on one topic partition, with no I/O: subscribing,
-/// flow permits, filtering of redelivered messages, acknowledgements of skipped entries,
-/// reconnecting with exponential backoff and closing. Events in, actions out.
+/// seeking to a restored position, flow permits, filtering of redelivered messages,
+/// acknowledgements (with receipts, re-sent after a reconnect until confirmed), reconnecting
+/// with exponential backoff and closing. Events in, actions out.
 ///
-/// Flow control: after SUBSCRIBE succeeds the broker gets `receiverQueueSize` permits; each
-/// message the application takes returns one, and permits go back to the broker in one FLOW
-/// once half the queue has been consumed. So at most about `receiverQueueSize` messages of this
-/// partition are ever buffered.
+/// Flow control: once subscribed (and sought) the broker gets `receiverQueueSize` permits;
+/// each message the application takes returns one, and permits go back to the broker in one
+/// FLOW once half the queue has been consumed. So at most about `receiverQueueSize` messages of
+/// this partition are ever buffered.
+///
+/// Brokers that count permits per entry (pulsar-lite 0.2.0's Exclusive and Failover
+/// dispatchers take one permit per entry, batch or not, where Apache Pulsar takes one per
+/// message) would otherwise be granted a batch size's
+/// worth of messages per returned permit and fill memory with the whole backlog. For them
+/// (`permitsPerEntry`) permits are granted in entries, sized by the average entry seen, so that
+/// queued messages plus the entries granted and not yet received stay within about
+/// `receiverQueueSize` messages: one entry first, then as room frees up.
 ///
 /// Duplicates: the broker redelivers everything not yet acknowledged after a reconnect. Every
 /// message at or before the last one queued (or before `startAfter`, the position restored from
 /// a checkpoint) is dropped, so the application sees each message once, in order.
+///
+/// Restoring (`startAfter` set): the first subscription SEEKs to the entry of `startAfter`, so
+/// the broker does not replay what the restored checkpoint already covers. A broker that
+/// refuses SEEK (or drops the connection over it) is remembered as not supporting it, and the
+/// consumer falls back to skipping the replayed messages (acknowledging their entries, which the
+/// restored checkpoint covers). Shared and Key_Shared subscriptions then send
+/// REDELIVER_UNACKNOWLEDGED_MESSAGES, so whatever the broker still holds as dispatched to this
+/// consumer comes back at once instead of after the broker's own redelivery delay.
+///
+/// Acknowledgements carry a request id; the broker answers each with ACK_RESPONSE. An ack not
+/// yet answered when the connection drops may never have reached the broker (an individual ack
+/// lost that way would leave its entry unacknowledged for good, and the redelivered entry is
+/// dropped as a duplicate), so every unanswered ack is sent again after the resubscription,
+/// together with those made while disconnected. Acknowledging twice is harmless.
 ///
 /// Not thread-safe: used on the client's event loop.
 public struct ConsumerStateMachine {
     public enum State: Equatable {
         case idle
         case subscribing(requestID: UInt64)
+        /// Subscribed; SEEK sent, waiting for its answer before granting permits.
+        case seeking
         case active
         case waitingToReconnect(attempt: Int)
         case closing(requestID: UInt64)
@@ -23,10 +48,22 @@ public struct ConsumerStateMachine {
         case failed(PulsarError)
     }
 
+    /// One ACK command: `token` identifies it until its ACK_RESPONSE comes back.
+    public struct AckCommand: Equatable, Sendable {
+        public var token: UInt64
+        public var ids: [MessageID]
+        public var cumulative: Bool
+    }
+
     public enum Action: Equatable {
         case none
         case sendSubscribe(requestID: UInt64)
+        /// SEEK to this entry (the broker redelivers from it, inclusive).
+        case sendSeek(MessageID)
         case sendFlow(permits: UInt32)
+        /// ACK with a request id; report the answer with `ackAnswered(token:error:)`.
+        case sendAck(AckCommand)
+        case sendRedeliverUnacknowledged
         case sendCloseConsumer(requestID: UInt64)
         /// Try again after `delayNanoseconds` (exponential backoff).
         case scheduleReconnect(delayNanoseconds: UInt64, attempt: Int)
@@ -45,20 +82,51 @@ public struct ConsumerStateMachine {
         case skipAndAcknowledge(MessageID)
     }
 
+    /// Whether the broker answers SEEK.
+    public enum SeekSupport: Equatable { case unknown, supported, unsupported }
+
     public private(set) var state: State = .idle
     public let receiverQueueSize: UInt32
     public let backoff: Backoff
+    /// Shared or Key_Shared: individual acks, and REDELIVER after a restore.
+    public let shared: Bool
     /// Last position queued for the application; redeliveries at or before it are dropped.
     public private(set) var lastQueued: Position?
     /// Position restored from a checkpoint: at or before it is done and acknowledged.
     public let startAfter: Position?
+    public private(set) var seekSupport: SeekSupport
+    private var seekDone: Bool
+    private var redeliverPending: Bool
     private var consumedSinceFlow: UInt32 = 0
+    /// Permits count entries (see above); set when the subscription succeeds.
+    public private(set) var permitsPerEntry = false
+    /// Entry mode: messages handed to the application and not yet consumed, entries granted
+    /// and not yet received, and the running sums that give the average entry size.
+    private var queuedMessages = 0
+    private var outstandingEntries = 0
+    private var entriesSeen = 0
+    private var messagesSeen = 0
+    private var reconnectAttempt = 0
+    /// Acks sent and not yet answered, by token.
+    public private(set) var unconfirmedAcks: [UInt64: AckCommand] = [:]
+    /// Acks made while not subscribed.
+    private var queuedIndividual: [MessageID] = []
+    private var queuedCumulative: MessageID?
+    private var nextAckToken: UInt64 = 1
+    /// At most this many unanswered individual acks are kept (a broker that never answers
+    /// acks must not grow memory without bound); the oldest are dropped first.
+    public static let maxUnconfirmedAcks = 100_000
 
-    public init(receiverQueueSize: UInt32, startAfter: Position? = nil, backoff: Backoff = Backoff()) {
+    public init(receiverQueueSize: UInt32, startAfter: Position? = nil, shared: Bool = false,
+                seek: SeekSupport = .unknown, backoff: Backoff = Backoff()) {
         self.receiverQueueSize = max(1, receiverQueueSize)
         self.startAfter = startAfter
         self.lastQueued = startAfter
+        self.shared = shared
         self.backoff = backoff
+        seekSupport = seek
+        seekDone = startAfter == nil
+        redeliverPending = shared && startAfter != nil
     }
 
     // MARK: - Subscribing
@@ -73,25 +141,100 @@ public struct ConsumerStateMachine {
         }
     }
 
-    public mutating func subscribeSucceeded() -> Action {
-        guard case .subscribing = state else { return .none }
-        state = .active
-        consumedSinceFlow = 0
-        return .sendFlow(permits: receiverQueueSize)
+    /// SUBSCRIBE succeeded: SEEK first when restoring, else grant permits (and re-send acks).
+    /// `permitsPerEntry`: the broker counts flow permits per entry.
+    public mutating func subscribeSucceeded(permitsPerEntry: Bool = false) -> [Action] {
+        guard case .subscribing = state else { return [] }
+        self.permitsPerEntry = permitsPerEntry
+        if !seekDone, seekSupport != .unsupported, let start = startAfter {
+            state = .seeking
+            return [.sendSeek(MessageID(ledger: start.ledger, entry: start.entry))]
+        }
+        return activate()
     }
 
+    /// The broker accepted the SEEK.
+    public mutating func seekSucceeded() -> [Action] {
+        guard state == .seeking else { return [] }
+        seekDone = true
+        seekSupport = .supported
+        return activate()
+    }
+
+    /// The broker refused the SEEK, or did not answer it, or dropped the connection over it:
+    /// it is taken not to support SEEK, and the consumer skips instead. When the connection
+    /// is gone, `connectionLost` follows and the resubscription does not seek again.
+    public mutating func seekFailed(_ error: PulsarError) -> [Action] {
+        guard state == .seeking else { return [] }
+        seekSupport = .unsupported
+        seekDone = true
+        if case .connectionClosed = error { return [] }
+        return activate()
+    }
+
+    private mutating func activate() -> [Action] {
+        state = .active
+        consumedSinceFlow = 0
+        var actions = resendAcks()
+        if redeliverPending {
+            redeliverPending = false
+            actions.append(.sendRedeliverUnacknowledged)
+        }
+        if permitsPerEntry {
+            // A new subscription: the broker forgot earlier permits and the queue keeps what
+            // it holds.
+            outstandingEntries = 0
+            if let grant = entryGrant(force: true) { actions.append(grant) }
+        } else {
+            actions.append(.sendFlow(permits: receiverQueueSize))
+        }
+        return actions
+    }
+
+    /// Entry mode: the permits (entries) that fit, if worth a FLOW.
+    private mutating func entryGrant(force: Bool = false) -> Action? {
+        let average = entriesSeen == 0 ? Int(receiverQueueSize) : max(1, (messagesSeen + entriesSeen - 1) / entriesSeen)
+        let room = Int(receiverQueueSize) - queuedMessages - outstandingEntries * average
+        let idle = queuedMessages <= 0 && outstandingEntries == 0
+        guard force || idle || room >= Int(max(1, receiverQueueSize / 2)) else { return nil }
+        let entries = max(room / average, outstandingEntries == 0 ? 1 : 0)
+        guard entries > 0 else { return nil }
+        outstandingEntries += entries
+        return .sendFlow(permits: UInt32(clamping: entries))
+    }
+
+    /// Entry mode: one entry of `messages` messages arrived (all of it is queued or reported
+    /// as consumed when skipped).
+    public mutating func entryReceived(messages: Int) -> Action {
+        guard permitsPerEntry else { return .none }
+        outstandingEntries = max(0, outstandingEntries - 1)
+        entriesSeen += 1
+        messagesSeen += max(1, messages)
+        queuedMessages += messages
+        guard state == .active else { return .none }
+        return entryGrant() ?? .none
+    }
+
+    /// SUBSCRIBE failed; a first subscription that is retried by its caller uses `reset`.
     public mutating func subscribeFailed(_ error: PulsarError) -> Action {
         guard case .subscribing = state else { return .none }
         guard error.isRetryable else {
             state = .failed(error)
             return .fail(error)
         }
-        return scheduleReconnect(attempt: 0)
+        return scheduleReconnect()
     }
 
-    private var reconnectAttempt = 0
+    /// Back to `idle` after a failed first subscription (its caller retries); what was
+    /// learnt (acks to send, SEEK support) is kept.
+    public mutating func reset() {
+        switch state {
+        case .subscribing, .seeking, .waitingToReconnect: state = .idle
+        default: break
+        }
+    }
 
-    private mutating func scheduleReconnect(attempt: Int) -> Action {
+    private mutating func scheduleReconnect() -> Action {
         reconnectAttempt += 1
         state = .waitingToReconnect(attempt: reconnectAttempt)
         return .scheduleReconnect(delayNanoseconds: backoff.delay(attempt: reconnectAttempt), attempt: reconnectAttempt)
@@ -102,9 +245,9 @@ public struct ConsumerStateMachine {
         switch state {
         case .active:
             reconnectAttempt = 0
-            return scheduleReconnect(attempt: 0)
-        case .subscribing:
-            return scheduleReconnect(attempt: reconnectAttempt)
+            return scheduleReconnect()
+        case .subscribing, .seeking:
+            return scheduleReconnect()
         case .closing:
             state = .closed
             return .closed
@@ -116,7 +259,7 @@ public struct ConsumerStateMachine {
     /// Connecting for a resubscription failed; back off further.
     public mutating func reconnectFailed() -> Action {
         guard case .waitingToReconnect = state else { return .none }
-        return scheduleReconnect(attempt: reconnectAttempt)
+        return scheduleReconnect()
     }
 
     /// The subscription is active again: the backoff starts over.
@@ -137,6 +280,11 @@ public struct ConsumerStateMachine {
 
     /// The application took `count` messages of this partition (or `count` were dropped).
     public mutating func consumed(_ count: Int) -> Action {
+        if permitsPerEntry {
+            queuedMessages = max(0, queuedMessages - count)
+            guard state == .active, count > 0 else { return .none }
+            return entryGrant() ?? .none
+        }
         guard state == .active, count > 0 else { return .none }
         consumedSinceFlow += UInt32(clamping: count)
         if consumedSinceFlow >= max(1, receiverQueueSize / 2) {
@@ -147,11 +295,73 @@ public struct ConsumerStateMachine {
         return .none
     }
 
+    // MARK: - Acknowledgements
+
+    /// The application acknowledges entries (cumulatively: everything up to the last of
+    /// `ids`). Sent now when subscribed, else after the resubscription.
+    public mutating func acknowledge(_ ids: [MessageID], cumulative: Bool) -> Action {
+        guard !ids.isEmpty else { return .none }
+        guard state == .active else {
+            if cumulative {
+                if let last = ids.last, queuedCumulative.map({ $0.position < last.position }) ?? true { queuedCumulative = last }
+            } else {
+                queuedIndividual.append(contentsOf: ids)
+            }
+            return .none
+        }
+        return .sendAck(track(cumulative ? [ids.last!] : ids, cumulative: cumulative))
+    }
+
+    /// The broker answered ack `token`: with nil it has it. An error other than a lost
+    /// connection or a timeout (the ack is then sent again after the resubscription) drops
+    /// the ack: the broker will not take it.
+    public mutating func ackAnswered(token: UInt64, error: PulsarError?) {
+        switch error {
+        case .none: unconfirmedAcks[token] = nil
+        case .connectionClosed?, .timeout?: break
+        case .some: unconfirmedAcks[token] = nil
+        }
+    }
+
+    private mutating func track(_ ids: [MessageID], cumulative: Bool) -> AckCommand {
+        let command = AckCommand(token: nextAckToken, ids: ids, cumulative: cumulative)
+        nextAckToken += 1
+        unconfirmedAcks[command.token] = command
+        var total = unconfirmedAcks.values.reduce(0) { $0 + $1.ids.count }
+        while total > Self.maxUnconfirmedAcks, let oldest = unconfirmedAcks.keys.min() {
+            total -= unconfirmedAcks.removeValue(forKey: oldest)!.ids.count
+        }
+        return command
+    }
+
+    /// Everything unanswered and queued, as at most two ACKs (one cumulative, one individual).
+    private mutating func resendAcks() -> [Action] {
+        var cumulative = queuedCumulative
+        var individual: [MessageID] = []
+        for (_, command) in unconfirmedAcks.sorted(by: { $0.key < $1.key }) {
+            if command.cumulative {
+                if let last = command.ids.last, cumulative.map({ $0.position < last.position }) ?? true { cumulative = last }
+            } else {
+                individual.append(contentsOf: command.ids)
+            }
+        }
+        individual.append(contentsOf: queuedIndividual)
+        unconfirmedAcks = [:]
+        queuedCumulative = nil
+        queuedIndividual = []
+        var seen = Set<MessageID>()
+        individual = individual.filter { seen.insert($0).inserted }
+        var actions: [Action] = []
+        if let cumulative { actions.append(.sendAck(track([cumulative], cumulative: true))) }
+        if !individual.isEmpty { actions.append(.sendAck(track(individual, cumulative: false))) }
+        return actions
+    }
+
     // MARK: - Closing
 
     public mutating func close(requestID: UInt64) -> Action {
         switch state {
-        case .active, .subscribing:
+        case .active, .subscribing, .seeking:
             state = .closing(requestID: requestID)
             return .sendCloseConsumer(requestID: requestID)
         case .closing, .closed:

@@ -1,6 +1,6 @@
 """Consumes with the official Pulsar client and writes one JSON line per message.
 
-usage: consume.py URL TOPIC SUBSCRIPTION COUNT OUTPUT [--idle SECONDS]
+usage: consume.py URL TOPIC SUBSCRIPTION COUNT OUTPUT [--idle SECONDS] [--type exclusive|shared|key_shared|failover]
 
 Stops after COUNT messages, or after SECONDS without a message (default 10). Each line:
 {"payload": str (UTF-8, invalid bytes replaced), "key", "properties", "topic",
@@ -20,10 +20,13 @@ def main():
     p.add_argument("count", type=int)
     p.add_argument("output")
     p.add_argument("--idle", type=float, default=10)
+    p.add_argument("--type", default="exclusive", choices=["exclusive", "shared", "key_shared", "failover"])
     a = p.parse_args()
     client = pulsar.Client(a.url, logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn))
     consumer = client.subscribe(a.topic, a.subscription, initial_position=pulsar.InitialPosition.Earliest,
-                                consumer_type=pulsar.ConsumerType.Exclusive)
+                                consumer_type={"exclusive": pulsar.ConsumerType.Exclusive, "shared": pulsar.ConsumerType.Shared,
+                                               "key_shared": pulsar.ConsumerType.KeyShared,
+                                               "failover": pulsar.ConsumerType.Failover}[a.type])
     n = 0
     with open(a.output, "w") as out:
         while n < a.count:

@@ -37,7 +37,7 @@ def main():
     producer = client.create_producer(
         a.topic,
         batching_enabled=a.batch > 1,
-        batching_max_messages=max(a.batch, 1),
+        batching_max_messages=max(a.batch, 2),  # the client refuses 1 even with batching off
         batching_max_publish_delay_ms=5,
         compression_type=COMPRESSION[a.compression],
         block_if_queue_full=True,
