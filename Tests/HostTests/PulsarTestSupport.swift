@@ -23,7 +23,7 @@ final class PulsarBroker {
     init(partitions: Int = 0) throws {
         try PulsarBroker.checkInstalled()
         directory = makeTemporaryDirectory("pulsar")
-        port = pulsarFreePort()
+        port = freePort()
         self.partitions = partitions
         try start()
     }
@@ -55,19 +55,6 @@ final class PulsarBroker {
     }
 }
 
-/// A port nobody listens on right now (bound to port 0, then released).
-func pulsarFreePort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
 
 /// Writes a pipeline Pulsar source -> file sink into `dir`; returns its path.
 func writePulsarPipeline(dir: String, url: String, topics: [String], subscription: String = "sluice",

@@ -87,6 +87,20 @@ final class RecoveryTests: XCTestCase {
         assertExactlyOnce(all, all.count)
     }
 
+    func testSIGTERMWhileTheWorkerIsStillStartingStopsIt() throws {
+        // The signal arrives while plugins load and the checkpoint is restored: it must not be
+        // lost (the worker would run forever) nor kill the worker outright.
+        let path = writePipeline(count: 0, rate: 20_000)
+        for delay: UInt32 in [30_000, 80_000, 150_000] {
+            let worker = try StartedProcess(Built.sluice, ["worker", path])
+            usleep(delay)
+            kill(worker.pid, SIGTERM)
+            let result = try worker.wait(timeout: 30)
+            XCTAssertEqual(result.status, 0, "stopped \(delay / 1000) ms after start:\n\(result.stderr)")
+            XCTAssertEqual(worker.process.terminationReason, .exit, result.stderr)
+        }
+    }
+
     func testCorruptNewestCheckpointFallsBackToThePreviousOne() throws {
         for corruption in ["truncate", "flip"] {
             setUp()

@@ -15,6 +15,7 @@ struct WorkerCommand: ParsableCommand {
     @OptionGroup var plugins: PluginPathOptions
 
     func run() throws {
+        StopSignals.install()
         Log.component = "worker[\(getpid())]"
         let plan = try plugins.loadPlan(file)
         let worker: Worker

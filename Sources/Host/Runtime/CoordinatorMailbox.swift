@@ -50,7 +50,7 @@ final class CoordinatorMailbox {
     func take(timeoutNanoseconds: UInt64) -> [WorkerEvent] {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
-        if events.isEmpty {
+        if events.isEmpty && timeoutNanoseconds > 0 {
             let deadline = monotonicNanoseconds() + timeoutNanoseconds
             var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
             while events.isEmpty {

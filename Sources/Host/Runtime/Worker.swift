@@ -71,7 +71,6 @@ final class Worker {
             try buildOperators(restoring: restored)
             try startAdmin()
         } catch { return .failed("\(error)") }
-        installSignalHandlers()
         operators.forEach { $0.start() }
         let outcome = coordinate()
         admin?.stop()
@@ -119,7 +118,11 @@ final class Worker {
         let progress = ProgressReporter(interval: spec.statusInterval)
         let tick: UInt64 = min(50_000_000, (spec.checkpointing.interval.map(nanoseconds) ?? 50_000_000) / 4)
         while true {
-            for event in mailbox.take(timeoutNanoseconds: max(tick, 1_000_000)) {
+            // Signals caught by StopSignals since the last round, ahead of the other events.
+            var events: [WorkerEvent] = []
+            if let signal = StopSignals.takeStop() { events.append(.stopRequested(signal: signal)) }
+            if StopSignals.takeSavepoint() { events.append(.savepointRequested) }
+            for event in events + mailbox.take(timeoutNanoseconds: events.isEmpty ? max(tick, 1_000_000) : 0) {
                 let now = monotonicNanoseconds()
                 switch event {
                 case .ready:
@@ -255,21 +258,6 @@ final class Worker {
         spec.operators.enumerated().map { "\($1.name) [\(plan.plugins[$0].name) \(plan.plugins[$0].version)]" }.joined(separator: " -> ")
     }
 
-    // MARK: - Signals
-
-    private var signalSources: [DispatchSourceSignal] = []
-
-    private func installSignalHandlers() {
-        for sig in [SIGTERM, SIGINT, SIGUSR1] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [mailbox] in
-                mailbox.post(sig == SIGUSR1 ? .savepointRequested : .stopRequested(signal: sig))
-            }
-            source.resume()
-            signalSources.append(source)
-        }
-    }
 }
 
 /// UTC time as 20261126T091502Z, for generated savepoint names.

@@ -1,0 +1,38 @@
+import Glibc
+
+/// SIGTERM, SIGINT and SIGUSR1 for the worker, caught from the first instant of the process.
+///
+/// A dispatch signal source is armed only after the signal is set to SIG_IGN, and a signal
+/// arriving in between is lost: a worker told to stop while it was still starting would never
+/// stop. Here a plain handler, installed before anything else runs, records the signal; the
+/// coordinator loop, which wakes at least every 50 ms, takes it from there.
+enum StopSignals {
+    nonisolated(unsafe) private static var stop: sig_atomic_t = 0
+    nonisolated(unsafe) private static var savepoint: sig_atomic_t = 0
+
+    /// Installs the handlers. Call first thing in the worker process.
+    static func install() {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { signal in
+            if signal == SIGUSR1 { StopSignals.savepoint = 1 } else { StopSignals.stop = signal }
+        }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        for signal in [SIGTERM, SIGINT, SIGUSR1] { sigaction(signal, &action, nil) }
+    }
+
+    /// The stop signal received since the last call, if any.
+    static func takeStop() -> Int32? {
+        let signal = stop
+        guard signal != 0 else { return nil }
+        stop = 0
+        return signal
+    }
+
+    /// Whether SIGUSR1 arrived since the last call.
+    static func takeSavepoint() -> Bool {
+        guard savepoint != 0 else { return false }
+        savepoint = 0
+        return true
+    }
+}
