@@ -22,7 +22,6 @@ struct SinkSwap {
     var spec: OperatorSpec
     var plugin: LoadedPlugin
     var reply: (AdminResponse) -> Void
-    var requestedAt: UInt64
     /// The barrier the sink paused at.
     var barrier: UInt64?
     var pausedAt: UInt64?
@@ -67,7 +66,7 @@ extension Worker {
             return reply(.error(.internalServerError, "\(error)"))
         }
         Log.info("swapping sink '\(current.name)' from \(plan.plugins[sinkIndex].name) to \(plugin.name) \(plugin.version) (\(plugin.originalPath)) at the next checkpoint")
-        swap = SinkSwap(request: request, setup: setup, spec: newSpec, plugin: plugin, reply: reply, requestedAt: now)
+        swap = SinkSwap(request: request, setup: setup, spec: newSpec, plugin: plugin, reply: reply)
         status.update { $0.state = "swapping" }
         operators[sinkIndex].inbox.send(.prepareSwap)
         perform(coordinator.handle(.trigger(.manual, now: now)))
