@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "SluiceNullSink", type: .dynamic, targets: ["NullSink"]),
         .library(name: "SluiceLineSource", type: .dynamic, targets: ["LineSource"]),
         .library(name: "SluicePulsarSource", type: .dynamic, targets: ["PulsarSource"]),
+        .library(name: "SluicePulsarSink", type: .dynamic, targets: ["PulsarSink"]),
         .library(name: "SluiceClickHouseSink", type: .dynamic, targets: ["ClickHouseSink"]),
         .library(name: "SluiceFn", type: .dynamic, targets: ["FunctionTransform"]),  // libSluiceFn.so: the plugin `fn`
         .library(name: "SluiceSensorParser", type: .dynamic, targets: ["SensorParser"]),
@@ -78,6 +79,7 @@ let package = Package(
             path: "Sources/PulsarClient"
         ),
         .target(name: "PulsarSource", dependencies: ["PluginKit", "PulsarClient"], path: "Plugins/PulsarSource"),
+        .target(name: "PulsarSink", dependencies: ["PluginKit", "PulsarClient"], path: "Plugins/PulsarSink"),
         .target(name: "SensorParser", dependencies: ["PluginKit"], path: "Plugins/SensorParser", swiftSettings: uncheckedExclusivity),
         // Debian's libffi, for calling C functions declared in YAML.
         .systemLibrary(name: "CFFI", path: "Sources/CFFI"),
