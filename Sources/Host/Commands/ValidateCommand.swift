@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Glibc
 import SluiceCore
 
 struct ValidateCommand: ParsableCommand {
@@ -72,5 +73,3 @@ struct StandardError: TextOutputStream {
         string.withCString { _ = fputs($0, Glibc.stderr) }
     }
 }
-
-import Glibc

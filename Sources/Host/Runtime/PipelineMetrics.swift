@@ -9,7 +9,6 @@ import Prometheus
 ///
 /// Any thread.
 final class PipelineMetrics {
-    let registry = PrometheusCollectorRegistry()
     private let lock = NSLock()
     private let pipeline: String
     private var operatorCounters: [String: (rowsIn: CoreMetrics.Counter, rowsOut: CoreMetrics.Counter, deadLetters: CoreMetrics.Counter, queue: CoreMetrics.Gauge)] = [:]
@@ -24,15 +23,17 @@ final class PipelineMetrics {
     private let swaps: CoreMetrics.Counter
     private let restartsGauge: CoreMetrics.Gauge
 
-    /// Bootstraps swift-metrics once per process with this registry.
-    nonisolated(unsafe) private static var bootstrapped: PrometheusCollectorRegistry?
+    /// The process's registry; swift-metrics is bootstrapped with it once (a worker process
+    /// runs one pipeline).
+    private static let registry: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }()
 
     init(pipeline: String, restarts: Int) {
         self.pipeline = pipeline
-        if PipelineMetrics.bootstrapped == nil {
-            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-            PipelineMetrics.bootstrapped = registry
-        }
+        _ = PipelineMetrics.registry
         let p = [("pipeline", pipeline)]
         checkpointsCompleted = CoreMetrics.Counter(label: "sluice_checkpoints_completed_total", dimensions: p)
         checkpointsAborted = CoreMetrics.Counter(label: "sluice_checkpoints_aborted_total", dimensions: p)
@@ -50,7 +51,7 @@ final class PipelineMetrics {
     func render(operators: [OperatorThread]) -> String {
         refresh(operators)
         var buffer: [UInt8] = []
-        (PipelineMetrics.bootstrapped ?? registry).emit(into: &buffer)
+        PipelineMetrics.registry.emit(into: &buffer)
         return String(decoding: buffer, as: UTF8.self)
     }
 
