@@ -23,14 +23,6 @@ public final class ClickHouseSink: SinkPlugin {
     public static let version = "1.0.0"
     public static let description = "Inserts rows into a ClickHouse table (Native format over HTTP), exactly once through checkpoints"
 
-    /// How exactly-once commits are made idempotent on the connected server.
-    enum CommitPath: Equatable {
-        /// `insert_deduplication_token` (ClickHouse 22.2+, on a table that deduplicates).
-        case deduplicationToken
-        /// query_id looked up in system.processes, then system.query_log after SYSTEM FLUSH LOGS.
-        case queryLog
-    }
-
     let config: Config
     let host: PluginHost
     let exactlyOnce: Bool
@@ -204,54 +196,48 @@ public final class ClickHouseSink: SinkPlugin {
 
     private func chooseCommitPath(_ client: ClickHouseClient, deadline: Date,
                                   waiting: @escaping (ClickHouseError, Int, TimeInterval) -> Void) throws -> (CommitPath, String) {
-        let version = ClickHouseSink.parseVersion(serverVersion)
+        let version = CommitPath.parseVersion(serverVersion)
         do {
-            if version.lexicographicallyPrecedes([22, 2]) == false {
+            var facts: CommitPath.TableFacts?
+            if CommitPath.needsTableFacts(version: version) {
                 let engineRows = try client.retrying(config.retryPolicy, deadline: deadline, waiting: waiting) { _ in
                     try client.rows("SELECT engine, create_table_query FROM system.tables WHERE database = \(ClickHouseClient.quoteString(config.databaseName)) AND name = \(ClickHouseClient.quoteString(config.table))")
                 }
-                let engine = engineRows.first?.first ?? ""
-                let create = engineRows.first.map { $0.count > 1 ? $0[1] : "" } ?? ""
-                if engine.hasPrefix("Replicated") {
-                    return (.deduplicationToken, "idempotent by insert_deduplication_token (server \(serverVersion) has it, since 22.2; \(engine) deduplicates inserts) plus a deterministic query_id per block")
-                }
-                if engine.hasSuffix("MergeTree") {
-                    let serverDefault = try client.rows("SELECT value FROM system.merge_tree_settings WHERE name = 'non_replicated_deduplication_window'").first?.first
-                    let window = ClickHouseSink.tableSetting("non_replicated_deduplication_window", in: create) ?? serverDefault.flatMap { Int($0) } ?? 0
-                    if window > 0 {
-                        return (.deduplicationToken, "idempotent by insert_deduplication_token (server \(serverVersion) has it, since 22.2; \(engine) keeps the last \(window) block ids: non_replicated_deduplication_window) plus a deterministic query_id per block")
-                    }
-                    try requireQueryLog(client)
-                    return (.queryLog, "idempotent by query_id: server \(serverVersion) has insert_deduplication_token, but \(engine) table \(qualifiedTable) has non_replicated_deduplication_window = 0, so after a restore each block's query_id is looked up in system.processes and system.query_log (set the window on the table to use the token)")
-                }
-                try requireQueryLog(client)
-                return (.queryLog, "idempotent by query_id: engine \(engine) does not deduplicate, so after a restore each block's query_id is looked up in system.processes and system.query_log")
+                let serverWindow = try client.rows("SELECT value FROM system.merge_tree_settings WHERE name = 'non_replicated_deduplication_window'").first?.first
+                facts = .init(engine: engineRows.first?.first ?? "",
+                              createQuery: engineRows.first.map { $0.count > 1 ? $0[1] : "" } ?? "",
+                              serverWindow: serverWindow.flatMap { Int($0) })
             }
-            try requireQueryLog(client)
-            return (.queryLog, "idempotent by query_id: server \(serverVersion) has no insert_deduplication_token (added in 22.2), so after a restore each block's query_id is waited for in system.processes and looked up in system.query_log after SYSTEM FLUSH LOGS")
+            let choice = CommitPath.choose(version: version, versionText: serverVersion, table: qualifiedTable, facts: facts)
+            if choice.0 == .queryLog { try requireQueryLog(client) }
+            return choice
         } catch let error as ClickHouseError {
             throw PluginError("cannot choose the exactly-once commit path on ClickHouse at \(client.displayURL): \(error)")
         }
     }
 
+    /// Fails unless the server keeps a query log. `system.query_log` is created lazily, by the
+    /// first flush that has entries to write, so on a fresh server it may not exist yet although
+    /// the log is on: a query is logged and the logs flushed until the table appears, and only a
+    /// server where it never does (no <query_log> section) is refused. The query's log entry is
+    /// queued just after its answer is sent, so a flush right after it can come too early.
     private func requireQueryLog(_ client: ClickHouseClient) throws {
-        try client.query("SYSTEM FLUSH LOGS", settings: ["log_queries": "1"])
-        let exists = try client.rows("SELECT count() FROM system.tables WHERE database = 'system' AND name = 'query_log'").first?.first
-        if exists != "1" {
-            throw PluginError("exactly-once into ClickHouse \(serverVersion) needs the query log (system.query_log): enable <query_log> in the server configuration, or use mode: at-least-once")
+        func exists() throws -> Bool {
+            try client.rows("SELECT count() FROM system.tables WHERE database = 'system' AND name = 'query_log'").first?.first == "1"
         }
+        if try exists() { return }
+        let deadline = Date().addingTimeInterval(ClickHouseSink.queryLogProbeSeconds)
+        repeat {
+            try client.query("SELECT 1", settings: ["log_queries": "1"])
+            try client.query("SYSTEM FLUSH LOGS")
+            if try exists() { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        } while Date() < deadline
+        throw PluginError("exactly-once into ClickHouse \(serverVersion) needs the query log (system.query_log): enable <query_log> in the server configuration, or use mode: at-least-once")
     }
 
-    static func parseVersion(_ text: String) -> [Int] {
-        text.split(separator: ".").prefix(3).map { Int($0.prefix { $0.isNumber }) ?? 0 }
-    }
-
-    /// `name = N` from the SETTINGS clause of a CREATE TABLE statement.
-    static func tableSetting(_ name: String, in create: String) -> Int? {
-        guard let range = create.range(of: name) else { return nil }
-        let rest = create[range.upperBound...].drop { $0 == " " || $0 == "=" }
-        return Int(rest.prefix { $0.isNumber })
-    }
+    /// How long a server may take to create system.query_log once a logged query was flushed.
+    static let queryLogProbeSeconds = 3.0
 
     // MARK: - Writing
 
@@ -466,13 +452,8 @@ public final class ClickHouseSink: SinkPlugin {
     @discardableResult
     private func insert(_ payload: Payload, queryID: String, what: String, verifyFirst: Bool) throws -> Bool {
         guard let client else { throw PluginError("the ClickHouse sink is not open") }
-        var settings = ["query_id": queryID]
-        let useToken = exactlyOnce && commitPath == .deduplicationToken
-        if useToken {
-            settings["insert_deduplication_token"] = queryID
-            settings["insert_deduplicate"] = "1"
-        }
-        if exactlyOnce && commitPath == .queryLog { settings["log_queries"] = "1" }
+        let settings = CommitPath.insertSettings(queryID: queryID, version: CommitPath.parseVersion(serverVersion),
+                                                 exactlyOnce: exactlyOnce, path: commitPath)
         var mustVerify = verifyFirst && exactlyOnce && commitPath == .queryLog
         let sql: String
         switch payload {

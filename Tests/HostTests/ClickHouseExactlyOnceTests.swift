@@ -27,6 +27,21 @@ final class ClickHouseExactlyOnceTests: XCTestCase {
         XCTAssertEqual(answer, "\(n)\t\(n)\t1\t\(n)", "count, uniqExact, min, max", file: file, line: line)
     }
 
+    /// On a newly started server system.query_log does not exist until the first flush that
+    /// has something to write. The first worker must open all the same: no restart hides it.
+    func testTheFirstWorkerOpensOnAFreshServer() throws {
+        for attempt in 1...3 {
+            let fresh = try ClickHouseServer()
+            defer { fresh.destroy() }
+            try fresh.query("CREATE TABLE fresh (value Int64) ENGINE = MergeTree ORDER BY value")
+            let path = clickHousePipeline(directory: makeTemporaryDirectory("ch-fresh-\(attempt)"), url: fresh.url, table: "fresh", count: 2_000, rate: 0)
+            let result = try runProcess(Built.sluice, ["run", path], timeout: 120)
+            XCTAssertEqual(result.status, 0, String(result.stderr.suffix(4000)))
+            assertNoWorkerRestart(result.stderr)
+            XCTAssertEqual(try fresh.scalar("SELECT count(), uniqExact(value) FROM fresh"), "2000\t2000")
+        }
+    }
+
     func testSIGKILLAtTenRandomMomentsIncludingCommitsLandsEveryRowOnce() throws {
         try server.query("CREATE TABLE kills (value Int64) ENGINE = MergeTree ORDER BY value")
         let n = 300_000

@@ -154,3 +154,9 @@ func assertExactlyOnce(_ values: [Int64], _ n: Int, file: StaticString = #filePa
     XCTAssertEqual(outOfRange, 0, "values outside 1...\(n)", file: file, line: line)
     XCTAssertEqual(values.count, n, file: file, line: line)
 }
+
+/// A worker restart the test did not cause is a bug that the supervisor would otherwise hide.
+func assertNoWorkerRestart(_ log: String, file: StaticString = #filePath, line: UInt = #line) {
+    let restarts = log.split(separator: "\n").filter { $0.contains("worker exited") }
+    XCTAssertTrue(restarts.isEmpty, "unexpected worker restart:\n" + restarts.joined(separator: "\n"), file: file, line: line)
+}

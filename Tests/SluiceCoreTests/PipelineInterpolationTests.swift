@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import SluiceCore
 
@@ -93,6 +94,56 @@ final class PipelineInterpolationTests: XCTestCase, PipelineFileTesting {
         let spec = try parse(replacing: "sink: { plugin: out }", with: "sink:\n  plugin: out\n  config:\n    ${KEY}: 1",
                              environment: ["KEY": "replaced"])
         XCTAssertEqual(spec.sink.configJSON, #"{"${KEY}":1}"#)
+    }
+
+    // MARK: - References where YAML syntax is
+
+    func testReferencesInsideFlowMappingsAndSequences() throws {
+        let spec = try parse(replacing: "source: { plugin: gen }",
+                             with: "source: { plugin: ${P:-gen}, config: { count: ${COUNT:-1000000}, batch_size: 4096, rate: ${RATE:-250000}, tags: [${A}, x${A}y] } }",
+                             environment: ["RATE": "5", "A": "a"])
+        XCTAssertEqual(spec.source.plugin, "gen")
+        XCTAssertEqual(spec.source.configJSON, #"{"count":1000000,"batch_size":4096,"rate":5,"tags":["a","xay"]}"#)
+    }
+
+    func testDefaultsMayHoldFlowSyntax() throws {
+        let spec = try parse(replacing: "source: { plugin: gen }",
+                             with: "source: { plugin: gen, config: { list: ${L:-a, b}, map: ${M:-{x: 1} } }")
+        // A reference ends at its first `}`: the default of M is `{x: 1`.
+        XCTAssertEqual(spec.source.configJSON, #"{"list":"a, b","map":"{x: 1"}"#)
+    }
+
+    func testValuesWithYAMLSyntaxAreOneScalarEach() throws {
+        let nasty = "p\"a'ss #1: {x}, [y]\n- z: &a *b"
+        let spec = try parse(replacing: "sink: { plugin: out }",
+                             with: "sink: { plugin: out, config: { password: ${PW}, quoted: \"${PW}\", n: ${N} } }",
+                             environment: ["PW": nasty, "N": "12 # not a comment"])
+        let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(spec.sink.configJSON.utf8)) as? [String: String])
+        XCTAssertEqual(config, ["password": nasty, "quoted": nasty, "n": "12 # not a comment"])
+    }
+
+    func testLocationsAfterAReferenceAreThoseOfTheFile() throws {
+        // `${LONG_VARIABLE_NAME}` expands to one character; the error after it keeps its column.
+        let errors = try parseErrors(replacing: "sink: { plugin: out }",
+                                     with: "sink: { plugin: out, config: { a: ${LONG_VARIABLE_NAME}, b: ${MISSING} } }",
+                                     environment: ["LONG_VARIABLE_NAME": "1"])
+        XCTAssertEqual(errors.map(\.description), [
+            "p.yaml:3:61: environment variable MISSING is not set; set it or write ${MISSING:-default}",
+        ])
+    }
+
+    func testSyntaxErrorsNameTheReferenceNotAPlaceholder() throws {
+        let errors = try parseErrors(replacing: "sink: { plugin: out }", with: "sink: { plugin: out, config: { a: ${A} ${B}: }")
+        XCTAssertEqual(errors.count, 1)
+        XCTAssertTrue(errors[0].description.hasPrefix("p.yaml:3:"), errors[0].description)
+        XCTAssertFalse(errors[0].description.unicodeScalars.contains { $0.value >= 0xF0000 }, errors[0].description)
+    }
+
+    func testTheShippedSequencePipelineLoads() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../pipelines/sequence-to-clickhouse.yaml").standardized.path
+        let spec = try PipelineLoader.load(path: path, environment: ["COUNT": "7"])
+        XCTAssertEqual(spec.source.configJSON, #"{"count":7,"batch_size":4096,"rate":250000}"#)
     }
 
     // MARK: - Helpers

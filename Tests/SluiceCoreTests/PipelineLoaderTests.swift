@@ -301,6 +301,52 @@ final class PipelineLoaderTests: XCTestCase, PipelineFileTesting {
 
 /// Pipeline test cases adopt this to share a minimal file and error helpers without adding
 /// them to every XCTestCase in the target.
+/// Files whose aliases expand beyond reason are refused before anything expands them.
+final class PipelineAliasBombTests: XCTestCase, PipelineFileTesting {
+    /// Nine levels of nine aliases each: 9^9 (387 million) strings from 12 lines.
+    static let billionLaughs = """
+    name: p
+    a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+    b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+    c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+    d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+    e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+    f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+    g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+    h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+    i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+    source: { plugin: gen, config: { x: *i } }
+    """
+
+    func testBillionLaughsIsRefusedAtTheAliasThatCrossesTheLimit() throws {
+        let errors = try XCTUnwrap(catchErrors { try PipelineLoader.parse(yaml: Self.billionLaughs, file: "bomb.yaml", environment: [:]) })
+        XCTAssertEqual(errors.errors.count, 1)
+        let error = try XCTUnwrap(errors.errors.first)
+        // Lines 1-6 hold 74,740 values once expanded (level e alone 66,430): the first alias on
+        // line 7 adds another 66,430 and crosses the limit of 100,000.
+        XCTAssertEqual(error.location, SourceLocation(file: "bomb.yaml", line: 7, column: 8))
+        XCTAssertTrue(error.message.contains("more than 100000 values"), error.message)
+    }
+
+    func testAnAliasAsAMappingKeyIsCaughtToo() throws {
+        let yaml = Self.billionLaughs.replacingOccurrences(of: "source: { plugin: gen, config: { x: *i } }",
+                                                           with: "source: { plugin: gen, config: { ? *i : 1 } }")
+        XCTAssertNotNil(catchErrors { try PipelineLoader.parse(yaml: yaml, file: "bomb.yaml", environment: [:]) })
+    }
+
+    func testOrdinaryAliasesAndMergeKeysStillWork() throws {
+        let spec = try PipelineLoader.parse(yaml: """
+        name: p
+        source: { plugin: gen, config: &defaults { url: "http://x", retries: 3 } }
+        sink: { plugin: out, config: { <<: *defaults, retries: 5 } }
+        dead_letter: { plugin: out, config: *defaults }
+        checkpointing: { directory: /tmp/x }
+        """, file: "p.yaml", environment: [:])
+        XCTAssertEqual(spec.sink.configJSON, #"{"url":"http://x","retries":5}"#)
+        XCTAssertEqual(spec.deadLetter?.configJSON, #"{"url":"http://x","retries":3}"#)
+    }
+}
+
 protocol PipelineFileTesting: XCTestCase {}
 
 extension PipelineFileTesting {

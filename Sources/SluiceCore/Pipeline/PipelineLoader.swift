@@ -73,7 +73,8 @@ import Yams
 ///   integers (`12`, `0x1F`, `0o17`), floats (`1.5`, `1e3`); everything else, and every quoted
 ///   scalar, is a string. So `yes`, `no`, `on` and `off` are strings, as are `.inf`/`.nan`
 ///   (JSON cannot carry them).
-/// - Anchors, aliases and merge keys (`<<: *defaults`) work as usual. A key may appear only
+/// - Anchors, aliases and merge keys (`<<: *defaults`) work as usual, up to 100,000 values in
+///   all once aliases are expanded (more is refused as an alias bomb). A key may appear only
 ///   once in a mapping.
 ///
 /// ## Environment variables
@@ -82,6 +83,11 @@ import Yams
 /// value; an unset variable is an error. `${VAR:-default}` uses `default` (which may be empty)
 /// when the variable is unset or empty. `$${` is a literal `${`. Substitution happens before
 /// typing, so `count: ${N:-5}` is the integer 5, while a quoted `"${N}"` is always a string.
+///
+/// A reference may stand anywhere a scalar may, flow mappings included
+/// (`config: { count: ${N:-5} }`), and must fit on one line. A value is never read as YAML:
+/// whatever it holds (quotes, `#`, `: `, `{`, newlines) becomes exactly one scalar, so a
+/// password needs no quoting in the file. Line and column in errors are those of the file.
 ///
 /// ## Errors
 ///
@@ -103,19 +109,14 @@ public enum PipelineLoader {
     ///
     /// - Throws: `PipelineErrors`, with every problem found.
     public static func parse(yaml: String, file: String, environment: [String: String]) throws -> PipelineSpec {
-        let root: Node?
-        do {
-            root = try Parser(yaml: yaml, resolver: YAMLTreeReader.resolver).singleRoot()
-        } catch let error as YamlError {
-            throw PipelineErrors([PipelineError(yamlError: error, file: file)])
-        }
+        let (root, placeholders) = try parseTree(yaml: yaml, file: file)
         guard let root else {
             throw PipelineErrors([PipelineError(
                 location: SourceLocation(file: file, line: 1, column: 1),
                 message: "the pipeline file is empty; it needs at least name, source, sink and checkpointing"
             )])
         }
-        var reader = YAMLTreeReader(file: file, environment: environment)
+        var reader = YAMLTreeReader(file: file, environment: environment, placeholders: placeholders)
         let tree = reader.read(root)
         var decoder = PipelineDecoder(after: reader)
         let spec = decoder.decodePipeline(tree, file: file)
@@ -130,13 +131,8 @@ public enum PipelineLoader {
     /// - Throws: `PipelineErrors`, located in `file`.
     public static func parseOperator(yaml: String, file: String, plugin: String?, role: OperatorRole, name: String,
                                      environment: [String: String]) throws -> OperatorSpec {
-        let root: Node?
-        do {
-            root = try Parser(yaml: yaml, resolver: YAMLTreeReader.resolver).singleRoot()
-        } catch let error as YamlError {
-            throw PipelineErrors([PipelineError(yamlError: error, file: file)])
-        }
-        var reader = YAMLTreeReader(file: file, environment: environment)
+        let (root, placeholders) = try parseTree(yaml: yaml, file: file)
+        var reader = YAMLTreeReader(file: file, environment: environment, placeholders: placeholders)
         let start = SourceLocation(file: file, line: 1, column: 1)
         let tree = root.map { reader.read($0) } ?? .object([], start)
         var decoder = PipelineDecoder(after: reader)
@@ -163,6 +159,25 @@ public enum PipelineLoader {
     }
 
     // MARK: - Reading
+
+    /// The YAML node tree of `yaml`, with `${...}` references hidden from the parser (see
+    /// `ReferencePlaceholders`), and what it takes to restore them.
+    private static func parseTree(yaml: String, file: String) throws -> (Node?, ReferencePlaceholders?) {
+        let (text, placeholders) = ReferencePlaceholders.hide(in: yaml)
+        if let (line, column) = AliasExpansionLimit.firstExcess(in: text) {
+            throw PipelineErrors([PipelineError(
+                location: SourceLocation(file: file, line: line, column: column),
+                message: "this alias makes the file expand to more than \(AliasExpansionLimit.maximumValues) values "
+                    + "(nested aliases repeat what they name: an alias bomb?); write the repeated parts out instead")])
+        }
+        do {
+            return (try Parser(yaml: text, resolver: YAMLTreeReader.resolver).singleRoot(), placeholders)
+        } catch let error as YamlError {
+            var located = PipelineError(yamlError: error, file: file)
+            if let placeholders { located.message = placeholders.restore(located.message) }
+            throw PipelineErrors([located])
+        }
+    }
 
     /// The text of the file at `path`, or a `PipelineErrors` naming the path and the reason.
     private static func readFile(_ path: String) throws -> String {

@@ -16,6 +16,8 @@ struct YAMLTreeReader {
     let file: String
     /// The variables `${VAR}` references resolve against.
     let environment: [String: String]
+    /// The references hidden from the parser, restored in each scalar before interpolation.
+    let placeholders: ReferencePlaceholders?
     /// The problems found so far.
     private(set) var errors: [PipelineError] = []
     /// Scalars whose interpolation failed; their value is meaningless, so later checks should
@@ -23,9 +25,10 @@ struct YAMLTreeReader {
     private(set) var failedLocations: Set<SourceLocation> = []
 
     /// Creates a reader for `file`.
-    init(file: String, environment: [String: String]) {
+    init(file: String, environment: [String: String], placeholders: ReferencePlaceholders? = nil) {
         self.file = file
         self.environment = environment
+        self.placeholders = placeholders
     }
 
     /// The value of `node` and everything below it.
@@ -51,13 +54,14 @@ struct YAMLTreeReader {
     /// The typed value of a scalar whose resolved tag is `tag`.
     private mutating func read(_ scalar: Node.Scalar, tag: String, at location: SourceLocation) -> ConfigValue {
         let text: String
-        switch EnvironmentInterpolation.expand(scalar.string, environment: environment) {
+        let written = placeholders?.restore(scalar.string) ?? scalar.string
+        switch EnvironmentInterpolation.expand(written, environment: environment) {
         case let .success(expanded):
             text = expanded
         case let .failure(failure):
             report(failure.message, at: location)
             failedLocations.insert(location)
-            text = scalar.string
+            text = written
         }
         // Quoted scalars, `!!str` and the non-specific tag `!` mean "a string"; untagged plain
         // scalars and other core tags (`!!int "5"`) are typed by their text.
@@ -87,7 +91,7 @@ struct YAMLTreeReader {
                     merged.append(entry)
                 }
             } else {
-                own.append((key: key.string, keyLocation: keyLocation, value: read(valueNode)))
+                own.append((key: placeholders?.restore(key.string) ?? key.string, keyLocation: keyLocation, value: read(valueNode)))
             }
         }
         return merged.filter { entry in !own.contains { $0.key == entry.key } } + own
