@@ -23,6 +23,11 @@ let package = Package(
         .library(name: "SluiceFn", type: .dynamic, targets: ["FunctionTransform"]),  // libSluiceFn.so: the plugin `fn`
         .library(name: "SluiceSensorParser", type: .dynamic, targets: ["SensorParser"]),
         .library(name: "PulsarClient", targets: ["PulsarClient"]),
+        // Examples in plain C, built with the package so every shipped pipeline runs after one
+        // build: the sequence source plugin (libsequence-source.so) and the library the `fn`
+        // example calls (libcalibrate.so).
+        .library(name: "sequence-source", type: .dynamic, targets: ["SequenceSource"]),
+        .library(name: "calibrate", type: .dynamic, targets: ["Calibrate"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -101,6 +106,9 @@ let package = Package(
         .target(name: "PassThrough", dependencies: ["PluginKit"], path: "Examples/PassThrough"),
         .target(name: "NullSink", dependencies: ["PluginKit"], path: "Examples/NullSink"),
         .target(name: "LineSource", dependencies: ["PluginKit"], path: "Examples/LineSource"),
+        // Example plugin and library in C: nothing but the header.
+        .target(name: "SequenceSource", dependencies: ["PluginABI"], path: "Examples/sequence-source", publicHeadersPath: "."),
+        .target(name: "Calibrate", path: "Examples/calibration", publicHeadersPath: "."),
 
         .testTarget(name: "SluiceArrowTests", dependencies: ["SluiceArrow"], path: "Tests/SluiceArrowTests"),
         .testTarget(name: "CRC32CTests", dependencies: ["CRC32C"], path: "Tests/CRC32CTests"),

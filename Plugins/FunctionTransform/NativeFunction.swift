@@ -1,3 +1,4 @@
+import Foundation
 import CFFI
 import Glibc
 import PluginKit
@@ -105,15 +106,39 @@ final class NativeFunction {
 
     // MARK: - Loading
 
-    /// Opens a library (a path or a loader name).
+    /// Opens a library: a path, a name the dynamic loader finds, or a name of a library beside
+    /// this plugin (`calibrate` finds libcalibrate.so in the folder of libSluiceFn.so, where the
+    /// package builds its example library).
     static func open(_ library: String) throws -> UnsafeMutableRawPointer {
         dlerror()
         if let handle = dlopen(library, RTLD_NOW | RTLD_LOCAL) { return handle }
         let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
+        if !library.contains("/"), let folder = pluginDirectory() {
+            for candidate in ["lib\(library).so", library] where FileManager.default.fileExists(atPath: folder + "/" + candidate) {
+                if let handle = dlopen(folder + "/" + candidate, RTLD_NOW | RTLD_LOCAL) { return handle }
+            }
+        }
         let hint = library.contains("/")
             ? "check the path (a relative path starts at the working directory) and that the file is a shared library for this machine"
-            : "give a path to the .so, or a name the dynamic loader finds (a soname such as libm.so.6; see `ldconfig -p`)"
+            : "give a path to the .so, a name the dynamic loader finds (a soname such as libm.so.6; see `ldconfig -p`), or NAME for a libNAME.so beside the fn plugin"
         throw LoadError(description: "cannot load library '\(library)': \(reason); \(hint)", configPath: "/library")
+    }
+
+    /// The folder of the shared object this code is in: the mapping of /proc/self/maps that
+    /// holds this image's `#dsohandle` (Glibc's Swift module does not export `dladdr`).
+    private static func pluginDirectory() -> String? {
+        let address = UInt(bitPattern: #dsohandle)
+        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return nil }
+        for line in maps.split(separator: "\n") {
+            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+            guard fields.count == 6, let dash = fields[0].firstIndex(of: "-"),
+                  let start = UInt(fields[0][..<dash], radix: 16),
+                  let end = UInt(fields[0][fields[0].index(after: dash)...], radix: 16),
+                  start <= address, address < end else { continue }
+            let path = fields[5].trimmingCharacters(in: .whitespaces)
+            return path.hasPrefix("/") ? (path as NSString).deletingLastPathComponent : nil
+        }
+        return nil
     }
 
     static func lookup(_ symbol: String, in handle: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {

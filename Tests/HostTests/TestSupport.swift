@@ -27,12 +27,8 @@ enum Built {
         return output
     }
 
-    /// The C sequence source from Examples/, built once per test run.
-    static let sequenceSource: String = {
-        let dir = NSTemporaryDirectory() + "sluice-test-plugins-\(getpid())"
-        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return try! cPlugin(source: packageRoot + "/Examples/sequence-source/sequence_source.c", output: dir + "/libsequence-source.so")
-    }()
+    /// The C sequence source from Examples/, built by the package.
+    static var sequenceSource: String { productsDirectory + "/libsequence-source.so" }
 }
 
 struct TestFailure: Error, CustomStringConvertible {
