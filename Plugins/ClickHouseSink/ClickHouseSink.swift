@@ -97,7 +97,8 @@ public final class ClickHouseSink: SinkPlugin {
             settings: (config.settings ?? [:]).mapValues(\.text), gzip: config.compression == "gzip",
             connectTimeout: config.connect_timeout?.seconds ?? 5, requestTimeout: config.request_timeout?.seconds ?? 300))
         self.client = client
-        let deadline = Date().addingTimeInterval(config.open_timeout?.seconds ?? 30)
+        // A connection check tries once: the deadline is now, so nothing is retried.
+        let deadline = Date().addingTimeInterval(host.isConnectionCheck ? 0 : config.open_timeout?.seconds ?? 30)
         let waiting: (ClickHouseError, Int, TimeInterval) -> Void = { [host] error, attempt, delay in
             host.log(.warn, "\(error); retrying open in \(ClickHouseSink.format(delay)) (attempt \(attempt))")
         }
@@ -173,7 +174,9 @@ public final class ClickHouseSink: SinkPlugin {
                 }
                 return "ClickHouse at \(url) failed while opening \(qualifiedTable): HTTP \(status): \(message)"
             }
-        case .unreachable(let why): return "\(why); gave up opening after \(ClickHouseSink.format(config.open_timeout?.seconds ?? 30))"
+        case .unreachable(let why):
+            if host.isConnectionCheck { return why }
+            return "\(why); gave up opening after \(ClickHouseSink.format(config.open_timeout?.seconds ?? 30))"
         case .local(let why): return why
         }
     }
@@ -189,7 +192,7 @@ public final class ClickHouseSink: SinkPlugin {
         if let schema = config.input_schema {
             let arrow = schema.sorted { $0.key < $1.key }.map { (name: $0.key, format: ArrowSourceColumn.parseFormat($0.value)!) }
             do { _ = try config.mapping.bind(arrow, to: table, tableName: qualifiedTable) } catch let error as ConversionError {
-                throw PluginError(error.description)
+                throw PluginError(error.description, configPath: error.column.map { "/input_schema/" + ClickHouseSink.escapePointer($0) } ?? "/input_schema")
             }
         }
     }
@@ -251,7 +254,7 @@ public final class ClickHouseSink: SinkPlugin {
         if let error = timerError { timerError = nil; throw error }
         if builder.needsBinding(columns) {
             try finishBlock()
-            do { try builder.bind(columns) } catch let error as ConversionError { throw PluginError(error.description) }
+            do { try builder.bind(columns) } catch let error as ConversionError { throw ClickHouseSink.permanent(error) }
         }
         let blockRows = exactlyOnce ? config.maxBlockRows : config.flushRows
         let blockBytes = exactlyOnce ? config.maxBlockBytes : config.flushBytes
@@ -260,7 +263,7 @@ public final class ClickHouseSink: SinkPlugin {
             let take = min(count - start, max(1, blockRows - builder.rows), 65_536)
             do { try builder.append(columns, rows: start..<start + take) } catch let error as ConversionError {
                 builder.discard()
-                throw PluginError(error.description)
+                throw ClickHouseSink.permanent(error)
             }
             if bufferStarted == nil { bufferStarted = Date() }
             start += take
@@ -532,6 +535,17 @@ public final class ClickHouseSink: SinkPlugin {
         timerStop = true
         lock.unlock()
         timer = nil
+    }
+
+    /// An input the table cannot take fails again after any restart (the same rows come
+    /// back): the error points at `table`, which tells the host not to restart.
+    static func permanent(_ error: ConversionError) -> PluginError {
+        PluginError(error.description + "; a restart cannot fix this: change the table, the column mapping or the input", configPath: "/table")
+    }
+
+    /// `name` as one JSON Pointer token (RFC 6901).
+    static func escapePointer(_ name: String) -> String {
+        name.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
     }
 
     static func format(_ seconds: Double) -> String {

@@ -28,6 +28,7 @@ struct ColumnMapping {
         var bound: [(Int, TableColumn)] = []
         var unknown: [String] = [], problems: [String] = []
         var used: [String: String] = [:]
+        var firstProblemColumn: String?
         let byName = Dictionary(table.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for (index, source) in arrow.enumerated() {
             let targetName = renames[source.name] ?? source.name
@@ -39,19 +40,23 @@ struct ColumnMapping {
                 continue
             }
             if !column.isInsertable {
+                firstProblemColumn = firstProblemColumn ?? source.name
                 problems.append("column '\(source.name)': table column '\(column.name)' is \(column.defaultKind) and cannot be inserted into")
                 continue
             }
             if let other = used[targetName] {
+                firstProblemColumn = firstProblemColumn ?? source.name
                 problems.append("columns '\(other)' and '\(source.name)' both map to table column '\(targetName)'")
                 continue
             }
             used[targetName] = source.name
             guard let type = column.type else {
+                firstProblemColumn = firstProblemColumn ?? source.name
                 problems.append("column '\(source.name)': ClickHouse column '\(column.name)' has type \(column.typeName), which the ClickHouse sink cannot write")
                 continue
             }
             guard NativeColumnEncoder.conversion(from: source.format, to: type) != nil else {
+                firstProblemColumn = firstProblemColumn ?? source.name
                 problems.append(NativeColumnEncoder.incompatibleMessage(arrowName: source.name, arrowFormat: source.format, column: column))
                 continue
             }
@@ -60,7 +65,7 @@ struct ColumnMapping {
         if !unknown.isEmpty {
             problems.insert("the input has column\(unknown.count == 1 ? "" : "s") \(unknown.joined(separator: ", ")) but table \(tableName) has no such column (its columns: \(table.map(\.name).joined(separator: ", "))); rename with 'columns: { input_name: table_column }', drop with 'columns: { input_name: \"\" }', or set ignore_unknown_columns: true", at: 0)
         }
-        if !problems.isEmpty { throw ConversionError(description: problems.joined(separator: "; ")) }
+        if !problems.isEmpty { throw ConversionError(description: problems.joined(separator: "; "), column: firstProblemColumn) }
         if bound.isEmpty { throw ConversionError(description: "no input column maps to a column of table \(tableName)") }
         return bound
     }

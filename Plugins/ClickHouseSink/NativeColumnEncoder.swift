@@ -18,6 +18,8 @@ struct TableColumn: Equatable {
 /// A data error in one row: the value cannot be stored in its column.
 struct ConversionError: Error, CustomStringConvertible {
     let description: String
+    /// The input column at fault (the first one, when several are).
+    var column: String? = nil
 }
 
 /// How an Arrow column's values become a ClickHouse column's values. Chosen once per batch

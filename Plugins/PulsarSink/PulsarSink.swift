@@ -57,8 +57,10 @@ final class PulsarSink: SinkPlugin {
     }
 
     func open() throws {
-        let client = PulsarClient(configuration: ClientConfiguration(
-            serviceURL: try ServiceURL(config.service_url), token: config.token_env.flatMap { ProcessInfo.processInfo.environment[$0] }))
+        var clientConfig = ClientConfiguration(
+            serviceURL: try ServiceURL(config.service_url), token: config.token_env.flatMap { ProcessInfo.processInfo.environment[$0] })
+        clientConfig.retryWhileStarting = !host.isConnectionCheck
+        let client = PulsarClient(configuration: clientConfig)
         client.log = { [host] line in host.log(.info, line) }
         self.client = client
         var producerConfig = ProducerConfiguration(topic: try TopicName(config.topic))

@@ -60,7 +60,8 @@ public final class PulsarSource: SourcePlugin {
         if let max = config.max_frame_size { clientConfig.maxFrameSize = max }
         // A killed worker's connections must still end with a FIN, or pulsar-lite keeps its
         // consumer and refuses the restarted worker's SUBSCRIBE (see SocketGuardian).
-        clientConfig.crashSafeClose = true
+        clientConfig.crashSafeClose = !host.isConnectionCheck
+        clientConfig.retryWhileStarting = !host.isConnectionCheck
         let client = PulsarClient(configuration: clientConfig)
         let host = self.host
         client.log = { host.log(.info, $0) }

@@ -36,6 +36,14 @@ public struct PluginHost {
 
     public var exactlyOnce: Bool { api.pointee.delivery_mode == SLUICE_EXACTLY_ONCE }
 
+    /// True when `open` is a check (`sluice validate --connect`, ABI 1.2): try each endpoint
+    /// once and fail with the cause instead of retrying. False on a 1.1 host.
+    public var isConnectionCheck: Bool {
+        guard let offset = MemoryLayout<sluice_host_api>.offset(of: \sluice_host_api.open_purpose),
+              Int(api.pointee.struct_size) >= offset + MemoryLayout<sluice_open_purpose>.size else { return false }
+        return api.pointee.open_purpose == SLUICE_OPEN_CHECK
+    }
+
     public var pipelineName: String { String(cString: api.pointee.pipeline_name) }
     public var operatorName: String { String(cString: api.pointee.operator_name) }
 }

@@ -163,7 +163,7 @@ final class TestHost {
             },
             reject: nil, state_dir: UnsafePointer(state),
             delivery_mode: exactlyOnce ? SLUICE_EXACTLY_ONCE : SLUICE_AT_LEAST_ONCE,
-            pipeline_name: UnsafePointer(p), operator_name: UnsafePointer(o)))
+            pipeline_name: UnsafePointer(p), operator_name: UnsafePointer(o), open_purpose: SLUICE_OPEN_RUN))
     }
 
     var host: PluginHost { PluginHost(api: api) }

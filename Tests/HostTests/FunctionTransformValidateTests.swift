@@ -92,7 +92,7 @@ final class FunctionTransformValidateTests: XCTestCase {
         let result = try validate(pipeline(args: "[value]", output: "root", upstream: "pass-through"))
         XCTAssertEqual(result.status, 0, result.output)
         XCTAssertTrue(result.stdout.contains("emits: value float64, root float64"), result.stdout)
-        XCTAssertTrue(result.stdout.contains("fn 1.0.0 (ABI 1.1"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("fn 1.0.0 (ABI 1.2"), result.stdout)
         XCTAssertFalse(result.stdout.contains("note:"), result.stdout)
         // The pass-through's hook carried the source's schema to fn: a bad column is still caught.
         assertError(try validate(pipeline(args: "[valeu]", upstream: "pass-through")), at: "9:14", "'valeu', which is not in the input")

@@ -68,7 +68,7 @@ final class PluginLoadingTests: XCTestCase {
         let path = try fixture("abi2", ["FIXTURE_ABI=0x20000"])
         let result = try validate(pipeline(source: path))
         XCTAssertEqual(result.status, 78)
-        XCTAssertTrue(result.stderr.contains("plugin \(path) was built for sluice ABI 2.0, which is newer than the ABI 1.1 this sluice speaks"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("plugin \(path) was built for sluice ABI 2.0, which is newer than the ABI 1.2 this sluice speaks"), result.stderr)
         XCTAssertTrue(result.stderr.contains("upgrade sluice"), result.stderr)
     }
 
@@ -76,7 +76,7 @@ final class PluginLoadingTests: XCTestCase {
         let path = try fixture("abi0", ["FIXTURE_ABI=0x9"])
         let result = try validate(pipeline(source: path))
         XCTAssertEqual(result.status, 78)
-        XCTAssertTrue(result.stderr.contains("plugin \(path) was built for sluice ABI 0.9, which is older than the ABI 1.1"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("plugin \(path) was built for sluice ABI 0.9, which is older than the ABI 1.2"), result.stderr)
         XCTAssertTrue(result.stderr.contains("rebuild the plugin against sluice_plugin.h 1.x"), result.stderr)
     }
 
@@ -109,7 +109,7 @@ final class PluginLoadingTests: XCTestCase {
         let path = pipeline(source: "sequence-source", sourceConfig: "{ count: 10 }")
         let viaFlag = try runProcess(Built.sluice, ["validate", "--plugin-path", pluginDir, path])
         XCTAssertEqual(viaFlag.status, 0, viaFlag.output)
-        XCTAssertTrue(viaFlag.stdout.contains("source: source sequence-source 1.0.0 (ABI 1.1, \(pluginDir)/libsequence-source.so)"), viaFlag.stdout)
+        XCTAssertTrue(viaFlag.stdout.contains("source: source sequence-source 1.0.0 (ABI 1.2, \(pluginDir)/libsequence-source.so)"), viaFlag.stdout)
         let viaEnvironment = try runProcess(Built.sluice, ["validate", path], environment: ["SLUICE_PLUGIN_PATH": "/nonexistent:" + pluginDir])
         XCTAssertEqual(viaEnvironment.status, 0, viaEnvironment.output)
         // The sink was found in the folder of the sluice executable.
@@ -121,7 +121,7 @@ final class PluginLoadingTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.output)
         XCTAssertTrue(result.stdout.contains("name:        sequence-source"))
         XCTAssertTrue(result.stdout.contains("kind:        source"))
-        XCTAssertTrue(result.stdout.contains("ABI version: 1.1"))
+        XCTAssertTrue(result.stdout.contains("ABI version: 1.2"))
         XCTAssertTrue(result.stdout.contains("\"batch_size\""))
     }
 

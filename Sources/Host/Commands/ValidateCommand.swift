@@ -1,4 +1,5 @@
 import ArgumentParser
+import PluginABI
 import Foundation
 import Glibc
 import SluiceCore
@@ -29,30 +30,35 @@ struct ValidateCommand: ParsableCommand {
         if connect { try openEveryPlugin(plan) }
     }
 
-    /// `--connect`: creates each instance with a throw-away state directory, opens and closes
-    /// it, and reports every failure with its operator's name. Exits 1 when one failed.
+    /// `--connect`: creates each instance with a throw-away state directory, opens it as a check
+    /// (each endpoint tried once, no retries: `SLUICE_OPEN_CHECK`) and closes it, and reports
+    /// every failure with its operator's name. Exits 78 (EX_CONFIG) when one failed.
     private func openEveryPlugin(_ plan: PipelinePlan) throws {
         let stateRoot = NSTemporaryDirectory() + "sluice-validate-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: stateRoot) }
         var failures: [String] = []
         for (op, plugin) in zip(plan.spec.operators, plan.plugins) {
             let stateDirectory = stateRoot + "/" + op.name
+            let upstream = op.role == .sink ? plan.sinkInputForCheck(plugin) : nil
             do {
                 try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
                 let context = HostContext(operatorName: op.name, pluginName: plugin.name, hasDeadLetterOutput: plan.spec.deadLetter != nil)
-                let instance = try PluginInstance(plugin: plugin, configJSON: op.configJSON, context: context, stateDirectory: stateDirectory,
-                                                  deliveryMode: plan.spec.checkpointing.mode, pipelineName: plan.spec.name)
+                let instance = try PluginInstance(plugin: plugin, configJSON: upstream?.configJSON ?? op.configJSON, context: context,
+                                                  stateDirectory: stateDirectory, deliveryMode: plan.spec.checkpointing.mode,
+                                                  pipelineName: plan.spec.name, openPurpose: SLUICE_OPEN_CHECK)
                 defer { instance.destroy() }
                 try instance.open()
                 try instance.close()
-                print("  \(op.name): connected (open and close succeeded)")
+                print("  \(op.name): connected (open and close succeeded)\(upstream == nil ? "" : "; the columns reaching it fit the table")")
+            } catch let error as OperatorError {
+                failures.append(upstream.flatMap { plan.locateInputColumnError(error, upstream: $0) } ?? "\(error)")
             } catch {
                 failures.append("\(error)")
             }
         }
         guard failures.isEmpty else {
             for failure in failures { printError(failure) }
-            throw ExitCode.failure
+            throw ExitCode(ExitStatus.configuration)
         }
     }
 }

@@ -36,6 +36,10 @@ struct WorkerCommand: ParsableCommand {
             Log.error(reason)
             fflush(nil)
             _exit(1)
+        case .misconfigured(let reason):
+            Log.error(reason)
+            fflush(nil)
+            _exit(ExitStatus.configuration)
         }
     }
 }

@@ -68,8 +68,10 @@ final class HostContext {
 
     /// Fills a `sluice_host_api` whose callbacks lead back to this context. The strings are
     /// owned by `strings` and must outlive the instance.
-    func makeAPI(stateDirectory: String, deliveryMode: sluice_delivery_mode, pipelineName: String) -> HostAPIStorage {
-        HostAPIStorage(context: self, stateDirectory: stateDirectory, deliveryMode: deliveryMode, pipelineName: pipelineName)
+    func makeAPI(stateDirectory: String, deliveryMode: sluice_delivery_mode, pipelineName: String,
+                 openPurpose: sluice_open_purpose = SLUICE_OPEN_RUN) -> HostAPIStorage {
+        HostAPIStorage(context: self, stateDirectory: stateDirectory, deliveryMode: deliveryMode, pipelineName: pipelineName,
+                       openPurpose: openPurpose)
     }
 }
 
@@ -79,7 +81,8 @@ final class HostAPIStorage {
     private let strings: [UnsafeMutablePointer<CChar>]
     private let context: Unmanaged<HostContext>
 
-    init(context: HostContext, stateDirectory: String, deliveryMode: sluice_delivery_mode, pipelineName: String) {
+    init(context: HostContext, stateDirectory: String, deliveryMode: sluice_delivery_mode, pipelineName: String,
+         openPurpose: sluice_open_purpose) {
         let state = strdup(stateDirectory)!, pipeline = strdup(pipelineName)!, op = strdup(context.operatorName)!
         strings = [state, pipeline, op]
         self.context = Unmanaged.passRetained(context)
@@ -107,7 +110,8 @@ final class HostAPIStorage {
             state_dir: UnsafePointer(state),
             delivery_mode: deliveryMode,
             pipeline_name: UnsafePointer(pipeline),
-            operator_name: UnsafePointer(op)))
+            operator_name: UnsafePointer(op),
+            open_purpose: openPurpose))
     }
 
     deinit {

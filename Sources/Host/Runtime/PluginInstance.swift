@@ -17,12 +17,12 @@ final class PluginInstance {
 
     /// Calls the plugin's `create`.
     init(plugin: LoadedPlugin, configJSON: String, context: HostContext, stateDirectory: String,
-         deliveryMode: DeliveryMode, pipelineName: String) throws {
+         deliveryMode: DeliveryMode, pipelineName: String, openPurpose: sluice_open_purpose = SLUICE_OPEN_RUN) throws {
         self.plugin = plugin
         self.context = context
         hostAPI = context.makeAPI(stateDirectory: stateDirectory,
                                   deliveryMode: deliveryMode == .exactlyOnce ? SLUICE_EXACTLY_ONCE : SLUICE_AT_LEAST_ONCE,
-                                  pipelineName: pipelineName)
+                                  pipelineName: pipelineName, openPurpose: openPurpose)
         var created: UnsafeMutableRawPointer?
         let status = configJSON.withCString { d.create!($0, UnsafePointer(hostAPI.api), &created, &error) }
         guard status == SLUICE_OK, created != nil else { throw failure("create failed") }
@@ -117,7 +117,9 @@ final class PluginInstance {
 
     private func failure(_ what: String) -> OperatorError {
         let message = PluginErrorText.message(error)
+        let path = PluginErrorText.configPath(error)
         return OperatorError(operatorName: context.operatorName, plugin: plugin.name,
-                             message: message.isEmpty ? "\(what) (the plugin gave no reason)" : message)
+                             message: message.isEmpty ? "\(what) (the plugin gave no reason)" : message,
+                             configPath: path.isEmpty ? nil : path)
     }
 }

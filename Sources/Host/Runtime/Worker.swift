@@ -13,6 +13,9 @@ final class Worker {
         /// Stopped after a final checkpoint (end of stream or SIGTERM).
         case finished
         case failed(String)
+        /// Failed in a way a restart cannot fix (the configuration, or data the table cannot
+        /// take): the worker exits with EX_CONFIG and the supervisor does not restart it.
+        case misconfigured(String)
     }
 
     struct Options {
@@ -136,7 +139,9 @@ final class Worker {
                     perform(coordinator.handle(.acknowledged(id: id, operatorIndex: index, state: state, rows: rows),
                                                createdAtMilliseconds: wallClockMilliseconds()))
                 case .failed(let index, let error):
-                    return .failed("operator '\(spec.operators[index].name)' failed: \(error)")
+                    let reason = "operator '\(spec.operators[index].name)' failed: \(error)"
+                    if let error = error as? OperatorError, error.configPath != nil { return .misconfigured(reason) }
+                    return .failed(reason)
                 case .sourceEnded:
                     let seconds = Double(now - runningSince) / 1e9
                     let emitted = operators[0].counters

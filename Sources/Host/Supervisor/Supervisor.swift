@@ -77,7 +77,7 @@ final class Supervisor {
             }
             if !signaled && status == 0 { return 0 }
             if !signaled && status == ExitStatus.configuration {
-                Log.error("the worker rejected the pipeline configuration; not restarting")
+                Log.error("the worker failed in a way a restart cannot fix (the pipeline configuration, or input the sink cannot take; see the error above); not restarting")
                 return status
             }
             if isStopping {

@@ -1,5 +1,6 @@
 /*
- * sluice_plugin.h — the sluice plugin ABI, version 1.1 (1.1 added `output_schema`).
+ * sluice_plugin.h — the sluice plugin ABI, version 1.2 (1.1 added `output_schema`; 1.2 added
+ * `sluice_host_api.open_purpose`).
  *
  * This header is the only contract between the sluice host and its plugins. A plugin is a
  * shared object that exports one symbol, `sluice_plugin_entry`, and needs nothing else from the
@@ -43,7 +44,7 @@ extern "C" {
 /* ------------------------------------------------------------------------------------------ */
 
 #define SLUICE_ABI_VERSION_MAJOR 1
-#define SLUICE_ABI_VERSION_MINOR 1
+#define SLUICE_ABI_VERSION_MINOR 2
 #define SLUICE_ABI_VERSION ((uint32_t)((SLUICE_ABI_VERSION_MAJOR << 16) | SLUICE_ABI_VERSION_MINOR))
 #define SLUICE_ABI_MAJOR(v) ((uint32_t)(v) >> 16)
 #define SLUICE_ABI_MINOR(v) ((uint32_t)(v) & 0xFFFFu)
@@ -151,6 +152,16 @@ typedef struct sluice_bytes {
 /* What the host offers a plugin instance                                                     */
 /* ------------------------------------------------------------------------------------------ */
 
+/** Why an instance is opened (`sluice_host_api.open_purpose`, ABI 1.2). */
+typedef enum sluice_open_purpose {
+  /** A pipeline run: retry unreachable services as the plugin's configuration says. */
+  SLUICE_OPEN_RUN = 0,
+  /** A check (`sluice validate --connect`): try each endpoint once, within the plugin's own
+   *  connection timeout, and fail at once naming the endpoint and the cause. No data flows;
+   *  the instance is closed right after. */
+  SLUICE_OPEN_CHECK = 1,
+} sluice_open_purpose;
+
 /**
  * Passed to `create`; valid until `destroy` returns. The plugin may keep the pointer.
  * Unless stated otherwise, callbacks may be called from the instance's operator thread only,
@@ -185,6 +196,10 @@ typedef struct sluice_host_api {
   /** Pipeline and operator name, for log lines and metrics. Borrowed. */
   const char* pipeline_name;
   const char* operator_name;
+
+  /* --- 1.2 --- (read only when struct_size covers it; a 1.1 host does not set it) */
+  /** Why the instance will be opened. */
+  sluice_open_purpose open_purpose;
 } sluice_host_api;
 
 /* ------------------------------------------------------------------------------------------ */

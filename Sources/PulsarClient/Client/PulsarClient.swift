@@ -12,6 +12,9 @@ public struct ClientConfiguration: Sendable {
     public var keepAliveInterval: TimeAmount = .seconds(30)
     public var maxFrameSize: Int = PulsarFrame.defaultMaxFrameSize
     public var backoff = Backoff()
+    /// Whether starting a consumer or producer retries an unreachable broker until the
+    /// operation timeout (a run), or tries each endpoint once (a connection check).
+    public var retryWhileStarting = true
     /// Fork a `SocketGuardian` per connection, so that a connection of a process killed with
     /// SIGKILL still ends with a FIN instead of a reset (pulsar-lite keeps the consumers of a
     /// reset connection forever). For long-running consumers (the source plugin); off by default.
@@ -231,6 +234,11 @@ public final class PulsarClient: @unchecked Sendable {
     /// Retries `operation` with the configured backoff until it succeeds, fails for good, or
     /// `deadline` passes.
     /// `explain` may say what a failure means and what the retry waits for (logged with it).
+    /// When starting gives up: after the operation timeout, or at once for a connection check.
+    func startDeadline() -> NIODeadline {
+        NIODeadline.now() + (configuration.retryWhileStarting ? configuration.operationTimeout : .zero)
+    }
+
     func retrying<T>(_ what: String, deadline: NIODeadline, attempt: Int = 1, explain: ((PulsarError) -> String?)? = nil,
                      _ operation: @escaping () -> EventLoopFuture<T>) -> EventLoopFuture<T> {
         operation().flatMapError { error in

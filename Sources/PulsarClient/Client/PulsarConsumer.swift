@@ -69,7 +69,7 @@ public final class PulsarConsumer: @unchecked Sendable {
     /// broker is unreachable until the operation timeout.
     public func start() -> EventLoopFuture<Void> {
         eventLoop.flatSubmit {
-            let deadline = NIODeadline.now() + self.client.configuration.operationTimeout
+            let deadline = self.client.startDeadline()
             let lookups = self.configuration.topics.map { topic in
                 self.client.retrying("partition metadata of \(topic)", deadline: deadline) { self.client.partitionCount(topic) }
                     .map { (topic, $0) }

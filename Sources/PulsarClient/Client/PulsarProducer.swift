@@ -53,7 +53,7 @@ public final class PulsarProducer: @unchecked Sendable {
     /// Looks up the topic's partitions and creates a producer on each.
     public func start() -> EventLoopFuture<Void> {
         eventLoop.flatSubmit {
-            let deadline = NIODeadline.now() + self.client.configuration.operationTimeout
+            let deadline = self.client.startDeadline()
             return self.client.retrying("partition metadata of \(self.configuration.topic)", deadline: deadline) {
                 self.client.partitionCount(self.configuration.topic)
             }.flatMap { count in

@@ -14,6 +14,17 @@ extension ConfigValue {
         return node.location
     }
 
+    /// Where the first string scalar equal to `text` stands, depth first in the order written:
+    /// where an operator's configuration names a column (`name: temperature`, `output: celsius`).
+    public func location(ofString text: String) -> SourceLocation? {
+        switch self {
+        case let .string(value, location): return value == text ? location : nil
+        case let .array(items, _): return items.lazy.compactMap { $0.location(ofString: text) }.first
+        case let .object(entries, _): return entries.lazy.compactMap { $0.value.location(ofString: text) }.first
+        default: return nil
+        }
+    }
+
     // MARK: - Walking
 
     /// The member named `token` of an object, or the element it indexes in an array.
