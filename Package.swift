@@ -56,10 +56,12 @@ let package = Package(
             dependencies: ["PluginABI", "SluiceArrow", "CRC32C", .product(name: "Yams", package: "Yams")],
             path: "Sources/SluiceCore"
         ),
+        // prctl for the worker (Swift cannot call a variadic C function).
+        .target(name: "CProcessControl", path: "Sources/CProcessControl"),
         .executableTarget(
             name: "Host",
             dependencies: [
-                "SluiceCore", "SluiceArrow", "PluginABI", "PulsarClient",
+                "SluiceCore", "SluiceArrow", "PluginABI", "PulsarClient", "CProcessControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -90,15 +90,57 @@ final class RecoveryTests: XCTestCase {
     func testSIGTERMWhileTheWorkerIsStillStartingStopsIt() throws {
         // The signal arrives while plugins load and the checkpoint is restored: it must not be
         // lost (the worker would run forever) nor kill the worker outright.
+        // Started as the supervisor starts workers: stop signals blocked until the handler is in
+        // place. The first delay is 0: the signal is pending before the worker runs any code.
         let path = writePipeline(count: 0, rate: 20_000)
-        for delay: UInt32 in [30_000, 80_000, 150_000] {
-            let worker = try StartedProcess(Built.sluice, ["worker", path])
-            usleep(delay)
+        for delay: UInt32 in [0, 1_000, 30_000, 80_000, 150_000] {
+            let worker = try SpawnedLikeAWorker(Built.sluice, ["worker", path])
+            if delay > 0 { usleep(delay) }
             kill(worker.pid, SIGTERM)
-            let result = try worker.wait(timeout: 30)
-            XCTAssertEqual(result.status, 0, "stopped \(delay / 1000) ms after start:\n\(result.stderr)")
-            XCTAssertEqual(worker.process.terminationReason, .exit, result.stderr)
+            let (termination, stderr) = try worker.wait(timeout: 30)
+            XCTAssertEqual(termination, .exited(0), "stopped \(delay / 1000) ms after start:\n\(stderr)")
         }
+    }
+
+    /// A supervisor killed on its own (SIGKILL, the OOM killer) takes its worker with it: no
+    /// orphan goes on consuming beside the worker a new supervisor starts.
+    func testAWorkerDiesWithItsSupervisor() throws {
+        let supervisor = try StartedProcess(Built.sluice, ["run", writePipeline(count: 0, rate: 20_000)])
+        try supervisor.waitForLog("checkpoint 2 complete")
+        let worker = try XCTUnwrap(supervisor.children().first)
+        kill(supervisor.pid, SIGKILL)
+        _ = try supervisor.wait(timeout: 10)
+        let deadline = Date().addingTimeInterval(5)
+        while isAlive(worker) && Date() < deadline { usleep(10_000) }
+        XCTAssertFalse(isAlive(worker), "worker \(worker) outlived its supervisor")
+    }
+
+    /// Two pipelines on one checkpoint directory: the second is refused, naming the first, and
+    /// the first goes on alone (every value committed once).
+    func testASecondPipelineOnTheSameCheckpointDirectoryIsRefused() throws {
+        let n = 40_000
+        let path = writePipeline(count: n, rate: 20_000)
+        let first = try StartedProcess(Built.sluice, ["run", path])
+        try first.waitForLog("checkpoint 1 complete")
+        let second = try runProcess(Built.sluice, ["run", path], timeout: 30)
+        XCTAssertEqual(second.status, 1, second.output)
+        XCTAssertTrue(second.stderr.contains("checkpoint directory \(dir)/checkpoints is in use by another sluice process (pid \(first.pid))"), second.stderr)
+        XCTAssertFalse(second.stderr.contains("worker started"), second.stderr)
+        let byHand = try runProcess(Built.sluice, ["worker", path], timeout: 30)
+        XCTAssertEqual(byHand.status, 1, byHand.output)
+        XCTAssertTrue(byHand.stderr.contains("is in use by another sluice process (pid \(first.pid))"), byHand.stderr)
+        let result = try first.wait(timeout: 60)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        assertNoWorkerRestart(result.stderr)
+        assertExactlyOnce(try committedValues(in: dir + "/out"), n)
+        // Once the first is gone, the directory is free again.
+        let again = try runProcess(Built.sluice, ["run", path], timeout: 60)
+        XCTAssertEqual(again.status, 0, again.stderr)
+    }
+
+    private func isAlive(_ pid: pid_t) -> Bool {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return false }
+        return !status.contains("State:\tZ")
     }
 
     func testCorruptNewestCheckpointFallsBackToThePreviousOne() throws {

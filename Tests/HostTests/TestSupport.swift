@@ -156,3 +156,56 @@ func assertNoWorkerRestart(_ log: String, file: StaticString = #filePath, line: 
     let restarts = log.split(separator: "\n").filter { $0.contains("worker exited") }
     XCTAssertTrue(restarts.isEmpty, "unexpected worker restart:\n" + restarts.joined(separator: "\n"), file: file, line: line)
 }
+
+/// A process started the way the supervisor starts a worker (posix_spawn with SIGTERM, SIGINT
+/// and SIGUSR1 blocked until the worker installs its handlers), stderr captured to a file.
+final class SpawnedLikeAWorker {
+    enum Termination: Equatable { case exited(Int32), signaled(Int32) }
+    let pid: pid_t
+    private let errPath: String
+
+    init(_ executable: String, _ arguments: [String]) throws {
+        errPath = NSTemporaryDirectory() + "sluice-spawn-\(UUID().uuidString).err"
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var blocked = sigset_t()
+        sigemptyset(&blocked)
+        for signal in [SIGTERM, SIGINT, SIGUSR1] { sigaddset(&blocked, signal) }
+        posix_spawnattr_setsigmask(&attributes, &blocked)
+        posix_spawnattr_setsigdefault(&attributes, &blocked)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "SLUICE_PLUGIN_PATH")
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        var pid = pid_t()
+        let status = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard status == 0 else { throw TestFailure("posix_spawn \(executable) failed: \(status)") }
+        self.pid = pid
+    }
+
+    /// Waits (polling, so a hung process fails the test instead of hanging it) and reaps.
+    func wait(timeout: TimeInterval) throws -> (Termination, String) {
+        let deadline = Date().addingTimeInterval(timeout)
+        var status: Int32 = 0
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if Date() > deadline {
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
+                throw TestFailure("process \(pid) did not end within \(timeout) s:\n\(stderr.suffix(4000))")
+            }
+            usleep(10_000)
+        }
+        let signal = status & 0x7f
+        return (signal != 0 ? .signaled(signal) : .exited((status >> 8) & 0xff), stderr)
+    }
+
+    var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+}

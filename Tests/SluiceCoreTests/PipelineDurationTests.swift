@@ -61,6 +61,23 @@ final class PipelineDurationTests: XCTestCase, PipelineFileTesting {
         XCTAssertEqual(strategy.delay(afterFailures: 10_000), .seconds(30))
     }
 
+    func testAHealthyWorkersDeathIsRestartedAtOnceAndACrashLoopBacksOff() {
+        let strategy = RestartStrategy(initialDelay: .seconds(1), maxDelay: .seconds(30), multiplier: 2, resetAfter: .seconds(3))
+        // Killed after a long healthy run, even after earlier quick deaths: no wait, count reset.
+        XCTAssertEqual(strategy.afterDeath(ranFor: .seconds(3600), failures: 0).delay, .zero)
+        XCTAssertEqual(strategy.afterDeath(ranFor: .seconds(3), failures: 5).failures, 0)
+        // Dying again soon after starting: a crash loop, backing off further each time.
+        var failures = 0
+        var delays: [Duration] = []
+        for _ in 1...4 {
+            let next = strategy.afterDeath(ranFor: .milliseconds(200), failures: failures)
+            failures = next.failures
+            delays.append(next.delay)
+        }
+        XCTAssertEqual(delays, [.seconds(1), .seconds(2), .seconds(4), .seconds(8)])
+        XCTAssertEqual(failures, 4)
+    }
+
     func testMultiplierOfOneKeepsDelayConstant() {
         let strategy = RestartStrategy(initialDelay: .milliseconds(500), maxDelay: .seconds(30), multiplier: 1)
         XCTAssertEqual(strategy.delay(afterFailures: 1), .milliseconds(500))

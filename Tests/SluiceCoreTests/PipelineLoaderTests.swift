@@ -71,7 +71,7 @@ final class PipelineLoaderTests: XCTestCase, PipelineFileTesting {
         XCTAssertEqual(spec.restart.maxDelay, .seconds(30))
         XCTAssertEqual(spec.restart.multiplier, 2)
         XCTAssertNil(spec.restart.maxRestarts)
-        XCTAssertEqual(spec.restart.resetAfter, .seconds(60))
+        XCTAssertEqual(spec.restart.resetAfter, .seconds(3))
         XCTAssertEqual(spec.queueCapacity, 16)
         // An absent config is an empty object located at the operator block.
         XCTAssertEqual(spec.source.configJSON, "{}")

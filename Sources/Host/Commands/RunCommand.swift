@@ -30,9 +30,14 @@ struct RunCommand: ParsableCommand {
             printError("\(error)")
             throw ExitCode(ExitStatus.configuration)
         }
+        let directoryLock: CheckpointDirectoryLock
+        do { directoryLock = try CheckpointDirectoryLock.acquire(directory: plan.spec.checkpointing.directory, inheritable: true) } catch {
+            printError("\(error)")
+            throw ExitCode.failure
+        }
         let supervisor = Supervisor(plan: plan, options: .init(
             pipelineFile: file, workerArguments: plugins.pluginPath.flatMap { ["--plugin-path", $0] },
-            fromSavepoint: fromSavepoint, admin: admin, watch: watch))
+            fromSavepoint: fromSavepoint, admin: admin, watch: watch), directoryLock: directoryLock)
         let status = supervisor.run()
         if status != 0 { throw ExitCode(status) }
     }

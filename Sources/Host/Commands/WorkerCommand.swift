@@ -17,7 +17,19 @@ struct WorkerCommand: ParsableCommand {
     func run() throws {
         StopSignals.install()
         Log.component = "worker[\(getpid())]"
+        WorkerParent.dieWithSupervisor()
         let plan = try plugins.loadPlan(file)
+        let directoryLock: CheckpointDirectoryLock
+        do {
+            let directory = plan.spec.checkpointing.directory
+            directoryLock = try CheckpointDirectoryLock.inherited(directory: directory)
+                ?? CheckpointDirectoryLock.acquire(directory: directory, inheritable: false)
+        } catch {
+            Log.error("\(error)")
+            throw ExitCode.failure
+        }
+        // Held until the process exits (it ends with _exit, never releasing it early).
+        _ = directoryLock
         let worker: Worker
         do {
             worker = try Worker(plan: plan, options: .init(fromSavepoint: fromSavepoint, restarts: restarts,

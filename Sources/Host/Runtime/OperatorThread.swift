@@ -109,6 +109,8 @@ final class OperatorThread {
     private func runSource() throws {
         let instance = instance!, downstream = downstream!
         var reading = true
+        // The first rows after a start (a restart's recovery time ends here), logged once.
+        var readAny = false
         while true {
             let control = reading ? inbox.pollControl() : inbox.waitControl()
             if let control {
@@ -126,6 +128,10 @@ final class OperatorThread {
             }
             switch try instance.next() {
             case .batch(let batch):
+                if !readAny && batch.length > 0 {
+                    readAny = true
+                    Log.info("\(setup.spec.name): first \(batch.length) rows read")
+                }
                 count(in: 0, out: batch.length)
                 downstream.push(.batch(batch))
             case .noData:

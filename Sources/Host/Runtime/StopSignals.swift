@@ -5,12 +5,17 @@ import Glibc
 /// A dispatch signal source is armed only after the signal is set to SIG_IGN, and a signal
 /// arriving in between is lost: a worker told to stop while it was still starting would never
 /// stop. Here a plain handler, installed before anything else runs, records the signal; the
-/// coordinator loop, which wakes at least every 50 ms, takes it from there.
+/// coordinator loop, which wakes at least every 50 ms, takes it from there. Before the handler
+/// exists the signals are blocked (the supervisor spawns workers that way), so none is lost.
 enum StopSignals {
     nonisolated(unsafe) private static var stop: sig_atomic_t = 0
     nonisolated(unsafe) private static var savepoint: sig_atomic_t = 0
 
-    /// Installs the handlers. Call first thing in the worker process.
+    /// Installs the handlers, then unblocks the signals. Call first thing in the worker process.
+    ///
+    /// The supervisor starts a worker with these signals blocked (`WorkerProcess`): a signal
+    /// sent before this point stays pending and is handled here, instead of killing a worker
+    /// that had no handler yet.
     static func install() {
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { signal in
@@ -18,7 +23,13 @@ enum StopSignals {
         }
         sigemptyset(&action.sa_mask)
         action.sa_flags = SA_RESTART
-        for signal in [SIGTERM, SIGINT, SIGUSR1] { sigaction(signal, &action, nil) }
+        var handled = sigset_t()
+        sigemptyset(&handled)
+        for signal in [SIGTERM, SIGINT, SIGUSR1] {
+            sigaction(signal, &action, nil)
+            sigaddset(&handled, signal)
+        }
+        pthread_sigmask(SIG_UNBLOCK, &handled, nil)
     }
 
     /// The stop signal received since the last call, if any.

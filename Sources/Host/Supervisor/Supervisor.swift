@@ -1,9 +1,10 @@
 import Foundation
 import SluiceCore
 
-/// Keeps a worker process running the pipeline. A worker that dies (a plugin may segfault)
-/// is restarted after an exponential backoff from the pipeline's restart strategy, and
-/// resumes from the newest checkpoint. SIGTERM and SIGINT are forwarded to the worker, which
+/// Keeps a worker process running the pipeline. A worker that dies (a plugin may segfault, an
+/// operator may kill it) is restarted at once and resumes from the newest checkpoint; only a
+/// crash loop (deaths soon after starting) backs off, as the pipeline's restart strategy says.
+/// The supervisor holds the checkpoint directory's lock, and its workers die with it. SIGTERM and SIGINT are forwarded to the worker, which
 /// stops its source, takes a final checkpoint and exits 0. SIGUSR1 is forwarded too (a
 /// savepoint). With `--watch`, edits of the pipeline file are applied while it runs.
 ///
@@ -31,23 +32,33 @@ final class Supervisor {
         var passAddress: Bool
     }
 
-    private var options: Options
-    private var plan: PipelinePlan
+    private let options: Options
+    /// Read on the main thread, replaced by the watcher's queue: under `lock`.
+    private var currentPlan: PipelinePlan
     private let lock = NSLock()
-    private var worker: Process?
+    private var worker: WorkerProcess?
     private var stopping = false
     /// Set by the watcher before it stops the worker for a reload: the savepoint to resume from.
     private var reloadSavepoint: String?
     private var signalSources: [DispatchSourceSignal] = []
     private var watcher: ConfigWatcher?
     private let wakeUp = DispatchSemaphore(value: 0)
+    /// The checkpoint directory's lock, held for the supervisor's life and handed to workers.
+    private let directoryLock: CheckpointDirectoryLock
 
-    init(plan: PipelinePlan, options: Options) {
-        self.plan = plan
+    init(plan: PipelinePlan, options: Options, directoryLock: CheckpointDirectoryLock) {
+        self.currentPlan = plan
         self.options = options
+        self.directoryLock = directoryLock
     }
 
-    /// Returns the exit status for `sluice run`.
+    private var plan: PipelinePlan {
+        get { lock.withLock { currentPlan } }
+        set { lock.withLock { currentPlan = newValue } }
+    }
+
+    /// Returns the exit status for `sluice run`. Main thread: every worker is spawned here, so
+    /// their parent-death signal (set on this thread) fires only when the supervisor dies.
     func run() -> Int32 {
         installSignalHandlers()
         if options.watch { startWatching() }
@@ -55,80 +66,84 @@ final class Supervisor {
         var nextStart = options.fromSavepoint.map { ["--from-savepoint", $0] } ?? []
         while true {
             let started = Date()
-            let process: Process
-            do { process = try startWorker(extra: nextStart + ["--restarts", String(restarts)]) } catch {
+            let process: WorkerProcess
+            do { process = try startWorker(extra: nextStart + ["--restarts", String(restarts)]) } catch is CancellationError {
+                return 0
+            } catch {
                 Log.error("cannot start the worker: \(error)")
                 return 1
             }
             nextStart = []
-            process.waitUntilExit()
+            let termination = process.wait()
             let ranFor = Date().timeIntervalSince(started)
-            let status = process.terminationStatus
-            let signaled = process.terminationReason == .uncaughtSignal
+            lock.withLock { worker = nil }
 
             if let savepoint = takeReload() {
-                if !signaled && status == 0 {
+                if termination == .exited(0) {
                     Log.info("restarting the worker with the changed pipeline from savepoint '\(savepoint)'")
                     nextStart = ["--from-savepoint", savepoint]
                 } else {
-                    Log.warn("the worker exited with \(describe(status, signaled)) while stopping for a reload; restarting it with the changed pipeline from the newest checkpoint")
+                    Log.warn("the worker exited with \(describe(termination)) while stopping for a reload; restarting it with the changed pipeline from the newest checkpoint")
                 }
                 continue
             }
-            if !signaled && status == 0 { return 0 }
-            if !signaled && status == ExitStatus.configuration {
+            if termination == .exited(0) { return 0 }
+            if termination == .exited(ExitStatus.configuration) {
                 Log.error("the worker failed in a way a restart cannot fix (the pipeline configuration, or input the sink cannot take; see the error above); not restarting")
-                return status
+                return ExitStatus.configuration
             }
             if isStopping {
-                Log.warn("worker exited with \(describe(status, signaled)) while stopping")
+                Log.warn("worker exited with \(describe(termination)) while stopping")
                 return 1
             }
             let strategy = plan.spec.restart
-            if ranFor >= strategy.resetAfter.seconds { failures = 0 }
-            failures += 1
+            let next = strategy.afterDeath(ranFor: .milliseconds(Int64(ranFor * 1000)), failures: failures)
+            failures = next.failures
             restarts += 1
             if let max = strategy.maxRestarts, failures > max {
-                Log.error("worker exited with \(describe(status, signaled)); giving up after \(max) restarts (restart.max_restarts)")
+                Log.error("worker exited with \(describe(termination)); giving up after \(max) restarts (restart.max_restarts)")
                 return 1
             }
-            let delay = strategy.delay(afterFailures: failures)
-            Log.warn("worker exited with \(describe(status, signaled)) after \(String(format: "%.1f", ranFor)) s; restarting in \(String(format: "%.2f", delay.seconds)) s (restart \(failures)\(strategy.maxRestarts.map { " of \($0)" } ?? ""))")
+            let ran = String(format: "%.1f", ranFor)
+            guard next.delay > .zero else {
+                Log.warn("worker exited with \(describe(termination)) after \(ran) s; restarting it now from the newest checkpoint")
+                continue
+            }
+            Log.warn("worker exited with \(describe(termination)) after \(ran) s, less than restart.reset_after: restarting in \(String(format: "%.2f", next.delay.seconds)) s (crash loop: quick death \(failures)\(strategy.maxRestarts.map { " of at most \($0)" } ?? ""))")
             // Sleeps, but wakes at once for SIGTERM.
-            if wakeUp.wait(timeout: .now() + delay.seconds) == .success || isStopping { return 0 }
+            if wakeUp.wait(timeout: .now() + next.delay.seconds) == .success || isStopping { return 0 }
         }
     }
 
     private var isStopping: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return stopping
+        lock.withLock { stopping }
     }
 
     private func takeReload() -> String? {
-        lock.lock()
-        defer { lock.unlock() }
-        let savepoint = reloadSavepoint
-        reloadSavepoint = nil
-        return savepoint
+        lock.withLock {
+            let savepoint = reloadSavepoint
+            reloadSavepoint = nil
+            return savepoint
+        }
     }
 
-    private func startWorker(extra: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+    private func startWorker(extra: [String]) throws -> WorkerProcess {
+        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         var arguments = ["worker", options.pipelineFile] + options.workerArguments + extra
+        var environment = ProcessInfo.processInfo.environment
         if let admin = options.admin {
             if admin.passAddress { arguments += ["--admin", admin.address] }
-            process.environment = ProcessInfo.processInfo.environment.merging(admin.environment) { $1 }
+            environment.merge(admin.environment) { $1 }
         }
-        process.arguments = arguments
-        lock.lock()
-        defer { lock.unlock() }
-        if stopping { throw CancellationError() }
-        try process.run()
-        worker = process
-        Log.info("worker started (pid \(process.processIdentifier))")
-        return process
+        environment[CheckpointDirectoryLock.environmentKey] = String(directoryLock.descriptor)
+        environment[WorkerParent.environmentKey] = String(getpid())
+        return try lock.withLock {
+            if stopping { throw CancellationError() }
+            let process = try WorkerProcess.spawn(executable: executable, arguments: arguments, environment: environment)
+            worker = process
+            Log.info("worker started (pid \(process.pid))")
+            return process
+        }
     }
 
     // MARK: - Watching the pipeline file
@@ -164,17 +179,13 @@ final class Supervisor {
         case .restartNeeded(let parts):
             let name = "reload-" + savepointTimestamp()
             Log.info("\(parts.joined(separator: ", ")) changed in \(options.pipelineFile): stopping the worker with savepoint '\(name)' and restarting it")
-            lock.lock()
-            reloadSavepoint = name
-            lock.unlock()
+            lock.withLock { reloadSavepoint = name }
             do {
                 _ = try client.json("POST", "/stop", body: ["savepoint": name], timeout: 600)
                 plan = newPlan
             } catch {
                 Log.error("stopping the worker for the reload failed (\(error)); the running pipeline goes on unchanged")
-                lock.lock()
-                reloadSavepoint = nil
-                lock.unlock()
+                lock.withLock { reloadSavepoint = nil }
             }
         }
     }
@@ -192,7 +203,7 @@ final class Supervisor {
         signal(SIGUSR1, SIG_IGN)
         let savepoint = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: .global())
         savepoint.setEventHandler { [self] in
-            if let pid = runningWorker() { kill(pid, SIGUSR1) }
+            runningWorker()?.signal(SIGUSR1)
         }
         savepoint.resume()
         signalSources.append(savepoint)
@@ -200,11 +211,9 @@ final class Supervisor {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { [self] in
-                lock.lock()
-                stopping = true
-                lock.unlock()
+                lock.withLock { stopping = true }
                 Log.info("received \(sig == SIGINT ? "SIGINT" : "SIGTERM"); asking the worker to stop after a final checkpoint")
-                if let pid = runningWorker() { kill(pid, SIGTERM) }
+                runningWorker()?.signal(SIGTERM)
                 wakeUp.signal()
             }
             source.resume()
@@ -212,16 +221,17 @@ final class Supervisor {
         }
     }
 
-    private func runningWorker() -> Int32? {
-        lock.lock()
-        defer { lock.unlock() }
-        return worker?.isRunning == true ? worker?.processIdentifier : nil
+    private func runningWorker() -> WorkerProcess? {
+        lock.withLock { worker }
     }
 
-    private func describe(_ status: Int32, _ signaled: Bool) -> String {
-        guard signaled else { return "status \(status)" }
-        let names: [Int32: String] = [SIGKILL: "SIGKILL", SIGSEGV: "SIGSEGV", SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGTERM: "SIGTERM", SIGILL: "SIGILL", SIGFPE: "SIGFPE"]
-        return "signal \(status) (\(names[status] ?? "?"))"
+    private func describe(_ termination: WorkerProcess.Termination) -> String {
+        switch termination {
+        case .exited(let status): return "status \(status)"
+        case .signaled(let signal):
+            let names: [Int32: String] = [SIGKILL: "SIGKILL", SIGSEGV: "SIGSEGV", SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGTERM: "SIGTERM", SIGILL: "SIGILL", SIGFPE: "SIGFPE"]
+            return "signal \(signal) (\(names[signal] ?? "?"))"
+        }
     }
 }
 

@@ -19,7 +19,7 @@ import Yams
 /// sink: { plugin: file-sink, config: { directory: out } }    # required
 /// dead_letter: { plugin: file-sink, config: { directory: dlq } }  # optional
 /// checkpointing: { interval: 5s, directory: /var/lib/sluice/x, retained: 3, mode: exactly-once, timeout: 60s }
-/// restart: { initial_delay: 1s, max_delay: 30s, multiplier: 2, max_restarts: 10, reset_after: 60s }
+/// restart: { initial_delay: 1s, max_delay: 30s, multiplier: 2, max_restarts: 10, reset_after: 3s }
 /// queue_capacity: 16
 /// ```
 ///
@@ -51,17 +51,19 @@ import Yams
 ///
 /// ## Restart (optional)
 ///
-/// A failed worker is restarted after `initial_delay`, then after a delay multiplied by
-/// `multiplier` on each further consecutive failure, never longer than `max_delay`. A worker
-/// that ran at least `reset_after` before failing starts over at `initial_delay`.
+/// A worker that dies after running at least `reset_after` (a kill, a crash after a healthy
+/// run) is restarted at once, so recovery takes only the restore. A worker that dies sooner is
+/// in a crash loop: the restart waits `initial_delay`, then `multiplier` times longer after each
+/// further quick death, never longer than `max_delay`; `max_restarts` quick deaths in a row
+/// end the run.
 ///
 /// | key             | meaning                                   | default   |
 /// |-----------------|-------------------------------------------|-----------|
 /// | `initial_delay` | wait before the first restart             | `1s`      |
 /// | `max_delay`     | longest wait, at least `initial_delay`    | `30s`     |
 /// | `multiplier`    | growth factor per failure, at least 1     | `2`       |
-/// | `max_restarts`  | restarts before giving up, at least 0     | unlimited |
-/// | `reset_after`   | run time that resets the backoff          | `60s`     |
+/// | `max_restarts`  | quick deaths in a row before giving up    | unlimited |
+/// | `reset_after`   | run time after which a death is no crash loop | `3s`  |
 ///
 /// `queue_capacity` (1 to 65536, default 16) is the number of batches each queue between
 /// two operators holds.

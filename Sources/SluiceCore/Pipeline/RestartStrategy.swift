@@ -10,8 +10,9 @@ public struct RestartStrategy: Sendable {
     public var multiplier: Double
     /// Restarts allowed before giving up; `nil` means unlimited.
     public var maxRestarts: Int?
-    /// A worker that ran at least this long before failing starts the backoff over, so a crash
-    /// once a day does not eventually wait `maxDelay` every time.
+    /// A worker that ran at least this long before it died was healthy: it is restarted at
+    /// once and the count of failures starts over. One that dies sooner is in a crash loop, and
+    /// only then do restarts wait (`initialDelay`, growing by `multiplier`).
     public var resetAfter: Duration
 
     /// Creates a strategy; every parameter defaults to the documented value.
@@ -20,7 +21,7 @@ public struct RestartStrategy: Sendable {
         maxDelay: Duration = .seconds(30),
         multiplier: Double = 2.0,
         maxRestarts: Int? = nil,
-        resetAfter: Duration = .seconds(60)
+        resetAfter: Duration = .seconds(3)
     ) {
         self.initialDelay = initialDelay
         self.maxDelay = maxDelay
@@ -30,6 +31,14 @@ public struct RestartStrategy: Sendable {
     }
 
     // MARK: - Backoff
+
+    /// What to do after a worker died having run `ranFor`, when `failures` workers before it
+    /// died quickly in a row: the new count of quick failures, and the wait before the restart.
+    /// A healthy worker's death costs no wait: recovery starts at once; a crash loop backs off.
+    public func afterDeath(ranFor: Duration, failures: Int) -> (failures: Int, delay: Duration) {
+        if ranFor >= resetAfter { return (0, .zero) }
+        return (failures + 1, delay(afterFailures: failures + 1))
+    }
 
     /// The wait before the restart that follows the `n`th consecutive failure:
     /// `initialDelay * multiplier^(n-1)`, capped at `maxDelay`; zero when `n < 1`.

@@ -1,0 +1,10 @@
+#ifndef SLUICE_PROCESS_CONTROL_H
+#define SLUICE_PROCESS_CONTROL_H
+
+/* Process-control calls Swift cannot make directly (prctl is variadic). */
+
+/** Asks the kernel to send `signal` to this process when the thread that started it exits
+ *  (Linux PR_SET_PDEATHSIG). Returns 0, or -1 with errno set (and on other systems). */
+int sluice_set_parent_death_signal(int signal);
+
+#endif

@@ -1,0 +1,16 @@
+#include "process_control.h"
+
+#include <errno.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+int sluice_set_parent_death_signal(int signal) {
+#ifdef __linux__
+  return prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0);
+#else
+  (void)signal;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
