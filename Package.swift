@@ -47,13 +47,16 @@ let package = Package(
         // operator thread by the plugin ABI.
         .target(name: "SluiceArrow", dependencies: ["PluginABI"], path: "Sources/SluiceArrow", swiftSettings: uncheckedExclusivity),
         // Helpers for writing plugins in Swift.
-        .target(name: "PluginKit", dependencies: ["PluginABI", "SluiceArrow"], path: "Sources/PluginKit"),
+        .target(name: "PluginKit", dependencies: ["PluginABI", "SluiceArrow", "DurableFiles"], path: "Sources/PluginKit"),
+        // Crash-safe file writes (write, fsync, rename, fsync the directory), for the checkpoint
+        // store and for every sink that stages epochs.
+        .target(name: "DurableFiles", path: "Sources/DurableFiles"),
         // CRC-32C, for checkpoint files and Pulsar frames.
         .target(name: "CRC32C", path: "Sources/CRC32C"),
         // Pure logic: pipeline model and YAML, checkpoint coordinator and store format, plugin loader.
         .target(
             name: "SluiceCore",
-            dependencies: ["PluginABI", "SluiceArrow", "CRC32C", .product(name: "Yams", package: "Yams")],
+            dependencies: ["PluginABI", "SluiceArrow", "CRC32C", "DurableFiles", .product(name: "Yams", package: "Yams")],
             path: "Sources/SluiceCore"
         ),
         // prctl for the worker (Swift cannot call a variadic C function).
@@ -61,7 +64,7 @@ let package = Package(
         .executableTarget(
             name: "Host",
             dependencies: [
-                "SluiceCore", "SluiceArrow", "PluginABI", "PulsarClient", "CProcessControl",
+                "SluiceCore", "SluiceArrow", "PluginABI", "PulsarClient", "CProcessControl", "DurableFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

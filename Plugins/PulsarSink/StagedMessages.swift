@@ -44,8 +44,8 @@ final class StagedMessages {
         try handle.synchronize()
         try handle.close()
         current = nil
-        guard rename(currentPath, sealedPath(epoch)) == 0 else {
-            throw PluginError("cannot seal \(currentPath): \(String(cString: strerror(errno)))")
+        do { try DurableFile.renameDurably(currentPath, to: sealedPath(epoch)) } catch {
+            throw PluginError("cannot seal \(currentPath): \(error)")
         }
         pending.append(epoch)
     }

@@ -1,4 +1,6 @@
 @_exported import PluginABI
+// Crash-safe file writes for plugins that stage epochs: `DurableFile`.
+@_exported import DurableFiles
 @_exported import SluiceArrow
 
 /// What every Swift plugin implements. The plugin kit turns it into the C descriptor of

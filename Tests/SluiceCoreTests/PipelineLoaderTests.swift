@@ -260,8 +260,8 @@ final class PipelineLoaderTests: XCTestCase, PipelineFileTesting {
     func testInvalidPipelineAndOperatorNames() throws {
         let errors = try parseErrors(replacing: "name: p", with: "name: my pipeline\ntransforms: [{ plugin: t, name: \"a/b\" }]")
         XCTAssertEqual(errors.map(\.message), [
-            "name must be made of letters, digits, '_', '.' and '-' only, got 'my pipeline'",
-            "name must be made of letters, digits, '_', '.' and '-' only, got 'a/b'",
+            "name must be 1 to 128 of A-Z a-z 0-9 _ . - (ASCII), not starting with a dot, got 'my pipeline'",
+            "name must be 1 to 128 of A-Z a-z 0-9 _ . - (ASCII), not starting with a dot, got 'a/b'",
         ])
     }
 

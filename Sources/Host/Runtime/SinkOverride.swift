@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 import SluiceCore
 
@@ -21,14 +22,16 @@ enum SinkOverride {
     static func path(_ store: CheckpointStore) -> String { store.directory + "/sink-override.json" }
 
     static func save(_ record: Record, store: CheckpointStore) throws {
-        let data = try JSONEncoder().encode(record)
-        let temporary = path(store) + ".tmp"
-        try data.write(to: URL(fileURLWithPath: temporary))
-        _ = rename(temporary, path(store))
+        try DurableFile.replace(path(store), bytes: Array(try JSONEncoder().encode(record)))
     }
 
     static func clear(store: CheckpointStore) {
-        unlink(path(store))
+        do {
+            try DurableFile.remove(path(store))
+            try DurableFile.syncDirectory(store.directory)
+        } catch {
+            Log.warn("could not delete the sink override record: \(error)")
+        }
     }
 
     /// The plan with the recorded sink in place, when the record still applies.

@@ -93,9 +93,7 @@ extension Worker {
             waitingForCheckpoint.append((.manual, reply))
             perform(coordinator.handle(.trigger(.manual, now: now)))
         case .savepoint(let name, let reply):
-            guard name.allSatisfy({ $0.isLetter || $0.isNumber || "_.-".contains($0) }), !name.hasPrefix(".") else {
-                return reply(.error(.badRequest, "a savepoint name is made of letters, digits, '_', '.' and '-'"))
-            }
+            if let problem = SafeName.problem(name, describing: "savepoint") { return reply(.error(.badRequest, problem)) }
             if (try? store.savepoint(named: name)) != nil {
                 return reply(.error(.conflict, "savepoint '\(name)' already exists"))
             }

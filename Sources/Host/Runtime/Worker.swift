@@ -108,7 +108,7 @@ final class Worker {
     /// Each operator's private folder, per plugin: a swapped-in sink never sees the files of the
     /// plugin before it.
     func stateDirectory(_ op: OperatorSpec, _ plugin: LoadedPlugin) throws -> String {
-        let safePlugin = String(plugin.name.map { $0.isLetter || $0.isNumber || "_.-".contains($0) ? $0 : "_" })
+        let safePlugin = SafeName.sanitized(plugin.name)
         return try store.operatorStateDirectory(for: "\(op.name).\(safePlugin)")
     }
 

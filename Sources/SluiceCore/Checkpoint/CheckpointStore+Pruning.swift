@@ -1,3 +1,4 @@
+import DurableFiles
 // MARK: - Pruning
 
 extension CheckpointStore {
@@ -30,7 +31,7 @@ extension CheckpointStore {
             }
             do {
                 try DurableFile.remove(file.path)
-            } catch let error as CheckpointStoreError {
+            } catch let error as DurableFileError {
                 throw CheckpointStoreError(message: "\(error.message). Check permissions in \(checkpointsDirectory); pruning stopped after deleting \(deleted.count) files.")
             }
             deleted.append(file.path)

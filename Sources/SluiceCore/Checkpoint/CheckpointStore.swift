@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 
 /// The on-disk home of a pipeline's checkpoints, savepoints and operator state directories.
@@ -31,7 +32,7 @@ public final class CheckpointStore: Sendable {
     /// Temp files start with this; being hidden, they can never match a final file name.
     static let temporaryPrefix = ".tmp-"
     /// Keeps `<name>.ckpt` and the temp name derived from it under the usual 255-byte limit.
-    static let maximumNameLength = 128
+    static let maximumNameLength = SafeName.maximumLength
 
     // MARK: Creation
 
@@ -50,7 +51,7 @@ public final class CheckpointStore: Sendable {
         // New subdirectories must survive a crash, or files renamed into them would vanish.
         do {
             try DurableFile.syncDirectory(directory)
-        } catch let error as CheckpointStoreError {
+        } catch let error as DurableFileError {
             throw CheckpointStoreError(message: "\(error.message). Check that the checkpoint directory is on a writable local file system.")
         }
     }
@@ -98,21 +99,9 @@ public final class CheckpointStore: Sendable {
         return name
     }
 
-    /// Accepts `[A-Za-z0-9_.-]+` without a leading dot: such a name can neither escape its
-    /// directory nor collide with hidden temp files.
+    /// Applies `SafeName`, the one rule for names.
     static func validateName(_ name: String, describing what: String) throws {
-        let allowed = name.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "-"):
-                return true
-            default:
-                return false
-            }
-        }
-        guard allowed, !name.isEmpty, !name.hasPrefix("."), name.utf8.count <= maximumNameLength else {
-            throw CheckpointStoreError(message: "invalid \(what) name \"\(name)\": use 1 to \(maximumNameLength) characters from A-Z a-z 0-9 _ . - and do not start with a dot")
-        }
+        if let problem = SafeName.problem(name, describing: what) { throw CheckpointStoreError(message: problem) }
     }
 
     // MARK: Directories

@@ -48,15 +48,11 @@ extension PipelineDecoder {
 
     // MARK: - Names
 
-    /// What pipeline and operator names are made of: `[A-Za-z0-9_.-]`.
-    private static let nameCharacters = CharacterSet(
-        charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
-    )
-
-    /// Reports a pipeline or operator name that is not usable in file names and metrics.
+    /// Reports a pipeline or operator name that is not usable in file names and metrics
+    /// (`SafeName`, the one rule for names).
     mutating func checkName(_ name: String, key: String, value: ConfigValue) {
-        if !name.unicodeScalars.allSatisfy(Self.nameCharacters.contains) {
-            reportInvalid(key, value, expected: "made of letters, digits, '_', '.' and '-' only")
+        if !SafeName.isValid(name) {
+            reportInvalid(key, value, expected: "1 to \(SafeName.maximumLength) of A-Z a-z 0-9 _ . - (ASCII), not starting with a dot")
         }
     }
 

@@ -1,16 +1,44 @@
 import Foundation
 import Glibc
 
-/// Thin POSIX file operations for the checkpoint store, used directly (not through
+/// Thin POSIX file operations for everything that must survive a crash (checkpoints, a
+/// sink's sealed epochs, records beside the checkpoints), used directly (not through
 /// Foundation) so that `fsync` really happens on the file and on its directory.
 ///
-/// Every failure is a ``CheckpointStoreError`` carrying the operation, the path and
+/// A durable replacement is: write a temporary file, fsync it, rename it over the target, fsync
+/// the directory. A crash between any two steps leaves the old file or the new one, never a
+/// torn one: before the rename only the temporary exists; after it, the directory's fsync makes
+/// the new name survive power loss (a rename alone lives in the page cache).
+///
+/// Every failure is a ``DurableFileError`` carrying the operation, the path and
 /// `strerror(errno)`. Stateless; any thread may call these.
-enum DurableFile {
+public enum DurableFile {
     // MARK: Writing
 
+    /// Replaces `path` with `bytes` durably and atomically (see the type's comment). The
+    /// temporary is `path` + `.tmp`, removed on failure.
+    public static func replace(_ path: String, bytes: [UInt8]) throws {
+        let temporary = path + ".tmp"
+        try? remove(temporary)
+        do {
+            try createAndSync(temporary, bytes: bytes)
+            try rename(temporary, to: path)
+        } catch {
+            try? remove(temporary)
+            throw error
+        }
+        try syncDirectory((path as NSString).deletingLastPathComponent)
+    }
+
+    /// Renames `source` to `destination` and makes the new name durable (fsync of the
+    /// destination's directory): how a staged file is sealed.
+    public static func renameDurably(_ source: String, to destination: String) throws {
+        try rename(source, to: destination)
+        try syncDirectory((destination as NSString).deletingLastPathComponent)
+    }
+
     /// Creates `path`, which must not exist, writes `bytes` and flushes them to stable storage.
-    static func createAndSync(_ path: String, bytes: [UInt8]) throws {
+    public static func createAndSync(_ path: String, bytes: [UInt8]) throws {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw failure("create", path) }
         do {
@@ -35,12 +63,12 @@ enum DurableFile {
     }
 
     /// Moves `source` to `destination`, replacing whatever is there, atomically.
-    static func rename(_ source: String, to destination: String) throws {
+    public static func rename(_ source: String, to destination: String) throws {
         guard Glibc.rename(source, destination) == 0 else { throw failure("rename \(source) to", destination) }
     }
 
     /// What ``link(_:to:)`` did.
-    enum LinkOutcome {
+    public enum LinkOutcome {
         case linked
         case destinationExists
         /// The file system has no hard links.
@@ -49,7 +77,7 @@ enum DurableFile {
 
     /// Gives `source` the additional name `destination` unless that name exists: an atomic
     /// create-if-absent, which rename cannot do since it replaces.
-    static func link(_ source: String, to destination: String) throws -> LinkOutcome {
+    public static func link(_ source: String, to destination: String) throws -> LinkOutcome {
         if Glibc.link(source, destination) == 0 { return .linked }
         switch errno {
         case EEXIST: return .destinationExists
@@ -59,7 +87,7 @@ enum DurableFile {
     }
 
     /// Flushes the directory entry changes (creations, renames) of `directory`.
-    static func syncDirectory(_ directory: String) throws {
+    public static func syncDirectory(_ directory: String) throws {
         let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { throw failure("open directory", directory) }
         defer { close(descriptor) }
@@ -67,14 +95,14 @@ enum DurableFile {
     }
 
     /// Removes `path`; a file that is already gone counts as removed.
-    static func remove(_ path: String) throws {
+    public static func remove(_ path: String) throws {
         guard unlink(path) == 0 || errno == ENOENT else { throw failure("delete", path) }
     }
 
     // MARK: Reading
 
     /// Reads the whole file.
-    static func read(_ path: String) throws -> [UInt8] {
+    public static func read(_ path: String) throws -> [UInt8] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw failure("open", path) }
         defer { close(descriptor) }
@@ -97,7 +125,7 @@ enum DurableFile {
     }
 
     /// Size in bytes and modification time of `path`.
-    static func status(_ path: String) throws -> (sizeBytes: Int, modified: Date) {
+    public static func status(_ path: String) throws -> (sizeBytes: Int, modified: Date) {
         var info = stat()
         guard stat(path, &info) == 0 else { throw failure("stat", path) }
         let modified = Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec) + TimeInterval(info.st_mtim.tv_nsec) / 1e9)
@@ -107,8 +135,14 @@ enum DurableFile {
     // MARK: Errors
 
     /// Captures `errno` immediately, before anything else can overwrite it.
-    static func failure(_ operation: String, _ path: String) -> CheckpointStoreError {
+    static func failure(_ operation: String, _ path: String) -> DurableFileError {
         let code = errno
-        return CheckpointStoreError(message: "could not \(operation) \(path): \(String(cString: strerror(code))) (errno \(code))")
+        return DurableFileError(message: "could not \(operation) \(path): \(String(cString: strerror(code))) (errno \(code))")
     }
+}
+
+/// A file operation that failed: what, where, and the system's reason.
+public struct DurableFileError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public var description: String { message }
 }
