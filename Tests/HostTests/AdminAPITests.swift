@@ -114,7 +114,7 @@ final class AdminAPITests: XCTestCase {
         }
         let failed = try api.request("POST", "/sink", json: ["plugin": "file-sink", "config_yaml": "directory: /proc/no/such/place"])
         XCTAssertEqual(failed.status, 422, failed.body)
-        XCTAssertTrue(failed.body.contains("the old sink was reopened"), failed.body)
+        XCTAssertTrue(failed.body.contains("nothing changed, the old sink goes on"), failed.body)
         let invalid = try api.request("POST", "/sink", json: ["plugin": "file-sink", "config_yaml": "directry: x"])
         XCTAssertEqual(invalid.status, 400, invalid.body)
         XCTAssertTrue(invalid.body.contains("directry"), invalid.body)

@@ -16,10 +16,13 @@ enum WorkerEvent {
     case stopped(index: Int)
     /// The main sink paused at barrier `checkpoint` for a swap, at `at` (monotonic nanoseconds).
     case sinkPaused(checkpoint: UInt64, at: UInt64)
-    /// The paused main sink committed `checkpoint` at `at` (monotonic nanoseconds).
-    case sinkCommitted(checkpoint: UInt64, at: UInt64)
-    /// The main sink was swapped (error nil) or kept after the new one failed.
-    case sinkSwapped(error: Error?, at: UInt64)
+    /// The paused main sink's old plugin closed at `at` (monotonic nanoseconds), its last
+    /// epoch committed.
+    case sinkCommitted(at: UInt64)
+    /// The new sink of a swap was created and opened beside the running one, or failed to.
+    case swapPrepared(Result<PluginInstance, Error>)
+    /// The main sink was swapped at `at` (monotonic nanoseconds).
+    case sinkSwapped(at: UInt64)
     /// A request from the admin API, answered through its reply.
     case admin(AdminCommand)
 }

@@ -20,8 +20,9 @@ enum ControlMessage {
     case stopReading
     /// Main sink only: pause at the next barrier, so nothing after it reaches the old plugin.
     case prepareSwap
-    /// Main sink only, while paused: replace the plugin, then resume.
-    case swap(OperatorSetup)
+    /// Main sink only, while paused: close the old plugin (it commits what it sealed), switch
+    /// to the new one, opened beforehand, and resume.
+    case swap(OperatorSetup, PluginInstance)
     /// Main sink only: forget the swap and resume.
     case cancelSwap
     /// Close and destroy the plugin, then end the thread.

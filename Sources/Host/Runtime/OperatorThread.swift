@@ -27,7 +27,12 @@ struct OperatorCounters {
 final class OperatorThread {
     enum Role { case source, transform, sink, deadLetterSink }
 
-    private(set) var setup: OperatorSetup
+    /// Replaced on the sink thread by a swap while other threads read it: under `statsLock`.
+    private var currentSetup: OperatorSetup
+    var setup: OperatorSetup {
+        get { statsLock.withLock { currentSetup } }
+        set { statsLock.withLock { currentSetup = newValue } }
+    }
     let role: Role
     let inbox: OperatorInbox
     /// Where output goes; nil for sinks.
@@ -60,7 +65,7 @@ final class OperatorThread {
 
     init(setup: OperatorSetup, role: Role, inbox: OperatorInbox, downstream: OperatorInbox?, deadLetters: OperatorInbox?,
          mailbox: CoordinatorMailbox, hasDeadLetterOutput: Bool, deliveryMode: DeliveryMode, pipelineName: String) {
-        self.setup = setup
+        self.currentSetup = setup
         self.role = role
         self.inbox = inbox
         self.downstream = downstream
@@ -96,12 +101,26 @@ final class OperatorThread {
     }
 
     private func prepare(restoring restore: (checkpoint: UInt64, state: [UInt8])?) throws {
+        instance = try Self.openInstance(setup, hasDeadLetterOutput: hasDeadLetterOutput, deliveryMode: deliveryMode,
+                                         pipelineName: pipelineName, restoring: restore)
+    }
+
+    /// Creates, restores and opens the plugin instance of `setup`. On the operator's thread, or
+    /// on a preparation thread for a sink about to be swapped in (the instance moves to the
+    /// sink thread afterwards; its calls never overlap).
+    static func openInstance(_ setup: OperatorSetup, hasDeadLetterOutput: Bool, deliveryMode: DeliveryMode, pipelineName: String,
+                             restoring restore: (checkpoint: UInt64, state: [UInt8])?) throws -> PluginInstance {
         let context = HostContext(operatorName: setup.spec.name, pluginName: setup.plugin.name, hasDeadLetterOutput: hasDeadLetterOutput)
         let instance = try PluginInstance(plugin: setup.plugin, configJSON: setup.spec.configJSON, context: context,
                                           stateDirectory: setup.stateDirectory, deliveryMode: deliveryMode, pipelineName: pipelineName)
-        self.instance = instance
-        if let restore { try instance.restore(restore.checkpoint, state: restore.state) }
-        try instance.open()
+        do {
+            if let restore { try instance.restore(restore.checkpoint, state: restore.state) }
+            try instance.open()
+        } catch {
+            instance.destroy()
+            throw error
+        }
+        return instance
     }
 
     // MARK: - Source
@@ -200,7 +219,6 @@ final class OperatorThread {
         switch control {
         case .notifyComplete(let id):
             try instance!.notifyComplete(id)
-            if paused { mailbox.post(.sinkCommitted(checkpoint: id, at: monotonicNanoseconds())) }
         case .notifyAborted(let id):
             instance!.notifyAborted(id)
         case .prepareSwap:
@@ -208,8 +226,8 @@ final class OperatorThread {
         case .cancelSwap:
             swapRequested = false
             paused = false
-        case .swap(let newSetup):
-            swap(to: newSetup)
+        case .swap(let newSetup, let newInstance):
+            try swap(to: newSetup, instance: newInstance)
         default:
             break
         }
@@ -227,32 +245,23 @@ final class OperatorThread {
 
     // MARK: - Swapping the sink
 
-    /// Replaces the plugin: closes the old instance (its epochs are committed), creates and
-    /// opens the new one. If the new one fails, the old one is created and opened again and
-    /// the pipeline goes on with it. Either way the thread resumes taking data.
-    private func swap(to newSetup: OperatorSetup) {
+    /// Switches to the new instance, created and opened beforehand (make before break): the
+    /// old one is closed first, which commits the epoch it sealed at the swap's barrier, so the
+    /// only stall beyond that commit is the switch itself. A failed close of the old sink fails
+    /// the operator: its last epoch is sealed, and a restore commits it.
+    private func swap(to newSetup: OperatorSetup, instance newInstance: PluginInstance) throws {
         let old = setup
-        do { try instance?.close() } catch { Log.warn("closing sink '\(old.spec.name)' before the swap failed: \(error)") }
-        instance?.destroy()
-        instance = nil
-        var failure: Error?
-        do {
-            setup = newSetup
-            try prepare(restoring: nil)
-        } catch {
-            failure = error
-            instance?.destroy()
-            instance = nil
-            setup = old
-            do { try prepare(restoring: nil) } catch {
-                mailbox.post(.failed(index: setup.index, error: OperatorError(
-                    operatorName: old.spec.name, plugin: old.plugin.name,
-                    message: "the new sink failed (\(failure!)) and reopening the old one failed too: \(error)")))
-                return
-            }
+        do { try instance?.close() } catch {
+            newInstance.destroy()
+            throw OperatorError(operatorName: old.spec.name, plugin: old.plugin.name,
+                                message: "closing the old sink for the swap failed (\(error)); its last epoch is sealed and is committed on restore")
         }
+        mailbox.post(.sinkCommitted(at: monotonicNanoseconds()))
+        instance?.destroy()
+        setup = newSetup
+        instance = newInstance
         swapRequested = false
         paused = false
-        mailbox.post(.sinkSwapped(error: failure, at: monotonicNanoseconds()))
+        mailbox.post(.sinkSwapped(at: monotonicNanoseconds()))
     }
 }

@@ -13,15 +13,20 @@ struct SinkSwapRequest {
     var fromPipelineFile: Bool
 }
 
-/// A swap under way. Its steps: the sink pauses at the next barrier (nothing after it reaches
-/// the old plugin); that checkpoint completes and the old sink commits it; the sink thread
-/// closes the old plugin and opens the new one; data flows again.
+/// A swap under way, make before break. Its steps: the new sink is created and opened on a
+/// preparation thread while the old one runs (a failure there refuses the swap with nothing
+/// changed); the sink pauses at the next barrier (nothing after it reaches the old plugin);
+/// that checkpoint completes; the sink thread closes the old plugin, which commits its last
+/// epoch, and switches to the new one; data flows again.
 struct SinkSwap {
     var request: SinkSwapRequest
     var setup: OperatorSetup
     var spec: OperatorSpec
     var plugin: LoadedPlugin
+    var slot: SinkStateSlot
     var reply: (AdminResponse) -> Void
+    /// The new sink, opened; nil while it is being prepared.
+    var instance: PluginInstance?
     /// The barrier the sink paused at.
     var barrier: UInt64?
     var pausedAt: UInt64?
@@ -59,17 +64,57 @@ extension Worker {
             return reply(.error(.badRequest, "\(error)"))
         }
         let setup: OperatorSetup
+        let slot = sinkSlot.other
         do {
             setup = OperatorSetup(index: sinkIndex, spec: newSpec, plugin: plugin,
-                                  stateDirectory: try stateDirectory(newSpec, plugin), restore: nil)
+                                  stateDirectory: try stateDirectory(newSpec, plugin, sinkSlot: slot), restore: nil)
         } catch {
             return reply(.error(.internalServerError, "\(error)"))
         }
-        Log.info("swapping sink '\(current.name)' from \(plan.plugins[sinkIndex].name) to \(plugin.name) \(plugin.version) (\(plugin.originalPath)) at the next checkpoint")
-        swap = SinkSwap(request: request, setup: setup, spec: newSpec, plugin: plugin, reply: reply)
+        Log.info("swapping sink '\(current.name)' from \(plan.plugins[sinkIndex].name) to \(plugin.name) \(plugin.version) (\(plugin.originalPath)): opening the new sink beside the running one")
+        swap = SinkSwap(request: request, setup: setup, spec: newSpec, plugin: plugin, slot: slot, reply: reply)
         status.update { $0.state = "swapping" }
-        operators[sinkIndex].inbox.send(.prepareSwap)
-        perform(coordinator.handle(.trigger(.manual, now: now)))
+        // Opening may take a while (connections, table checks): on its own thread, so the
+        // pipeline runs on meanwhile.
+        let (mailbox, hasDeadLetterOutput, mode, name) = (self.mailbox, spec.deadLetter != nil, spec.checkpointing.mode, spec.name)
+        let thread = Thread {
+            mailbox.post(.swapPrepared(Result {
+                try OperatorThread.openInstance(setup, hasDeadLetterOutput: hasDeadLetterOutput, deliveryMode: mode,
+                                                pipelineName: name, restoring: nil)
+            }))
+        }
+        thread.name = "swap-prepare"
+        thread.start()
+    }
+
+    /// The new sink is open (or failed to open): pause the old one at the next checkpoint.
+    func swapPrepared(_ result: Result<PluginInstance, Error>, now: UInt64) {
+        guard let pending = swap else {
+            if case .success(let instance) = result { Self.closeInBackground(instance) }
+            return
+        }
+        switch result {
+        case .failure(let error):
+            swap = nil
+            status.update { $0.state = "running" }
+            Log.error("the new sink failed to open (\(error)); nothing changed, the old sink goes on")
+            pending.reply(.error(.unprocessableEntity, "the new sink failed to open: \(error); nothing changed, the old sink goes on"))
+        case .success(let instance):
+            swap?.instance = instance
+            Log.info("the new sink is open; switching to it at the next checkpoint")
+            operators[sinkIndex].inbox.send(.prepareSwap)
+            perform(coordinator.handle(.trigger(.manual, now: now)))
+        }
+    }
+
+    /// A prepared sink that will not be used: closed and destroyed off the coordinator thread.
+    static func closeInBackground(_ instance: PluginInstance) {
+        let thread = Thread {
+            do { try instance.close() } catch { Log.warn("closing the unused new sink failed: \(error)") }
+            instance.destroy()
+        }
+        thread.name = "swap-discard"
+        thread.start()
     }
 
     /// The sink paused at barrier `id`; if that checkpoint already completed, swap now.
@@ -82,9 +127,9 @@ extension Worker {
 
     /// Sends the swap to the sink thread, right behind its notify-complete.
     func sendSwap() {
-        guard let pending = swap, !pending.sent else { return }
+        guard let pending = swap, !pending.sent, let instance = pending.instance else { return }
         swap?.sent = true
-        operators[sinkIndex].inbox.send(.swap(pending.setup))
+        operators[sinkIndex].inbox.send(.swap(pending.setup, instance))
     }
 
     /// A checkpoint aborted: if the sink is paused on it, resume with the old sink and say so;
@@ -93,6 +138,7 @@ extension Worker {
         guard let pending = swap else { return }
         if pending.barrier == id {
             operators[sinkIndex].inbox.send(.cancelSwap)
+            if let instance = pending.instance { Self.closeInBackground(instance) }
             pending.reply(.error(.serviceUnavailable, "checkpoint \(id) was aborted (\(reason)); the sink was not swapped and the old one goes on"))
             swap = nil
             status.update { $0.state = "running" }
@@ -101,14 +147,21 @@ extension Worker {
         }
     }
 
-    /// The sink thread finished the swap (or rolled it back).
-    func sinkSwapped(error: Error?, at: UInt64) {
+    /// The sink thread switched to the new sink. Recorded before any checkpoint can hold the
+    /// new sink's state (its acknowledgements queue behind this event): the slot of its state
+    /// folder, and for an API swap the sink itself, so a restarted worker runs it.
+    func sinkSwapped(at: UInt64) {
         guard let pending = swap else { return }
         swap = nil
         status.update { $0.state = "running" }
-        if let error {
-            Log.error("the new sink failed to open (\(error)); the old sink was reopened and the pipeline goes on")
-            pending.reply(.error(.unprocessableEntity, "the new sink failed to open: \(error); the old sink was reopened and the pipeline goes on"))
+        do {
+            try pending.slot.save(store: store)
+            sinkSlot = pending.slot
+        } catch {
+            // Nothing the new sink staged is in a checkpoint yet: a restart resumes with the old
+            // sink from the last checkpoint, which holds only committed epochs.
+            outcomeOfActions = .failed("recording the sink swap failed (\(error)); restarting with the old sink")
+            pending.reply(.error(.internalServerError, "recording the sink swap failed: \(error)"))
             return
         }
         let stallBeyondCommit = Double(at - (pending.committedAt ?? pending.pausedAt ?? at)) / 1e6

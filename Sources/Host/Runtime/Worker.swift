@@ -41,6 +41,8 @@ final class Worker {
     var waitingForCheckpoint: [(trigger: CheckpointCoordinator.Trigger, reply: (AdminResponse) -> Void)] = []
     var swap: SinkSwap?
     var lastCompletedID: UInt64 = 0
+    /// Which of its two state folders the main sink uses (see `stateDirectory`).
+    var sinkSlot: SinkStateSlot
     var outcomeOfActions: Outcome?
     var spec: PipelineSpec { plan.spec }
     var sinkIndex: Int { 1 + spec.transforms.count }
@@ -49,6 +51,7 @@ final class Worker {
         self.plan = plan
         self.options = options
         store = try CheckpointStore(directory: plan.spec.checkpointing.directory)
+        sinkSlot = SinkStateSlot.read(store: store)
     }
 
     // MARK: - Run
@@ -106,10 +109,13 @@ final class Worker {
     }
 
     /// Each operator's private folder, per plugin: a swapped-in sink never sees the files of the
-    /// plugin before it.
-    func stateDirectory(_ op: OperatorSpec, _ plugin: LoadedPlugin) throws -> String {
+    /// plugin before it. The main sink's folder alternates between two slots (the second ends
+    /// in `.b`) at each swap, since the new sink opens while the old one still stages its last
+    /// epoch, and both may be the same plugin.
+    func stateDirectory(_ op: OperatorSpec, _ plugin: LoadedPlugin, sinkSlot: SinkStateSlot? = nil) throws -> String {
         let safePlugin = SafeName.sanitized(plugin.name)
-        return try store.operatorStateDirectory(for: "\(op.name).\(safePlugin)")
+        let slot = op.role == .sink ? (sinkSlot ?? self.sinkSlot) : .a
+        return try store.operatorStateDirectory(for: "\(op.name).\(safePlugin)\(slot.suffix)")
     }
 
     // MARK: - Coordination
@@ -170,10 +176,12 @@ final class Worker {
                     }
                 case .sinkPaused(let id, let at):
                     sinkPaused(at: id, time: at)
-                case .sinkCommitted(_, let at):
+                case .sinkCommitted(let at):
                     swap?.committedAt = at
-                case .sinkSwapped(let error, let at):
-                    sinkSwapped(error: error, at: at)
+                case .swapPrepared(let result):
+                    swapPrepared(result, now: now)
+                case .sinkSwapped(let at):
+                    sinkSwapped(at: at)
                 case .admin(let command):
                     if stopping {
                         command.reply(.error(.serviceUnavailable, "the pipeline is stopping"))
