@@ -10,10 +10,13 @@
  *     cc -shared -fPIC -O2 -I Sources/PluginABI/include -o libsequence_source.so sequence_source.c
  *
  * Configuration (JSON): {"count": 1000, "batch_size": 100, "start": 1, "rate": 0,
- *                        "format": "int64", "segfault_at": 0, "segfault_marker": "/tmp/x"}
+ *                        "format": "int64", "segfault_at": 0, "segfault_marker": "/tmp/x",
+ *                        "decline_every": 0}
  * `rate` limits rows per second (0: unlimited). `segfault_at`, for crash tests, makes the plugin
  * dereference NULL when it is about to emit that value, once: it first creates the file
- * `segfault_marker` and does not crash again while that file exists.
+ * `segfault_marker` and does not crash again while that file exists. `decline_every: N`, for
+ * checkpoint tests, fails the snapshot of every checkpoint whose id is a multiple of N: the
+ * host then aborts that checkpoint and a later one covers the rows.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +35,7 @@ typedef struct {
   int64_t batch_size;
   double rate;
   int64_t segfault_at;
+  int64_t decline_every;
   int float64; /* "format": "float64" */
   char segfault_marker[512];
   double started_at;
@@ -84,13 +88,14 @@ static int read_string(const char* json, const char* key, char* out, size_t capa
 }
 
 static int parse_config(const char* json, sequence_source* s, sluice_error* error) {
-  double count, batch_size, start, rate, segfault_at;
+  double count, batch_size, start, rate, segfault_at, decline_every;
   if (json == NULL) json = "{}";
   if (!read_number(json, "count", 0, &count, error) ||
       !read_number(json, "batch_size", 1024, &batch_size, error) ||
       !read_number(json, "start", 1, &start, error) ||
       !read_number(json, "rate", 0, &rate, error) ||
-      !read_number(json, "segfault_at", 0, &segfault_at, error)) return 0;
+      !read_number(json, "segfault_at", 0, &segfault_at, error) ||
+      !read_number(json, "decline_every", 0, &decline_every, error)) return 0;
   if (count < 0) {
     snprintf(error->message, sizeof error->message, "'count' must be >= 0 (0 means unbounded)");
     strcpy(error->config_path, "/count");
@@ -120,6 +125,7 @@ static int parse_config(const char* json, sequence_source* s, sluice_error* erro
   s->next = s->start;
   s->rate = rate;
   s->segfault_at = (int64_t)segfault_at;
+  s->decline_every = (int64_t)decline_every;
   return 1;
 }
 
@@ -131,6 +137,7 @@ static const char schema_json[] =
     "\"rate\":{\"type\":\"number\",\"minimum\":0,\"description\":\"rows per second; 0 = unlimited\"},"
     "\"format\":{\"type\":\"string\",\"enum\":[\"int64\",\"float64\"],\"description\":\"type of the value column\"},"
     "\"segfault_at\":{\"type\":\"integer\",\"minimum\":0},"
+    "\"decline_every\":{\"type\":\"integer\",\"minimum\":0,\"description\":\"tests: fail the snapshot of checkpoints whose id is a multiple of this\"},"
     "\"segfault_marker\":{\"type\":\"string\"}}}";
 
 /* ---- Arrow export: one int64 (or float64) column "value" ---- */
@@ -283,8 +290,12 @@ static void release_state(sluice_bytes* bytes) {
 
 static sluice_status snapshot(void* instance, uint64_t checkpoint_id, sluice_bytes* state,
                               sluice_error* error) {
-  (void)checkpoint_id; (void)error;
   sequence_source* s = instance;
+  if (s->decline_every > 0 && checkpoint_id % (uint64_t)s->decline_every == 0) {
+    snprintf(error->message, sizeof error->message, "declining checkpoint %llu (decline_every: %lld)",
+             (unsigned long long)checkpoint_id, (long long)s->decline_every);
+    return SLUICE_ERROR;
+  }
   uint8_t* data = malloc(8);
   for (int i = 0; i < 8; i++) data[i] = (uint8_t)((uint64_t)s->next >> (8 * i));
   *state = (sluice_bytes){.data = data, .length = 8, .release = release_state};

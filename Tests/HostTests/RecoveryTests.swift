@@ -138,6 +138,25 @@ final class RecoveryTests: XCTestCase {
         XCTAssertEqual(again.status, 0, again.stderr)
     }
 
+    /// A snapshot that fails declines its checkpoint: it aborts, the pipeline goes on, and a
+    /// later checkpoint covers the rows. A plugin that can never snapshot fails after three.
+    func testAFailedSnapshotDeclinesTheCheckpointAndTheNextOneCoversItsRows() throws {
+        let n = 30_000
+        let path = writePipeline(count: n, rate: 20_000, interval: "100ms", sourceExtra: ", decline_every: 3")
+        let result = try runProcess(Built.sluice, ["run", path], timeout: 60)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        assertNoWorkerRestart(result.stderr)
+        XCTAssertTrue(result.stderr.contains("checkpoint 3 aborted: operator 'source' declined: operator 'source' (plugin sequence-source): declining checkpoint 3"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("checkpoint 4 complete"), result.stderr)
+        assertExactlyOnce(try committedValues(in: dir + "/out"), n)
+
+        setUp()
+        let never = writePipeline(count: 0, rate: 20_000, interval: "100ms", sourceExtra: ", decline_every: 1")
+        let failing = try runProcess(Built.sluice, ["worker", never], timeout: 60)
+        XCTAssertEqual(failing.status, 1, failing.stderr)
+        XCTAssertTrue(failing.stderr.contains("snapshot failed for 3 checkpoints in a row"), failing.stderr)
+    }
+
     private func isAlive(_ pid: pid_t) -> Bool {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return false }
         return !status.contains("State:\tZ")

@@ -5,6 +5,8 @@ enum WorkerEvent {
     /// Operator `index` created, restored and opened its plugin.
     case ready(index: Int)
     case acknowledged(checkpoint: UInt64, index: Int, state: [UInt8], rows: Int)
+    /// Operator `index` could not snapshot for `checkpoint`: that checkpoint aborts.
+    case declined(checkpoint: UInt64, index: Int, reason: String)
     case failed(index: Int, error: Error)
     /// The source returned end-of-stream.
     case sourceEnded

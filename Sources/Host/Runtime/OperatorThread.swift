@@ -49,6 +49,9 @@ final class OperatorThread {
     private var rowsSinceBarrier = 0
     private var totals = OperatorCounters()
     private let statsLock = NSLock()
+    /// Snapshots that failed since the last one that worked.
+    private var declinesInARow = 0
+    static let maximumDeclinesInARow = 3
     /// A swap was asked for: pause at the next barrier.
     private var swapRequested = false
     /// Paused at a barrier, waiting for the commit and the swap.
@@ -203,9 +206,27 @@ final class OperatorThread {
 
     // MARK: - Checkpoints
 
-    /// Snapshots, acknowledges to the coordinator, then forwards the barrier.
+    /// Snapshots, acknowledges to the coordinator, then forwards the barrier. A failed
+    /// snapshot declines the checkpoint (it aborts; the rows since the last barrier stay
+    /// counted for the next one, which covers them) and the barrier still goes on, so the
+    /// operators downstream stay aligned. `maximumDeclinesInARow` failures in a row fail the
+    /// operator: a plugin that can never snapshot would otherwise run without checkpoints.
     private func barrier(_ id: UInt64) throws {
-        let state = try instance!.snapshot(id)
+        let state: [UInt8]
+        do {
+            state = try instance!.snapshot(id)
+            declinesInARow = 0
+        } catch {
+            declinesInARow += 1
+            if declinesInARow >= Self.maximumDeclinesInARow {
+                throw OperatorError(operatorName: setup.spec.name, plugin: setup.plugin.name,
+                                    message: "snapshot failed for \(declinesInARow) checkpoints in a row, the last time: \(error)")
+            }
+            Log.warn("\(setup.spec.name): snapshot for checkpoint \(id) failed (\(error)); declining it, a later checkpoint covers these rows")
+            mailbox.post(.declined(checkpoint: id, index: setup.index, reason: "\(error)"))
+            (downstream ?? deadLetters)?.push(.barrier(id))
+            return
+        }
         statsLock.lock()
         let rows = rowsSinceBarrier
         if role == .source { totals.rowsOut += rows } else { totals.rowsIn += rows }

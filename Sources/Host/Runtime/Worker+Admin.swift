@@ -139,7 +139,7 @@ extension Worker {
             let c = op.counters
             return ["name": op.setup.spec.name, "plugin": op.setup.plugin.name, "version": op.setup.plugin.version,
                     "role": "\(op.role)", "records_in": c.rowsIn, "records_out": c.rowsOut, "dead_letters": c.deadLetters,
-                    "queue_depth": op.inbox.depth, "lag": NSNull()]
+                    "queue_depth": op.inbox.depth]
         }
         var document: [String: Any] = [
             "pipeline": spec.name, "state": values.state, "worker_pid": Int(getpid()), "restarts": options.restarts,

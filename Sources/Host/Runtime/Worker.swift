@@ -144,6 +144,8 @@ final class Worker {
                 case .acknowledged(let id, let index, let state, let rows):
                     perform(coordinator.handle(.acknowledged(id: id, operatorIndex: index, state: state, rows: rows),
                                                createdAtMilliseconds: wallClockMilliseconds()))
+                case .declined(let id, let index, let reason):
+                    perform(coordinator.handle(.declined(id: id, operatorIndex: index, reason: reason)))
                 case .failed(let index, let error):
                     let reason = "operator '\(spec.operators[index].name)' failed: \(error)"
                     if let error = error as? OperatorError, error.configPath != nil { return .misconfigured(reason) }
