@@ -47,7 +47,7 @@ final class EpochStaging {
 
     func append(_ bytes: [UInt8]) throws {
         try startEpoch()
-        try bytes.withUnsafeBytes { try writeAll(current, $0, path: currentPath) }
+        try bytes.withUnsafeBytes { try DurableFile.writeAll(current, $0, path: currentPath) }
     }
 
     /// Makes the current epoch durable under its checkpoint id and starts the next one.
@@ -57,7 +57,7 @@ final class EpochStaging {
         Glibc.close(current)
         current = -1
         if rename(currentPath, sealedPath(epoch)) != 0 { throw posixError("seal the epoch as", sealedPath(epoch)) }
-        try syncDirectory(stagingDirectory)
+        try DurableFile.syncDirectory(stagingDirectory)
         pendingEpochs.append(epoch)
         try startEpoch()
     }
@@ -85,7 +85,7 @@ final class EpochStaging {
             pendingEpochs.removeFirst()
             epochs += 1
         }
-        if epochs > 0 { try syncDirectory(outputDirectory) }
+        if epochs > 0 { try DurableFile.syncDirectory(outputDirectory) }
         return epochs
     }
 
@@ -134,31 +134,14 @@ final class EpochStaging {
             let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
             if n < 0 { throw posixError("read", source) }
             if n == 0 { break }
-            try buffer.withUnsafeBytes { try writeAll(output, UnsafeRawBufferPointer(rebasing: $0[0..<n]), path: temporary) }
+            try buffer.withUnsafeBytes { try DurableFile.writeAll(output, UnsafeRawBufferPointer(rebasing: $0[0..<n]), path: temporary) }
         }
         if fsync(output) != 0 { throw posixError("fsync", temporary) }
         if rename(temporary, destination) != 0 { throw posixError("rename into", destination) }
     }
 }
 
-func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
-    var offset = 0
-    while offset < bytes.count {
-        let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw posixError("write", path)
-        }
-        offset += n
-    }
-}
 
-func syncDirectory(_ path: String) throws {
-    let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if fd < 0 { throw posixError("open directory", path) }
-    defer { Glibc.close(fd) }
-    if fsync(fd) != 0 { throw posixError("fsync directory", path) }
-}
 
 func makeDirectories(_ path: String) throws {
     var prefix = path.hasPrefix("/") ? "" : "."

@@ -70,8 +70,8 @@ final class NativeStaging {
         defer { close(fd) }
         var head = [UInt8](header)
         head.append(UInt8(ascii: "\n"))
-        try head.withUnsafeBytes { try writeAll(fd, $0, path: path) }
-        try body { try writeAll(fd, $0, path: path) }
+        try head.withUnsafeBytes { try DurableFile.writeAll(fd, $0, path: path) }
+        try body { try DurableFile.writeAll(fd, $0, path: path) }
         if fsync(fd) != 0 { throw posixError("fsync", path) }
     }
 
@@ -79,11 +79,11 @@ final class NativeStaging {
     /// rows is not listed (nothing to commit).
     func seal(epoch: UInt64) throws {
         guard currentBlocks > 0 else { return }
-        try syncDirectory(currentDirectory)
+        try DurableFile.syncDirectory(currentDirectory)
         let sealed = sealedDirectory(epoch)
         try removeTree(sealed)
         if rename(currentDirectory, sealed) != 0 { throw posixError("seal the epoch as", sealed) }
-        try syncDirectory(directory)
+        try DurableFile.syncDirectory(directory)
         lock.withLock { pendingEpochs.append(epoch) }
         currentBlocks = 0
     }
@@ -146,7 +146,7 @@ final class NativeStaging {
     /// Every block of `epoch` is in ClickHouse: removes its folder and the listing.
     func finishEpoch(_ epoch: UInt64) throws {
         try removeTree(sealedDirectory(epoch))
-        try syncDirectory(directory)
+        try DurableFile.syncDirectory(directory)
         lock.withLock { pendingEpochs.removeAll { $0 == epoch } }
     }
 
@@ -158,7 +158,7 @@ final class NativeStaging {
             guard let epoch = UInt64(name.dropFirst(7)) else { continue }
             if !keep.contains(epoch) { try removeTree(directory + "/" + name) }
         }
-        try syncDirectory(directory)
+        try DurableFile.syncDirectory(directory)
     }
 
     // MARK: - Files
@@ -192,24 +192,7 @@ struct SinkState: Codable, Equatable {
     }
 }
 
-func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
-    var offset = 0
-    while offset < bytes.count {
-        let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw posixError("write", path)
-        }
-        offset += n
-    }
-}
 
-func syncDirectory(_ path: String) throws {
-    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if fd < 0 { throw posixError("open directory", path) }
-    defer { close(fd) }
-    if fsync(fd) != 0 { throw posixError("fsync directory", path) }
-}
 
 func posixError(_ action: String, _ path: String) -> ClickHouseError {
     ClickHouseError.local("cannot \(action) \(path): \(String(cString: strerror(errno)))")

@@ -42,17 +42,7 @@ public enum DurableFile {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw failure("create", path) }
         do {
-            try bytes.withUnsafeBytes { buffer in
-                var offset = 0
-                while offset < buffer.count {
-                    let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        throw failure("write", path)
-                    }
-                    offset += written
-                }
-            }
+            try bytes.withUnsafeBytes { try writeAll(descriptor, $0, path: path) }
             guard fsync(descriptor) == 0 else { throw failure("fsync", path) }
         } catch {
             close(descriptor)
@@ -60,6 +50,20 @@ public enum DurableFile {
         }
         // close can report deferred write errors (for example on network file systems).
         guard close(descriptor) == 0 else { throw failure("close", path) }
+    }
+
+    /// Writes all of `bytes` to the open descriptor `fd` (retrying short writes and EINTR);
+    /// `path` names it in errors.
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw failure("write", path)
+            }
+            offset += written
+        }
     }
 
     /// Moves `source` to `destination`, replacing whatever is there, atomically.

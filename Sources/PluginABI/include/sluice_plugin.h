@@ -15,7 +15,9 @@
  *    crosses the boundary starts with `struct_size`, so the reader can tell which members the
  *    writer knew about; a member beyond `struct_size` is absent and must not be read.
  *  - Threads. Every call into one plugin instance comes from one thread at a time, in sequence:
- *    the instance's operator thread (see each function for the exceptions). A plugin therefore
+ *    the instance's operator thread (see each function for the exceptions). A sink swapped into
+ *    a running pipeline is created and opened on a preparation thread while the old sink still
+ *    runs; its later calls come from the sink's operator thread, and no two calls overlap. A plugin therefore
  *    needs no locks for its own state. Different instances may be called concurrently from
  *    different threads, so globals shared between instances need their own protection.
  *  - Status. Functions return SLUICE_OK (0) on success. On failure they return SLUICE_ERROR and
