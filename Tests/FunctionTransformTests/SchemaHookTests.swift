@@ -14,7 +14,7 @@ final class SchemaHookTests: XCTestCase {
     private func call(_ json: String, input: [ArrowField]?) throws -> (status: sluice_status, fields: [ArrowField]?, error: sluice_error) {
         let d = try descriptor()
         XCTAssertEqual(Int(d.pointee.struct_size), MemoryLayout<sluice_plugin_descriptor>.size)
-        XCTAssertEqual(d.pointee.abi_version, UInt32(1 << 16 | 1))
+        XCTAssertEqual(d.pointee.abi_version, UInt32(SLUICE_ABI_VERSION_MAJOR << 16 | SLUICE_ABI_VERSION_MINOR), "a plugin built with the package reports the header's version")
         let hook = try XCTUnwrap(d.pointee.output_schema)
         var inSchema = ArrowSchema()
         if let input { ArrowField.export(input, to: &inSchema) }

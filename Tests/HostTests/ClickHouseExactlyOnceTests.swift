@@ -46,7 +46,7 @@ final class ClickHouseExactlyOnceTests: XCTestCase {
         try server.query("CREATE TABLE kills (value Int64) ENGINE = MergeTree ORDER BY value")
         let n = 300_000
         let path = clickHousePipeline(directory: dir, url: server.url, table: "kills", count: n, rate: 50_000, sinkExtra: ", max_block_rows: 2000")
-        let supervisor = try StartedProcess(Built.sluice, ["run", path])
+        let supervisor = try StartedProcess(Built.sluice, ["run", path], expectingRestarts: true)
         var generator = SystemRandomNumberGenerator()
         var kills = 0, seenCompletions = 0
         while kills < 10 {

@@ -89,7 +89,7 @@ final class PluginLoadingTests: XCTestCase {
 
     func testCreateFailureShowsThePluginsMessage() throws {
         let path = try fixture("createfails", ["FIXTURE_CREATE_FAILS"])
-        let result = try runProcess(Built.sluice, ["run", pipeline(source: path, extra: "restart: { max_restarts: 0, initial_delay: 10ms }")])
+        let result = try runProcess(Built.sluice, ["run", pipeline(source: path, extra: "restart: { max_restarts: 0, initial_delay: 10ms }")], expectingRestarts: true)
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.stderr.contains("operator 'source' (plugin fixture): cannot reach the moon: connection refused"), result.stderr)
         XCTAssertTrue(result.stderr.contains("giving up after 0 restarts"), result.stderr)

@@ -13,7 +13,7 @@ final class PulsarSourceRecoveryTests: XCTestCase {
         let n = 100_000
         let producer = try broker.startPython("produce.py", [broker.url, "kill-test", String(n), "--batch", "50", "--compression", "lz4", "--rate", "12000"])
         let pipeline = writePulsarPipeline(dir: dir, url: broker.url, topics: ["kill-test"], stopAfter: n)
-        let supervisor = try StartedProcess(Built.sluice, ["run", pipeline])
+        let supervisor = try StartedProcess(Built.sluice, ["run", pipeline], expectingRestarts: true)
         try supervisor.waitForLog("subscribed", timeout: 30)
         var generator = SystemRandomNumberGenerator()
         var kills = 0
@@ -46,7 +46,7 @@ final class PulsarSourceRecoveryTests: XCTestCase {
         let producer = try broker.startPython("produce.py", [broker.url, "shared", String(n), "--batch", "50", "--rate", "1500"])
         let pipeline = writePulsarPipeline(dir: dir, url: broker.url, topics: ["shared"], stopAfter: n,
                                            extra: "\n    subscription_type: shared")
-        let supervisor = try StartedProcess(Built.sluice, ["run", pipeline])
+        let supervisor = try StartedProcess(Built.sluice, ["run", pipeline], expectingRestarts: true)
         try supervisor.waitForLog("subscribed", timeout: 30)
         var kills = 0
         func killWorker() {

@@ -34,7 +34,7 @@ final class RecoveryTests: XCTestCase {
 
     func testSIGKILLAtTenRandomMomentsCommitsEveryValueExactlyOnce() throws {
         let n = 250_000
-        let supervisor = try StartedProcess(Built.sluice, ["run", writePipeline(count: n, rate: 50_000)])
+        let supervisor = try StartedProcess(Built.sluice, ["run", writePipeline(count: n, rate: 50_000)], expectingRestarts: true)
         var generator = SystemRandomNumberGenerator()
         var kills = 0
         while kills < 10 {
@@ -56,7 +56,7 @@ final class RecoveryTests: XCTestCase {
         let n = 60_000
         let marker = dir + "/segfaulted"
         let path = writePipeline(count: n, rate: 40_000, sourceExtra: ", segfault_at: 41234, segfault_marker: \(marker)")
-        let result = try runProcess(Built.sluice, ["run", path], timeout: 120)
+        let result = try runProcess(Built.sluice, ["run", path], timeout: 120, expectingRestarts: true)
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: marker), "the plugin never crashed")
         XCTAssertTrue(result.stderr.contains("signal 11 (SIGSEGV)"), result.stderr)

@@ -25,7 +25,7 @@ final class SensorsEndToEndTests: XCTestCase {
         let environment = ["PULSAR_URL": broker.url, "PULSAR_TOPIC": topic, "PULSAR_SUBSCRIPTION": "e2e",
                            "CLICKHOUSE_URL": clickhouse.url, "CLICKHOUSE_DATABASE": "default", "CLICKHOUSE_USER": "default",
                            "CLICKHOUSE_PASSWORD": "", "SLUICE_CHECKPOINT_DIR": dir + "/checkpoints", "SLUICE_CHECKPOINT_INTERVAL": "1s"]
-        let supervisor = try StartedProcess(Built.sluice, ["run", Built.packageRoot + "/pipelines/sensors.yaml"], environment: environment)
+        let supervisor = try StartedProcess(Built.sluice, ["run", Built.packageRoot + "/pipelines/sensors.yaml"], environment: environment, expectingRestarts: true)
         defer { if supervisor.process.isRunning { kill(supervisor.pid, SIGKILL) } }
         try supervisor.waitForLog("checkpoint 1 complete", timeout: 60)
 

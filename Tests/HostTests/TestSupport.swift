@@ -46,18 +46,24 @@ struct RunResult {
 /// Runs a command to completion (with a timeout) and captures its output through files, so a
 /// chatty process never blocks on a full pipe.
 @discardableResult
-func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 120) throws -> RunResult {
-    let process = try StartedProcess(executable, arguments, environment: environment)
+func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 120,
+                expectingRestarts: Bool = false) throws -> RunResult {
+    let process = try StartedProcess(executable, arguments, environment: environment, expectingRestarts: expectingRestarts)
     return try process.wait(timeout: timeout)
 }
 
 /// A process started in the background, output captured to files.
+///
+/// A `sluice run` whose worker restarts is a failure unless the test says it causes restarts
+/// (`expectingRestarts`): the supervisor must never hide a bug by restarting a worker.
 final class StartedProcess {
     let process = Process()
     private let outPath: String
     private let errPath: String
+    private let checksRestarts: Bool
 
-    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], expectingRestarts: Bool = false) throws {
+        checksRestarts = !expectingRestarts && arguments.first == "run"
         let base = NSTemporaryDirectory() + "sluice-proc-\(UUID().uuidString)"
         outPath = base + ".out"
         errPath = base + ".err"
@@ -88,7 +94,9 @@ final class StartedProcess {
             for child in children() { kill(child, SIGKILL) }
             throw TestFailure("\(process.executableURL!.path) \(process.arguments!.joined(separator: " ")) did not finish within \(timeout) s\nstderr:\n\(stderrText.suffix(4000))")
         }
-        return RunResult(status: process.terminationStatus, stdout: stdoutText, stderr: stderrText)
+        let result = RunResult(status: process.terminationStatus, stdout: stdoutText, stderr: stderrText)
+        if checksRestarts { assertNoWorkerRestart(result.stderr) }
+        return result
     }
 
     /// Waits until the captured stderr contains `text`.

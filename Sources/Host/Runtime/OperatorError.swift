@@ -4,10 +4,12 @@ struct OperatorError: Error, CustomStringConvertible {
     let operatorName: String
     let plugin: String
     let message: String
-    /// The JSON Pointer the plugin gave with its error: the configuration value at fault. Set
-    /// at run time, it means a restart cannot fix the failure (the same configuration or the
-    /// same data fails again): the worker exits with EX_CONFIG and is not restarted.
+    /// The JSON Pointer the plugin gave with its error: the configuration value at fault.
     var configPath: String? = nil
+    /// A restart cannot fix this failure (the same configuration or the same input fails again):
+    /// the worker exits with EX_CONFIG and is not restarted. A plugin says so by pointing at its
+    /// configuration (`configPath`) when a call made at run time fails.
+    var isPermanent = false
 
     var description: String { "operator '\(operatorName)' (plugin \(plugin)): \(message)" }
 }

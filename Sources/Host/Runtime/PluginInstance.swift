@@ -67,8 +67,10 @@ final class PluginInstance {
         let rejected = context.endProcessing()
         guard status == SLUICE_OK else {
             if let reason = context.lastRejectReason, !context.hasDeadLetterOutput {
+                // The same record comes back after a restart: not worth one.
                 throw OperatorError(operatorName: context.operatorName, plugin: plugin.name,
-                                    message: "rejected a record (\(reason)) and the pipeline has no dead_letter sink; add one or fix the input")
+                                    message: "rejected a record (\(reason)) and the pipeline has no dead_letter sink; add one or fix the input",
+                                    isPermanent: true)
             }
             throw failure("transform_process failed")
         }
@@ -120,6 +122,6 @@ final class PluginInstance {
         let path = PluginErrorText.configPath(error)
         return OperatorError(operatorName: context.operatorName, plugin: plugin.name,
                              message: message.isEmpty ? "\(what) (the plugin gave no reason)" : message,
-                             configPath: path.isEmpty ? nil : path)
+                             configPath: path.isEmpty ? nil : path, isPermanent: !path.isEmpty)
     }
 }

@@ -148,7 +148,7 @@ final class Worker {
                     perform(coordinator.handle(.declined(id: id, operatorIndex: index, reason: reason)))
                 case .failed(let index, let error):
                     let reason = "operator '\(spec.operators[index].name)' failed: \(error)"
-                    if let error = error as? OperatorError, error.configPath != nil { return .misconfigured(reason) }
+                    if let error = error as? OperatorError, error.isPermanent { return .misconfigured(reason) }
                     return .failed(reason)
                 case .sourceEnded:
                     let seconds = Double(now - runningSince) / 1e9

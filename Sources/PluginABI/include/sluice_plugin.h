@@ -131,7 +131,10 @@ typedef enum sluice_delivery_mode {
  * before the call. The plugin writes a NUL-terminated human-readable `message` (what is wrong
  * and what to do; never a secret such as a password or token). For configuration errors it may
  * also write `config_path`, a JSON Pointer (RFC 6901, e.g. "/columns/2/type") to the offending
- * value, which the host turns into the file, line and column of the pipeline YAML.
+ * value, which the host turns into the file, line and column of the pipeline YAML. A call
+ * made at run time (open, the data calls, snapshot, notify) that fails with `config_path` set
+ * says that a restart cannot fix the failure (the same configuration or the same input fails
+ * again): the host stops the pipeline with EX_CONFIG instead of restarting the worker.
  */
 typedef struct sluice_error {
   char message[SLUICE_ERROR_MESSAGE_CAPACITY];
