@@ -10,7 +10,7 @@ import PluginKit
 ///         args: [temperature]         # column names; numbers and booleans are literals;
 ///                                     # { literal: "text" } is a string literal
 ///         output: temperature_cbrt    # a new column, or an existing one to replace
-///         on_null: null               # or call: pass 0 / "" / false for a null argument
+///         on_null: "null"             # or call: pass 0 / "" / false for a null argument
 ///         free: free                  # string results: the function that frees them
 ///         static: true                # ...or: the result strings are never freed
 ///

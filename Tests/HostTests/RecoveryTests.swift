@@ -131,7 +131,6 @@ final class RecoveryTests: XCTestCase {
         XCTAssertTrue(byHand.stderr.contains("is in use by another sluice process (pid \(first.pid))"), byHand.stderr)
         let result = try first.wait(timeout: 60)
         XCTAssertEqual(result.status, 0, result.stderr)
-        assertNoWorkerRestart(result.stderr)
         assertExactlyOnce(try committedValues(in: dir + "/out"), n)
         // Once the first is gone, the directory is free again.
         let again = try runProcess(Built.sluice, ["run", path], timeout: 60)
@@ -145,7 +144,6 @@ final class RecoveryTests: XCTestCase {
         let path = writePipeline(count: n, rate: 20_000, interval: "100ms", sourceExtra: ", decline_every: 3")
         let result = try runProcess(Built.sluice, ["run", path], timeout: 60)
         XCTAssertEqual(result.status, 0, result.stderr)
-        assertNoWorkerRestart(result.stderr)
         XCTAssertTrue(result.stderr.contains("checkpoint 3 aborted: operator 'source' declined: operator 'source' (plugin sequence-source): declining checkpoint 3"), result.stderr)
         XCTAssertTrue(result.stderr.contains("checkpoint 4 complete"), result.stderr)
         assertExactlyOnce(try committedValues(in: dir + "/out"), n)

@@ -11,29 +11,11 @@
 e2e() {
   echo
   echo "== e2e: Pulsar -> sensor parser -> ClickHouse, exactly-once =="
-  for service in scripts/services/*.sh; do bash "$service" install >/dev/null; done
   local n=${E2E_MESSAGES:-1000000} dir="$work/e2e" python=.venv/bin/python
-  mkdir -p "$dir"
-  local ports
-  read -r -a ports < <(python3 -c 'import socket
-s=[socket.socket() for _ in range(3)]
-[x.bind(("127.0.0.1",0)) for x in s]
-print(*[x.getsockname()[1] for x in s])')
-  bash scripts/services/pulsar.sh start "$dir/pulsar" "${ports[0]}" >/dev/null
-  bash scripts/services/clickhouse.sh start "$dir/clickhouse" "${ports[1]}" "${ports[2]}" >/dev/null
-  # shellcheck disable=SC2064
-  trap "bash scripts/services/pulsar.sh stop '$dir/pulsar'; bash scripts/services/clickhouse.sh stop '$dir/clickhouse'; rm -rf '$work'" EXIT
-  local ch="http://127.0.0.1:${ports[1]}" pulsar="pulsar://127.0.0.1:${ports[0]}" topic=persistent://public/default/sensors
+  start_services "$dir"
+  local topic=persistent://public/default/sensors
   chq() { curl -sS --fail-with-body "$ch/" --data-binary "$1"; }
-  python3 - "$ch/" <<'PY'
-import sys, urllib.request
-for stmt in open("pipelines/sensors.sql").read().split(";"):
-    stmt = "\n".join(l for l in stmt.splitlines() if not l.strip().startswith("--")).strip()
-    if stmt:
-        urllib.request.urlopen(sys.argv[1], stmt.encode()).read()
-        if "CREATE TABLE sensor_readings (" in stmt:
-            urllib.request.urlopen(sys.argv[1], stmt.replace("sensor_readings (", "sensor_readings_py (", 1).encode()).read()
-PY
+  chq "CREATE TABLE sensor_readings_py AS sensor_readings" >/dev/null
   echo "producing $n readings..."
   "$bin/sluice" produce --url "$pulsar" --topic "$topic" --count "$n" --template sensors --compression lz4 2>&1 | tail -1
 

@@ -11,26 +11,8 @@
 recovery() {
   echo
   echo "== recovery: kill -9 of the worker of the sensors pipeline under a steady stream =="
-  for service in scripts/services/*.sh; do bash "$service" install >/dev/null; done
   local kills=${RECOVERY_KILLS:-5} gap=${RECOVERY_GAP:-4} rate=${RECOVERY_RATE:-20000} dir="$work/recovery"
-  mkdir -p "$dir"
-  local ports
-  read -r -a ports < <(python3 -c 'import socket
-s=[socket.socket() for _ in range(3)]
-[x.bind(("127.0.0.1",0)) for x in s]
-print(*[x.getsockname()[1] for x in s])')
-  bash scripts/services/pulsar.sh start "$dir/pulsar" "${ports[0]}" >/dev/null
-  bash scripts/services/clickhouse.sh start "$dir/clickhouse" "${ports[1]}" "${ports[2]}" >/dev/null
-  # shellcheck disable=SC2064
-  trap "bash scripts/services/pulsar.sh stop '$dir/pulsar'; bash scripts/services/clickhouse.sh stop '$dir/clickhouse'; rm -rf '$work'" EXIT
-  local ch="http://127.0.0.1:${ports[1]}" pulsar="pulsar://127.0.0.1:${ports[0]}"
-  python3 - "$ch/" <<'PY'
-import sys, urllib.request
-for stmt in open("pipelines/sensors.sql").read().split(";"):
-    stmt = "\n".join(l for l in stmt.splitlines() if not l.strip().startswith("--")).strip()
-    if stmt:
-        urllib.request.urlopen(sys.argv[1], stmt.encode()).read()
-PY
+  start_services "$dir"
   local total=$(( rate * (kills * gap + 30) ))
   "$bin/sluice" produce --url "$pulsar" --topic sensors --count "$total" --rate "$rate" --template sensors > "$dir/produce.log" 2>&1 &
   local producer=$!
