@@ -35,6 +35,9 @@ final class RecoveryTests: XCTestCase {
     func testSIGKILLAtTenRandomMomentsCommitsEveryValueExactlyOnce() throws {
         let n = 250_000
         let supervisor = try StartedProcess(Built.sluice, ["run", writePipeline(count: n, rate: 50_000)], expectingRestarts: true)
+        // A checkpoint first, so the kills exercise a restore even when a loaded machine starts
+        // each worker too slowly for one to complete between two kills.
+        try supervisor.waitForLog("checkpoint 1 complete", timeout: 60)
         var generator = SystemRandomNumberGenerator()
         var kills = 0
         while kills < 10 {
