@@ -47,16 +47,19 @@ let package = Package(
         // operator thread by the plugin ABI.
         .target(name: "SluiceArrow", dependencies: ["PluginABI"], path: "Sources/SluiceArrow", swiftSettings: uncheckedExclusivity),
         // Helpers for writing plugins in Swift.
-        .target(name: "PluginKit", dependencies: ["PluginABI", "SluiceArrow", "DurableFiles"], path: "Sources/PluginKit"),
+        .target(name: "PluginKit", dependencies: ["PluginABI", "SluiceArrow", "DurableFiles", "ConfigValues"], path: "Sources/PluginKit"),
         // Crash-safe file writes (write, fsync, rename, fsync the directory), for the checkpoint
         // store and for every sink that stages epochs.
         .target(name: "DurableFiles", path: "Sources/DurableFiles"),
+        // The value types every configuration shares, the pipeline file's and each plugin's:
+        // durations and secrets, with one grammar and one set of messages.
+        .target(name: "ConfigValues", path: "Sources/ConfigValues"),
         // CRC-32C, for checkpoint files and Pulsar frames.
         .target(name: "CRC32C", path: "Sources/CRC32C"),
         // Pure logic: pipeline model and YAML, checkpoint coordinator and store format, plugin loader.
         .target(
             name: "SluiceCore",
-            dependencies: ["PluginABI", "SluiceArrow", "CRC32C", "DurableFiles", .product(name: "Yams", package: "Yams")],
+            dependencies: ["PluginABI", "SluiceArrow", "CRC32C", "DurableFiles", "ConfigValues", .product(name: "Yams", package: "Yams")],
             path: "Sources/SluiceCore"
         ),
         // prctl for the worker (Swift cannot call a variadic C function).
@@ -116,6 +119,9 @@ let package = Package(
         .target(name: "Calibrate", path: "Examples/calibration", publicHeadersPath: "."),
 
         .testTarget(name: "SluiceArrowTests", dependencies: ["SluiceArrow"], path: "Tests/SluiceArrowTests"),
+        .testTarget(name: "DurableFilesTests", dependencies: ["DurableFiles"], path: "Tests/DurableFilesTests"),
+        .testTarget(name: "ConfigValuesTests", dependencies: ["ConfigValues"], path: "Tests/ConfigValuesTests"),
+        .testTarget(name: "PluginKitTests", dependencies: ["PluginKit"], path: "Tests/PluginKitTests"),
         .testTarget(name: "CRC32CTests", dependencies: ["CRC32C"], path: "Tests/CRC32CTests"),
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "CRC32C"], path: "Tests/SluiceCoreTests"),
         .testTarget(name: "PulsarClientTests", dependencies: ["PulsarClient"], path: "Tests/PulsarClientTests"),

@@ -29,48 +29,48 @@ public final class FileSink: SinkPlugin {
     }
 
     private let host: PluginHost
-    private let staging: EpochStaging
+    private let parts: PartFiles
+    private let commit: TwoPhaseCommit<PartFiles>
     private let encoder = JSONLineEncoder()
 
     public init(config: Config, host: PluginHost) throws {
         self.host = host
-        staging = EpochStaging(stagingDirectory: host.stateDirectory, outputDirectory: config.directory)
+        parts = PartFiles(stagingDirectory: host.stateDirectory, outputDirectory: config.directory)
+        commit = TwoPhaseCommit(store: parts)
     }
 
     public func open() throws {
-        try staging.prepareOutputDirectory()
-        try staging.startEpoch()
+        try parts.prepareOutputDirectory()
+        try commit.prepare()
     }
 
     public func write(_ batch: ArrowBatch) throws {
         let view = try batch.view()
-        try staging.append(encoder.encode(view))
+        try parts.files.append(encoder.encode(view))
     }
 
     public func snapshot(checkpointID: UInt64) throws -> [UInt8] {
-        try staging.seal(epoch: checkpointID)
+        _ = try commit.seal(checkpointID: checkpointID)
         if !host.exactlyOnce {
             // At-least-once: nothing to wait for; make the rows visible at once.
-            try staging.commit(upTo: checkpointID)
+            try commit.checkpointComplete(checkpointID: checkpointID)
         }
-        return EpochStaging.encodeState(staging.pendingEpochs)
+        return PendingEpochs.encode(commit.pending)
     }
 
     public func checkpointComplete(checkpointID: UInt64) throws {
-        try staging.commit(upTo: checkpointID)
+        try commit.checkpointComplete(checkpointID: checkpointID)
     }
 
     public func restore(checkpointID: UInt64, state: [UInt8]) throws {
-        let pending = try EpochStaging.decodeState(state)
-        try staging.prepareOutputDirectory()
-        try staging.discardUncovered(keeping: pending, restoredCheckpoint: checkpointID)
-        staging.pendingEpochs = pending
-        let committed = try staging.commit(upTo: checkpointID)
-        host.log(.info, "restored checkpoint \(checkpointID): re-committed \(committed) sealed epoch(s)")
+        try parts.prepareOutputDirectory()
+        try commit.restore(listing: PendingEpochs.decode(state, sink: FileSink.name))
+        let committed = try commit.commitRestored()
+        host.log(.info, "restored checkpoint \(checkpointID): re-committed \(committed.count) sealed epoch(s)")
     }
 
     public func close() throws {
-        try staging.closeEpoch()
+        parts.files.closeCurrent()
     }
 }
 

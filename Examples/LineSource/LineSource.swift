@@ -8,7 +8,9 @@ final class LineSource: SourcePlugin {
     struct Config: Decodable {
         var path: String
         var `repeat`: Int?
-        var batch_size: Int?
+        var batchSize: Int?
+
+        enum CodingKeys: String, CodingKey { case path, `repeat`, batchSize = "batch_size" }
     }
 
     static let name = "line-source"
@@ -54,7 +56,7 @@ final class LineSource: SourcePlugin {
         }
         self.lines = lines
         total = lines.count * (config.repeat ?? 1)
-        batchSize = config.batch_size ?? 4096
+        batchSize = config.batchSize ?? 4096
     }
 
     func next() throws -> SourceOutput {

@@ -92,68 +92,6 @@ struct ArrowSourceColumn {
         default: return Double(integer(row).signed)
         }
     }
-
-    /// Arrow's own name for the format, for messages.
-    var typeDescription: String { ArrowSourceColumn.describe(format) }
-
-    static func describe(_ format: ArrowFormat) -> String {
-        switch format {
-        case .boolean: return "bool"
-        case .int8: return "int8"
-        case .int16: return "int16"
-        case .int32: return "int32"
-        case .int64: return "int64"
-        case .uint8: return "uint8"
-        case .uint16: return "uint16"
-        case .uint32: return "uint32"
-        case .uint64: return "uint64"
-        case .float32: return "float32"
-        case .float64: return "float64"
-        case .utf8: return "utf8"
-        case .binary: return "binary"
-        case .date32: return "date32"
-        case .timestamp(let unit, let tz):
-            let u: String
-            switch unit { case .seconds: u = "s"; case .milliseconds: u = "ms"; case .microseconds: u = "us"; case .nanoseconds: u = "ns" }
-            return tz.isEmpty ? "timestamp[\(u)]" : "timestamp[\(u), \(tz)]"
-        case .structure: return "struct"
-        case .unsupported(let f): return "format \"\(f)\""
-        }
-    }
-
-    /// Parses the names `input_schema` accepts (as `describe` prints them, e.g. "int64",
-    /// "timestamp[ms]", "utf8", "string").
-    static func parseFormat(_ text: String) -> ArrowFormat? {
-        let t = text.lowercased().replacingOccurrences(of: " ", with: "")
-        switch t {
-        case "bool", "boolean": return .boolean
-        case "int8": return .int8
-        case "int16": return .int16
-        case "int32": return .int32
-        case "int64": return .int64
-        case "uint8": return .uint8
-        case "uint16": return .uint16
-        case "uint32": return .uint32
-        case "uint64": return .uint64
-        case "float32", "float": return .float32
-        case "float64", "double": return .float64
-        case "utf8", "string": return .utf8
-        case "binary": return .binary
-        case "date32": return .date32
-        default:
-            guard t.hasPrefix("timestamp[") && t.hasSuffix("]") else { return nil }
-            let inner = t.dropFirst(10).dropLast().split(separator: ",", maxSplits: 1).map(String.init)
-            let unit: ArrowFormat.TimeUnit
-            switch inner.first ?? "" {
-            case "s": unit = .seconds
-            case "ms": unit = .milliseconds
-            case "us": unit = .microseconds
-            case "ns": unit = .nanoseconds
-            default: return nil
-            }
-            return .timestamp(unit, timeZone: inner.count > 1 ? inner[1] : "")
-        }
-    }
 }
 
 import Foundation

@@ -1,34 +1,6 @@
 import Foundation
 import PluginKit
 
-/// A duration in a configuration: a number of seconds, or "250ms", "5s", "2m", "1h".
-struct ConfigDuration: Decodable, Equatable {
-    let seconds: Double
-
-    init(seconds: Double) { self.seconds = seconds }
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let number = try? container.decode(Double.self) {
-            seconds = number
-            return
-        }
-        let text = try container.decode(String.self)
-        guard let parsed = ConfigDuration.parse(text) else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(text)' is not a duration (examples: 250ms, 5s, 2m)")
-        }
-        seconds = parsed
-    }
-
-    static func parse(_ text: String) -> Double? {
-        let t = text.trimmingCharacters(in: .whitespaces)
-        for (suffix, factor) in [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)] where t.hasSuffix(suffix) {
-            if let v = Double(t.dropLast(suffix.count)), v >= 0 { return v * factor }
-        }
-        return Double(t).flatMap { $0 >= 0 ? $0 : nil }
-    }
-}
-
 /// A setting value: any JSON scalar, sent as text.
 struct SettingValue: Decodable {
     let text: String
@@ -42,57 +14,97 @@ struct SettingValue: Decodable {
 }
 
 extension ClickHouseSink {
-    /// The sink's YAML block (see the README's "ClickHouse sink" section).
+    /// The sink's YAML block (see docs/clickhouse-sink.md), defaults applied.
     public struct Config: Decodable {
         var url: String
-        var database: String?
+        var database: String
         var table: String
-        var user: String?
-        var password: String?
-        var password_env: String?
-        var password_file: String?
-        /// "exactly-once" or "at-least-once"; default: the pipeline's checkpointing mode.
+        var user: String
+        var password: ConfigSecret
+        /// "exactly-once" or "at-least-once"; nil: the pipeline's checkpointing mode.
         var mode: String?
-        var max_block_rows: Int?
-        var max_block_bytes: Int?
-        var commit_parallelism: Int?
-        var flush_rows: Int?
-        var flush_bytes: Int?
-        var flush_interval: ConfigDuration?
-        var columns: [String: String]?
-        var ignore_unknown_columns: Bool?
-        var null_as_default: Bool?
-        var input_schema: [String: String]?
-        var settings: [String: SettingValue]?
-        var compression: String?
-        var connect_timeout: ConfigDuration?
-        var request_timeout: ConfigDuration?
-        var open_timeout: ConfigDuration?
-        var retry: Retry?
+        var maxBlockRows: Int
+        var maxBlockBytes: Int
+        var commitParallelism: Int
+        var flushRows: Int
+        var flushBytes: Int
+        var flushInterval: ConfigDuration
+        var columns: [String: String]
+        var ignoreUnknownColumns: Bool
+        var nullAsDefault: Bool
+        var inputSchema: [String: String]?
+        var settings: [String: SettingValue]
+        var compression: String
+        var connectTimeout: ConfigDuration
+        var requestTimeout: ConfigDuration
+        var openTimeout: ConfigDuration
+        var retry: Retry
 
         struct Retry: Decodable {
-            var initial_delay: ConfigDuration?
-            var max_delay: ConfigDuration?
-            var multiplier: Double?
-            /// 0 or absent: forever.
-            var max_attempts: Int?
+            var initialDelay = ConfigDuration(.milliseconds(100))
+            var maxDelay = ConfigDuration(.seconds(10))
+            var multiplier = 2.0
+            /// 0: forever.
+            var maxAttempts = 0
+
+            enum CodingKeys: String, CodingKey {
+                case initialDelay = "initial_delay", maxDelay = "max_delay", multiplier, maxAttempts = "max_attempts"
+            }
+
+            init() {}
+
+            init(from decoder: Decoder) throws {
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                let defaults = Retry()
+                initialDelay = try c.decodeIfPresent(ConfigDuration.self, forKey: .initialDelay) ?? defaults.initialDelay
+                maxDelay = try c.decodeIfPresent(ConfigDuration.self, forKey: .maxDelay) ?? defaults.maxDelay
+                multiplier = try c.decodeIfPresent(Double.self, forKey: .multiplier) ?? defaults.multiplier
+                maxAttempts = try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? defaults.maxAttempts
+            }
         }
 
-        var databaseName: String { database ?? "default" }
-        var userName: String { user ?? "default" }
-        var maxBlockRows: Int { max_block_rows ?? 262_144 }
-        var maxBlockBytes: Int { max_block_bytes ?? 64 << 20 }
-        var commitParallelism: Int { max(1, commit_parallelism ?? 2) }
-        var flushRows: Int { flush_rows ?? 100_000 }
-        var flushBytes: Int { flush_bytes ?? 16 << 20 }
-        var flushInterval: Double { flush_interval?.seconds ?? 1 }
+        enum CodingKeys: String, CodingKey {
+            case url, database, table, user, password, mode, columns, settings, compression, retry
+            case passwordEnv = "password_env", passwordFile = "password_file"
+            case maxBlockRows = "max_block_rows", maxBlockBytes = "max_block_bytes", commitParallelism = "commit_parallelism"
+            case flushRows = "flush_rows", flushBytes = "flush_bytes", flushInterval = "flush_interval"
+            case ignoreUnknownColumns = "ignore_unknown_columns", nullAsDefault = "null_as_default", inputSchema = "input_schema"
+            case connectTimeout = "connect_timeout", requestTimeout = "request_timeout", openTimeout = "open_timeout"
+        }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            func optional<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? fallback }
+            url = try c.decode(String.self, forKey: .url)
+            database = try optional(.database, "default")
+            table = try c.decode(String.self, forKey: .table)
+            user = try optional(.user, "default")
+            password = try c.decodeSecret(named: "password", value: .password, environmentVariable: .passwordEnv, file: .passwordFile)
+            mode = try c.decodeIfPresent(String.self, forKey: .mode)
+            maxBlockRows = try optional(.maxBlockRows, 262_144)
+            maxBlockBytes = try optional(.maxBlockBytes, 64 << 20)
+            commitParallelism = max(1, try optional(.commitParallelism, 2))
+            flushRows = try optional(.flushRows, 100_000)
+            flushBytes = try optional(.flushBytes, 16 << 20)
+            flushInterval = try optional(.flushInterval, ConfigDuration(.seconds(1)))
+            columns = try optional(.columns, [:])
+            ignoreUnknownColumns = try optional(.ignoreUnknownColumns, false)
+            nullAsDefault = try optional(.nullAsDefault, false)
+            inputSchema = try c.decodeIfPresent([String: String].self, forKey: .inputSchema)
+            settings = try optional(.settings, [:])
+            compression = try optional(.compression, "none")
+            connectTimeout = try optional(.connectTimeout, ConfigDuration(.seconds(5)))
+            requestTimeout = try optional(.requestTimeout, ConfigDuration(.seconds(300)))
+            openTimeout = try optional(.openTimeout, ConfigDuration(.seconds(30)))
+            retry = try optional(.retry, Retry())
+        }
+
         var mapping: ColumnMapping {
-            ColumnMapping(renames: columns ?? [:], ignoreUnknownColumns: ignore_unknown_columns ?? false, nullAsDefault: null_as_default ?? false)
+            ColumnMapping(renames: columns, ignoreUnknownColumns: ignoreUnknownColumns, nullAsDefault: nullAsDefault)
         }
         var retryPolicy: ClickHouseClient.RetryPolicy {
-            ClickHouseClient.RetryPolicy(initialDelay: retry?.initial_delay?.seconds ?? 0.1, maxDelay: retry?.max_delay?.seconds ?? 10,
-                                         multiplier: retry?.multiplier ?? 2,
-                                         maxAttempts: (retry?.max_attempts ?? 0) > 0 ? retry!.max_attempts : nil)
+            ClickHouseClient.RetryPolicy(initialDelay: retry.initialDelay.seconds, maxDelay: retry.maxDelay.seconds,
+                                         multiplier: retry.multiplier, maxAttempts: retry.maxAttempts > 0 ? retry.maxAttempts : nil)
         }
     }
 
@@ -141,38 +153,15 @@ extension ClickHouseSink {
         if url.query != nil {
             throw PluginError("url must not carry a query string; put ClickHouse settings under 'settings'", configPath: "/url")
         }
-        let secrets = [config.password != nil, config.password_env != nil, config.password_file != nil].filter { $0 }.count
-        if secrets > 1 {
-            throw PluginError("give at most one of password, password_env and password_file", configPath: config.password_env != nil ? "/password_env" : "/password_file")
-        }
-        if let schema = config.input_schema {
-            for (name, type) in schema.sorted(by: { $0.key < $1.key }) where ArrowSourceColumn.parseFormat(type) == nil {
+        if let problem = config.password.problems().first { throw problem }
+        if let schema = config.inputSchema {
+            for (name, type) in schema.sorted(by: { $0.key < $1.key }) where ArrowFormat(typeName: type) == nil {
                 throw PluginError("input_schema: '\(type)' for column '\(name)' is not an Arrow type (use bool, int8...int64, uint8...uint64, float32, float64, utf8, binary, date32, timestamp[s|ms|us|ns])", configPath: "/input_schema/\(name)")
             }
         }
-        for key in (config.settings ?? [:]).keys where ["query", "query_id", "database", "user", "password"].contains(key) {
+        for key in config.settings.keys where ["query", "query_id", "database", "user", "password"].contains(key) {
             throw PluginError("settings: '\(key)' is set by the sink itself", configPath: "/settings/\(key)")
         }
-        if let d = config.flush_interval?.seconds, d <= 0 { throw PluginError("flush_interval must be positive", configPath: "/flush_interval") }
-    }
-
-    /// The password from `password`, `password_env` or `password_file`; never logged.
-    static func resolvePassword(_ config: Config, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
-        if let password = config.password { return password }
-        if let name = config.password_env {
-            guard let value = environment[name] else {
-                throw PluginError("password_env names the environment variable \(name), which is not set", configPath: "/password_env")
-            }
-            return value
-        }
-        if let path = config.password_file {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw PluginError("password_file \(path) cannot be read", configPath: "/password_file")
-            }
-            var text = String(decoding: data, as: UTF8.self)
-            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
-            return text
-        }
-        return nil
+        if config.flushInterval.duration <= .zero { throw PluginError("flush_interval must be positive", configPath: "/flush_interval") }
     }
 }

@@ -84,7 +84,7 @@ final class NativeColumnEncoder {
 
     static func incompatibleMessage(arrowName: String, arrowFormat: ArrowFormat, column: TableColumn) -> String {
         let target = arrowName == column.name ? "" : " (mapped to table column '\(column.name)')"
-        return "column '\(arrowName)'\(target): Arrow type \(ArrowSourceColumn.describe(arrowFormat)) cannot be converted to ClickHouse type \(column.typeName)"
+        return "column '\(arrowName)'\(target): Arrow type \(arrowFormat.typeName) cannot be converted to ClickHouse type \(column.typeName)"
     }
 
     /// Bytes this column holds now (roughly what it adds to a block).
@@ -309,7 +309,7 @@ final class NativeColumnEncoder {
     private func outOfRange(_ row: Int, _ value: String) -> ConversionError {
         let target = type.base
         let range = target.integerRange.map { " (\($0.min)...\($0.max))" } ?? ""
-        return ConversionError(description: "column '\(arrowName)': row \(row) has the value \(value) (Arrow \(ArrowSourceColumn.describe(arrowFormat))), which does not fit ClickHouse column '\(column.name)' of type \(column.typeName)\(range)")
+        return ConversionError(description: "column '\(arrowName)': row \(row) has the value \(value) (Arrow \(arrowFormat.typeName)), which does not fit ClickHouse column '\(column.name)' of type \(column.typeName)\(range)")
     }
 
     @inline(__always)

@@ -14,19 +14,12 @@ import PluginKit
 ///
 /// A block file is a one-line JSON header (`{"columns":[...],"rows":N}`) and the Native bytes.
 ///
-/// The current epoch is written from the sink's operator thread only; sealed epochs are
-/// committed (read, then removed) by the sink's committer thread. `pending` is shared, under `lock`.
+/// Which epochs are pending is the two-phase-commit kit's business (see `ExactlyOnceDelivery`);
+/// this type only keeps the files. The current epoch is written from the sink's operator thread
+/// only; a sealed epoch is read and removed by the committer thread.
 final class NativeStaging {
     let directory: String
-    private let lock = NSLock()
-    private var pendingEpochs: [UInt64] = []
     private var currentBlocks = 0
-
-    /// Sealed epochs not yet committed, ascending.
-    var pending: [UInt64] {
-        get { lock.withLock { pendingEpochs } }
-        set { lock.withLock { pendingEpochs = newValue } }
-    }
 
     init(directory: String) {
         self.directory = directory
@@ -43,8 +36,8 @@ final class NativeStaging {
 
     /// Starts the current epoch afresh: rows staged but never sealed belong to no checkpoint
     /// and the source replays them.
-    func resetCurrent() throws {
-        try removeTree(currentDirectory)
+    func discardCurrent() throws {
+        try DurableFile.removeTree(currentDirectory)
         currentBlocks = 0
     }
 
@@ -59,7 +52,7 @@ final class NativeStaging {
     /// writer it is given, and fsyncs it.
     func stage(columns: [String], rows: Int, body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         if currentBlocks == 0 {
-            try removeTree(currentDirectory)
+            try DurableFile.removeTree(currentDirectory)
             if mkdir(currentDirectory, 0o755) != 0 && errno != EEXIST { throw posixError("create", currentDirectory) }
         }
         currentBlocks += 1
@@ -75,17 +68,24 @@ final class NativeStaging {
         if fsync(fd) != 0 { throw posixError("fsync", path) }
     }
 
-    /// Seals the current epoch under `epoch`: durable, listed in `pending`. An epoch without
-    /// rows is not listed (nothing to commit).
-    func seal(epoch: UInt64) throws {
-        guard currentBlocks > 0 else { return }
+    /// Seals the current epoch under `epoch`, durably. An epoch without rows is not sealed
+    /// (nothing to commit): false.
+    func seal(_ epoch: UInt64) throws -> Bool {
+        guard currentBlocks > 0 else { return false }
         try DurableFile.syncDirectory(currentDirectory)
         let sealed = sealedDirectory(epoch)
-        try removeTree(sealed)
-        if rename(currentDirectory, sealed) != 0 { throw posixError("seal the epoch as", sealed) }
-        try DurableFile.syncDirectory(directory)
-        lock.withLock { pendingEpochs.append(epoch) }
+        try DurableFile.removeTree(sealed)
+        try DurableFile.renameDurably(currentDirectory, to: sealed)
         currentBlocks = 0
+        return true
+    }
+
+    func isSealed(_ epoch: UInt64) -> Bool { DurableFile.exists(sealedDirectory(epoch)) }
+
+    func sealedEpochs() throws -> [UInt64] {
+        try DurableFile.list(directory).compactMap { name in
+            name.hasPrefix("sealed-") ? UInt64(name.dropFirst("sealed-".count)) : nil
+        }
     }
 
     // MARK: - Sealed epochs
@@ -93,7 +93,7 @@ final class NativeStaging {
     /// The block files of a sealed epoch, in order, with their 1-based index.
     func blocks(of epoch: UInt64) -> [(index: Int, path: String)] {
         let dir = sealedDirectory(epoch)
-        return listDirectory(dir).compactMap { name -> (Int, String)? in
+        return ((try? DurableFile.list(dir)) ?? []).compactMap { name -> (Int, String)? in
             guard name.hasPrefix("block-"), name.hasSuffix(".native"), let index = Int(name.dropFirst(6).dropLast(7)) else { return nil }
             return (index, dir + "/" + name)
         }.sorted { $0.0 < $1.0 }
@@ -143,56 +143,12 @@ final class NativeStaging {
         unlink(path)
     }
 
-    /// Every block of `epoch` is in ClickHouse: removes its folder and the listing.
-    func finishEpoch(_ epoch: UInt64) throws {
-        try removeTree(sealedDirectory(epoch))
-        try DurableFile.syncDirectory(directory)
-        lock.withLock { pendingEpochs.removeAll { $0 == epoch } }
-    }
-
-    /// After a restore: removes the current epoch and sealed epochs the restored state does not
-    /// list (their checkpoints never completed; the source replays their rows).
-    func discardUncovered(keeping keep: [UInt64]) throws {
-        try resetCurrent()
-        for name in listDirectory(directory) where name.hasPrefix("sealed-") {
-            guard let epoch = UInt64(name.dropFirst(7)) else { continue }
-            if !keep.contains(epoch) { try removeTree(directory + "/" + name) }
-        }
+    /// Removes a sealed epoch: every block is in ClickHouse, or its checkpoint never completed.
+    func remove(_ epoch: UInt64) throws {
+        try DurableFile.removeTree(sealedDirectory(epoch))
         try DurableFile.syncDirectory(directory)
     }
-
-    // MARK: - Files
-
-    func listDirectory(_ path: String) -> [String] {
-        (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-    }
-
-    private func removeTree(_ path: String) throws {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return }
-        do { try FileManager.default.removeItem(atPath: path) } catch {
-            throw ClickHouseError.local("cannot remove \(path): \(error)")
-        }
-    }
 }
-
-/// The sink's checkpoint state: its run id (part of every query_id) and the sealed epochs
-/// not yet committed.
-struct SinkState: Codable, Equatable {
-    var version = 1
-    var runID: String
-    var pending: [UInt64]
-
-    func encoded() -> [UInt8] { Array((try? JSONEncoder().encode(self)) ?? Data()) }
-
-    static func decode(_ bytes: [UInt8]) throws -> SinkState {
-        do { return try JSONDecoder().decode(SinkState.self, from: Data(bytes)) } catch {
-            throw PluginError("the clickhouse-sink state in this checkpoint cannot be read (\(bytes.count) bytes): \(error)")
-        }
-    }
-}
-
-
 
 func posixError(_ action: String, _ path: String) -> ClickHouseError {
     ClickHouseError.local("cannot \(action) \(path): \(String(cString: strerror(errno)))")

@@ -14,12 +14,32 @@ import PulsarClient
 /// deduplicating broker can drop repeats by; the producer name is deterministic too.
 final class PulsarSink: SinkPlugin {
     struct Config: Decodable {
-        var service_url: String
+        var serviceURL: String
         var topic: String
-        var payload_column: String?
-        var key_column: String?
-        var compression: String?
-        var token_env: String?
+        var payloadColumn: String
+        var keyColumn: String
+        var compression: CompressionCodec
+        var token: ConfigSecret
+
+        enum CodingKeys: String, CodingKey {
+            case topic, compression, token
+            case serviceURL = "service_url", payloadColumn = "payload_column", keyColumn = "key_column"
+            case tokenEnv = "token_env", tokenFile = "token_file"
+        }
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            serviceURL = try c.decode(String.self, forKey: .serviceURL)
+            topic = try c.decode(String.self, forKey: .topic)
+            payloadColumn = try c.decodeIfPresent(String.self, forKey: .payloadColumn) ?? "payload"
+            keyColumn = try c.decodeIfPresent(String.self, forKey: .keyColumn) ?? "key"
+            let codec = try c.decodeIfPresent(String.self, forKey: .compression) ?? "none"
+            guard let compression = CompressionCodec(rawValue: codec) else {
+                throw DecodingError.dataCorruptedError(forKey: .compression, in: c, debugDescription: "unknown compression '\(codec)': use none, lz4, zlib, zstd or snappy")
+            }
+            self.compression = compression
+            token = try c.decodeSecret(named: "token", value: .token, environmentVariable: .tokenEnv, file: .tokenFile)
+        }
     }
 
     static let name = "pulsar-sink"
@@ -32,54 +52,55 @@ final class PulsarSink: SinkPlugin {
       "payload_column":{"type":"string","description":"binary or utf8 column with the message body (default payload)"},
       "key_column":{"type":"string","description":"utf8 column with the message key (default key, when present)"},
       "compression":{"type":"string","enum":["none","lz4","zlib","zstd","snappy"]},
-      "token_env":{"type":"string","description":"environment variable holding the broker token"}}}
+      "token":{"type":"string","description":"broker token (prefer token_env or token_file)"},
+      "token_env":{"type":"string","description":"environment variable holding the broker token"},
+      "token_file":{"type":"string","description":"file holding the broker token"}}}
     """#
 
     static func validate(_ config: Config) throws {
-        do { _ = try ServiceURL(config.service_url) } catch { throw PluginError("\(error)", configPath: "/service_url") }
+        do { _ = try ServiceURL(config.serviceURL) } catch { throw PluginError("\(error)", configPath: "/service_url") }
         do { _ = try TopicName(config.topic) } catch { throw PluginError("\(error)", configPath: "/topic") }
-        if let token = config.token_env, ProcessInfo.processInfo.environment[token] == nil {
-            throw PluginError("token_env names \(token), which is not set", configPath: "/token_env")
-        }
+        if let problem = config.token.problems().first { throw problem }
     }
 
     private let config: Config
     private let host: PluginHost
     private let staging: StagedMessages
+    private let commit: TwoPhaseCommit<StagedMessages>
     private var client: PulsarClient?
-    private var producer: PulsarProducer?
-    private var restoredCheckpoint: UInt64?
 
     init(config: Config, host: PluginHost) throws {
         self.config = config
         self.host = host
-        staging = try StagedMessages(directory: host.stateDirectory)
+        staging = StagedMessages(directory: host.stateDirectory, messageIDPrefix: "\(host.pipelineName)/\(host.operatorName)")
+        commit = TwoPhaseCommit(store: staging)
     }
 
     func open() throws {
         var clientConfig = ClientConfiguration(
-            serviceURL: try ServiceURL(config.service_url), token: config.token_env.flatMap { ProcessInfo.processInfo.environment[$0] })
+            serviceURL: try ServiceURL(config.serviceURL), token: try config.token.resolve())
         clientConfig.retryWhileStarting = !host.isConnectionCheck
         let client = PulsarClient(configuration: clientConfig)
         client.log = { [host] line in host.log(.info, line) }
         self.client = client
         var producerConfig = ProducerConfiguration(topic: try TopicName(config.topic))
         producerConfig.producerName = "sluice-\(host.pipelineName)-\(host.operatorName)"
-        producerConfig.compression = CompressionCodec(rawValue: config.compression ?? "none") ?? .none
+        producerConfig.compression = config.compression
         let producer = PulsarProducer(client: client, configuration: producerConfig)
         try producer.start().wait()
-        self.producer = producer
+        staging.producer = producer
+        try commit.prepare()
         // Epochs a restored checkpoint covers are committed: publish what may not have been.
-        if let restored = restoredCheckpoint { try publish(upTo: restored) }
+        try commit.commitRestored()
     }
 
     func write(_ batch: ArrowBatch) throws {
         let view = try batch.view()
-        let payloadName = config.payload_column ?? "payload"
+        let payloadName = config.payloadColumn
         guard let payload = view.column(named: payloadName), payload.format == .binary || payload.format == .utf8 else {
             throw PluginError("the input has no binary or utf8 column '\(payloadName)'; set payload_column")
         }
-        let key = view.column(named: config.key_column ?? "key").flatMap { $0.format == .utf8 ? $0 : nil }
+        let key = view.column(named: config.keyColumn).flatMap { $0.format == .utf8 ? $0 : nil }
         let others = view.columns.filter { $0.name != payload.name && $0.name != key?.name }
         for row in 0..<view.length {
             let properties = others.compactMap { column -> (String, String)? in
@@ -91,40 +112,23 @@ final class PulsarSink: SinkPlugin {
     }
 
     func snapshot(checkpointID: UInt64) throws -> [UInt8] {
-        try staging.seal(epoch: checkpointID)
-        if !host.exactlyOnce { try publish(upTo: checkpointID) }
-        return staging.pendingState()
+        _ = try commit.seal(checkpointID: checkpointID)
+        if !host.exactlyOnce { try commit.checkpointComplete(checkpointID: checkpointID) }
+        return PendingEpochs.encode(commit.pending)
     }
 
     func checkpointComplete(checkpointID: UInt64) throws {
-        try publish(upTo: checkpointID)
+        try commit.checkpointComplete(checkpointID: checkpointID)
     }
 
     func restore(checkpointID: UInt64, state: [UInt8]) throws {
-        try staging.restore(state, checkpoint: checkpointID)
-        restoredCheckpoint = checkpointID
+        try commit.restore(listing: PendingEpochs.decode(state, sink: PulsarSink.name))
     }
 
     func close() throws {
-        try producer?.close().wait()
+        staging.files.closeCurrent()
+        try staging.producer?.close().wait()
         client?.shutdown()
-    }
-
-    /// Publishes every sealed epoch up to `checkpoint`, waits for the broker's receipts, then
-    /// forgets the epoch.
-    private func publish(upTo checkpoint: UInt64) throws {
-        guard let producer else { return }
-        for epoch in staging.pending where epoch <= checkpoint {
-            var index = 0
-            try staging.forEachMessage(in: epoch) { payload, key, properties in
-                var all = properties
-                all.append(("sluice-message-id", "\(host.pipelineName)/\(host.operatorName)/\(epoch)/\(index)"))
-                try producer.send(OutgoingMessage(bytes: payload, key: key, properties: all))
-                index += 1
-            }
-            try producer.flush().wait()
-            try staging.forget(epoch)
-        }
     }
 
     /// A column value as a property string.

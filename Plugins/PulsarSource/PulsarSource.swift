@@ -54,10 +54,10 @@ public final class PulsarSource: SourcePlugin {
     }
 
     public func open() throws {
-        var clientConfig = ClientConfiguration(serviceURL: try ServiceURL(config.service_url), token: try config.resolveToken())
-        if let s = config.connection_timeout?.seconds { clientConfig.connectionTimeout = .nanoseconds(Int64(s * 1e9)) }
-        if let s = config.operation_timeout?.seconds { clientConfig.operationTimeout = .nanoseconds(Int64(s * 1e9)) }
-        if let max = config.max_frame_size { clientConfig.maxFrameSize = max }
+        var clientConfig = ClientConfiguration(serviceURL: try ServiceURL(config.serviceURL), token: try config.token.resolve())
+        if let timeout = config.connectionTimeout { clientConfig.connectionTimeout = .nanoseconds(Int64(timeout.seconds * 1e9)) }
+        if let timeout = config.operationTimeout { clientConfig.operationTimeout = .nanoseconds(Int64(timeout.seconds * 1e9)) }
+        if let max = config.maxFrameSize { clientConfig.maxFrameSize = max }
         // A killed worker's connections must still end with a FIN, or pulsar-lite keeps its
         // consumer and refuses the restarted worker's SUBSCRIBE (see SocketGuardian).
         clientConfig.crashSafeClose = !host.isConnectionCheck
@@ -77,7 +77,7 @@ public final class PulsarSource: SourcePlugin {
         do {
             try consumer.start().wait()
         } catch {
-            throw PluginError("cannot subscribe '\(config.subscription)' at \(config.service_url): \(error)")
+            throw PluginError("cannot subscribe '\(config.subscription)' at \(config.serviceURL): \(error)")
         }
         host.log(.info, "subscribed '\(config.subscription)' (\(config.subscriptionType.rawValue)) to \(consumer.topicPartitions.joined(separator: ", "))")
     }
@@ -96,7 +96,7 @@ public final class PulsarSource: SourcePlugin {
     public func next() throws -> SourceOutput {
         guard let consumer else { throw PluginError("pulsar-source: next() before open()") }
         var limit = config.maxBatchRows
-        if let stop = config.stop_after_messages {
+        if let stop = config.stopAfterMessages {
             if emitted >= stop { return .endOfStream }
             limit = min(limit, stop - emitted)
         }

@@ -26,10 +26,10 @@ final class SensorParser: TransformPlugin {
     static func outputSchema(config: Config, input: [ArrowField]?) throws -> [ArrowField]? {
         let fields = try config.fieldSpecs().map { ArrowField(name: $0.name, format: $0.type.arrowFormat, nullable: $0.nullable) }
         guard let input else { return nil }
-        let payload = config.payload_column ?? "payload"
+        let payload = config.payloadColumn ?? "payload"
         guard let column = input.first(where: { $0.name == payload }) else {
             throw PluginError("the input has no column '\(payload)' (it has \(input.map(\.name).joined(separator: ", "))); set payload_column",
-                              configPath: config.payload_column == nil ? "" : "/payload_column")
+                              configPath: config.payloadColumn == nil ? "" : "/payload_column")
         }
         guard column.format == .binary || column.format == .utf8 else {
             throw PluginError("column '\(payload)' is \(column.format.formatString), not binary or utf8 text", configPath: "/payload_column")
@@ -55,7 +55,7 @@ final class SensorParser: TransformPlugin {
 
     init(config: Config, host: PluginHost) throws {
         self.host = host
-        payloadColumn = config.payload_column ?? "payload"
+        payloadColumn = config.payloadColumn ?? "payload"
         keep = config.keep ?? []
         policy = try config.errorPolicy()
         let fields = try config.fieldSpecs()

@@ -12,10 +12,15 @@ import PluginKit
 ///           - { name: humidity, type: float64, nullable: true }
 ///           - { name: site, path: location.site, type: string, default: unknown }
 struct SensorParserConfig: Decodable {
-    var payload_column: String?
-    var on_error: String?
+    var payloadColumn: String?
+    var onError: String?
     var keep: [String]?
     var columns: [Column]
+
+    enum CodingKeys: String, CodingKey {
+        case keep, columns
+        case payloadColumn = "payload_column", onError = "on_error"
+    }
 
     struct Column: Decodable {
         var name: String
@@ -63,7 +68,7 @@ struct SensorParserConfig: Decodable {
     // MARK: - Checking
 
     func errorPolicy() throws -> ErrorPolicy {
-        guard let policy = ErrorPolicy(rawValue: on_error ?? "dead-letter") else {
+        guard let policy = ErrorPolicy(rawValue: onError ?? "dead-letter") else {
             throw PluginError("on_error must be dead-letter, fail or drop", configPath: "/on_error")
         }
         return policy

@@ -52,6 +52,19 @@ public enum DurableFile {
         guard close(descriptor) == 0 else { throw failure("close", path) }
     }
 
+    /// Opens `path` for writing, created or emptied: a file appended to and later made
+    /// durable with ``sync(_:path:)``.
+    public static func openTruncated(_ path: String) throws -> Int32 {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw failure("create", path) }
+        return descriptor
+    }
+
+    /// Flushes an open file's data to stable storage; `path` names it in errors.
+    public static func sync(_ descriptor: Int32, path: String) throws {
+        guard fsync(descriptor) == 0 else { throw failure("fsync", path) }
+    }
+
     /// Writes all of `bytes` to the open descriptor `fd` (retrying short writes and EINTR);
     /// `path` names it in errors.
     public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
@@ -103,6 +116,53 @@ public enum DurableFile {
         guard unlink(path) == 0 || errno == ENOENT else { throw failure("delete", path) }
     }
 
+    /// Copies `source` to `destination` durably: into a temporary beside the destination,
+    /// fsynced, then renamed over it. For a move across file systems, where rename cannot go.
+    public static func copy(_ source: String, to destination: String) throws {
+        let temporary = destination + ".tmp"
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw failure("open", source) }
+        defer { close(input) }
+        try? remove(temporary)
+        let output = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard output >= 0 else { throw failure("create", temporary) }
+        do {
+            try forEachChunk(input, path: source) { try writeAll(output, $0, path: temporary) }
+            guard fsync(output) == 0 else { throw failure("fsync", temporary) }
+        } catch {
+            close(output)
+            try? remove(temporary)
+            throw error
+        }
+        guard close(output) == 0 else { throw failure("close", temporary) }
+        try renameDurably(temporary, to: destination)
+    }
+
+    /// Creates `path` and every missing folder above it.
+    public static func makeDirectories(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            prefix += "/" + part
+            guard mkdir(prefix, 0o755) == 0 || errno == EEXIST else { throw failure("create directory", prefix) }
+        }
+    }
+
+    /// Removes `path` and, for a folder, everything below it; a path already gone counts as
+    /// removed. Symbolic links are removed, never followed.
+    public static func removeTree(_ path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            if errno == ENOENT { return }
+            throw failure("stat", path)
+        }
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            for name in try list(path) { try removeTree(path + "/" + name) }
+            guard rmdir(path) == 0 || errno == ENOENT else { throw failure("delete directory", path) }
+        } else {
+            try remove(path)
+        }
+    }
+
     // MARK: Reading
 
     /// Reads the whole file.
@@ -116,6 +176,12 @@ public enum DurableFile {
         // changes size underneath us.
         var bytes: [UInt8] = []
         bytes.reserveCapacity(Int(info.st_size))
+        try forEachChunk(descriptor, path: path) { bytes.append(contentsOf: $0) }
+        return bytes
+    }
+
+    /// Reads the open descriptor to its end, handing each chunk read to `body`.
+    private static func forEachChunk(_ descriptor: Int32, path: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress!, $0.count) }
@@ -123,9 +189,27 @@ public enum DurableFile {
                 if errno == EINTR { continue }
                 throw failure("read", path)
             }
-            if count == 0 { return bytes }
-            bytes.append(contentsOf: chunk[0..<count])
+            if count == 0 { return }
+            try chunk.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
         }
+    }
+
+    /// The names in folder `directory` (without `.` and `..`), in no particular order.
+    public static func list(_ directory: String) throws -> [String] {
+        guard let stream = opendir(directory) else { throw failure("list", directory) }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Whether anything exists at `path` (a dangling symbolic link counts).
+    public static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
     }
 
     /// Size in bytes and modification time of `path`.
@@ -141,12 +225,14 @@ public enum DurableFile {
     /// Captures `errno` immediately, before anything else can overwrite it.
     static func failure(_ operation: String, _ path: String) -> DurableFileError {
         let code = errno
-        return DurableFileError(message: "could not \(operation) \(path): \(String(cString: strerror(code))) (errno \(code))")
+        return DurableFileError(message: "could not \(operation) \(path): \(String(cString: strerror(code))) (errno \(code))", code: code)
     }
 }
 
 /// A file operation that failed: what, where, and the system's reason.
 public struct DurableFileError: Error, CustomStringConvertible, Equatable {
     public let message: String
+    /// The `errno` of the failed call.
+    public let code: Int32
     public var description: String { message }
 }

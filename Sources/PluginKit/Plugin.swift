@@ -2,6 +2,8 @@
 // Crash-safe file writes for plugins that stage epochs: `DurableFile`.
 @_exported import DurableFiles
 @_exported import SluiceArrow
+// Durations and secrets, the same in every plugin's configuration.
+@_exported import ConfigValues
 
 /// What every Swift plugin implements. The plugin kit turns it into the C descriptor of
 /// `sluice_plugin.h`, so a Swift plugin never touches the raw ABI.

@@ -233,7 +233,12 @@ public enum PluginExport {
 
     static func write(_ out: UnsafeMutablePointer<sluice_error>?, _ error: Error) {
         guard let out else { return }
-        let pluginError = error as? PluginError ?? PluginError(String(describing: error))
+        let pluginError: PluginError
+        switch error {
+        case let error as PluginError: pluginError = error
+        case let problem as ConfigProblem: pluginError = PluginError(problem.message, configPath: problem.configPath)
+        default: pluginError = PluginError(String(describing: error))
+        }
         copyCString(pluginError.message, into: &out.pointee.message)
         copyCString(pluginError.configPath ?? "", into: &out.pointee.config_path)
     }

@@ -73,4 +73,48 @@ extension ArrowFormat {
         case .unsupported(let f): return "\"\(f)\""
         }
     }
+
+    /// The format a type name stands for, as ``typeName`` prints it or as a configuration
+    /// writes it (`input_schema`): "int64", "utf8", "timestamp[ms, UTC]", and the aliases
+    /// "boolean", "float", "double" and "string". Case and spaces do not matter. Nil for
+    /// anything else (structs and unsupported formats have no name to parse).
+    public init?(typeName: String) {
+        let name = String(typeName.lowercased().filter { $0 != " " })
+        switch name {
+        case "bool", "boolean": self = .boolean
+        case "int8": self = .int8
+        case "int16": self = .int16
+        case "int32": self = .int32
+        case "int64": self = .int64
+        case "uint8": self = .uint8
+        case "uint16": self = .uint16
+        case "uint32": self = .uint32
+        case "uint64": self = .uint64
+        case "float32", "float": self = .float32
+        case "float64", "double": self = .float64
+        case "utf8", "string": self = .utf8
+        case "binary": self = .binary
+        case "date32": self = .date32
+        default:
+            guard name.hasPrefix("timestamp["), name.hasSuffix("]") else { return nil }
+            let inner = name.dropFirst("timestamp[".count).dropLast().split(separator: ",", maxSplits: 1)
+            let unit: TimeUnit
+            switch inner.first ?? "" {
+            case "s": unit = .seconds
+            case "ms": unit = .milliseconds
+            case "us": unit = .microseconds
+            case "ns": unit = .nanoseconds
+            default: return nil
+            }
+            // The zone keeps its case ("UTC", "Europe/Paris"): take it from the original text.
+            let zone = inner.count > 1 ? Self.zone(in: typeName) : ""
+            self = .timestamp(unit, timeZone: zone)
+        }
+    }
+
+    private static func zone(in typeName: String) -> String {
+        guard let comma = typeName.firstIndex(of: ","), let close = typeName.lastIndex(of: "]") else { return "" }
+        let zone = typeName[typeName.index(after: comma)..<close].drop { $0 == " " }
+        return String(zone.reversed().drop { $0 == " " }.reversed())
+    }
 }

@@ -289,3 +289,9 @@ final class ClickHouseSinkServerTests: XCTestCase {
         XCTAssertTrue(database.contains("database nodb does not exist"), database)
     }
 }
+
+private extension ClickHouseSink {
+    var exactlyOnceDelivery: ExactlyOnceDelivery { delivery as! ExactlyOnceDelivery }
+    func waitForCommits() throws { try exactlyOnceDelivery.finishCommits() }
+    func queryID(epoch: UInt64, block: Int) -> String { exactlyOnceDelivery.queryID(epoch: epoch, block: block) }
+}

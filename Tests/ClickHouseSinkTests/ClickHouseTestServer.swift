@@ -174,9 +174,14 @@ final class TestHost {
     }
 }
 
-/// Decodes a sink configuration from JSON, as the host hands it over.
+/// Decodes and validates a sink configuration from JSON, as the host hands it over.
 func sinkConfig(_ json: String) throws -> ClickHouseSink.Config {
-    let config = try JSONDecoder().decode(ClickHouseSink.Config.self, from: Data(json.utf8))
+    let config = try decodedSinkConfig(json)
     try ClickHouseSink.validate(config)
     return config
+}
+
+/// Decodes a sink configuration without validating it.
+func decodedSinkConfig(_ json: String) throws -> ClickHouseSink.Config {
+    try JSONDecoder().decode(ClickHouseSink.Config.self, from: Data(json.utf8))
 }

@@ -145,18 +145,22 @@ final class NativeEncoderTests: XCTestCase {
         XCTAssertThrowsError(try sinkConfig(#"{"url":"http://x","table":"t","password":"a","password_env":"B"}"#))
         XCTAssertThrowsError(try sinkConfig(#"{"url":"http://x","table":"t","input_schema":{"a":"decimal"}}"#))
         let ok = try sinkConfig(#"{"url":"https://x:8443","table":"t","flush_interval":"250ms","settings":{"max_insert_threads":2,"async_insert":false}}"#)
-        XCTAssertEqual(ok.flushInterval, 0.25)
-        XCTAssertEqual(ok.settings?["async_insert"]?.text, "0")
+        XCTAssertEqual(ok.flushInterval.seconds, 0.25)
+        XCTAssertEqual(ok.settings["async_insert"]?.text, "0")
     }
 
     func testPasswordFromEnvironmentOrFile() throws {
         let file = NSTemporaryDirectory() + "sluice-pw-\(getpid())"
         try "s3cret\n".write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
-        XCTAssertEqual(try ClickHouseSink.resolvePassword(sinkConfig(#"{"url":"http://x","table":"t","password_file":"\#(file)"}"#)), "s3cret")
-        XCTAssertEqual(try ClickHouseSink.resolvePassword(sinkConfig(#"{"url":"http://x","table":"t","password_env":"PW"}"#), environment: ["PW": "x"]), "x")
-        XCTAssertThrowsError(try ClickHouseSink.resolvePassword(sinkConfig(#"{"url":"http://x","table":"t","password_env":"NOPE_PW"}"#), environment: [:])) {
+        XCTAssertEqual(try sinkConfig(#"{"url":"http://x","table":"t","password_file":"\#(file)"}"#).password.resolve(), "s3cret")
+        XCTAssertEqual(try decodedSinkConfig(#"{"url":"http://x","table":"t","password_env":"PW"}"#).password.resolve(environment: ["PW": "x"]), "x")
+        XCTAssertThrowsError(try decodedSinkConfig(#"{"url":"http://x","table":"t","password_env":"NOPE_PW"}"#).password.resolve(environment: [:])) {
             XCTAssertTrue("\($0)".contains("NOPE_PW"))
+        }
+        // validate applies the same rule: the variable must be set where the pipeline runs.
+        XCTAssertThrowsError(try sinkConfig(#"{"url":"http://x","table":"t","password_env":"NOPE_PW"}"#)) { error in
+            XCTAssertEqual((error as? ConfigProblem)?.configPath, "/password_env")
         }
     }
 

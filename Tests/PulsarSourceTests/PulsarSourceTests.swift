@@ -66,17 +66,21 @@ final class PulsarSourceConfigTests: XCTestCase {
         XCTAssertEqual(c.initialPosition, .earliest)
         XCTAssertEqual(c.receiverQueueSize, 1000)
         XCTAssertEqual(c.maxBatchRows, 4096)
-        XCTAssertEqual(c.connection_timeout?.seconds, 5)
-        XCTAssertEqual(c.operation_timeout?.seconds, 12)
+        XCTAssertEqual(c.connectionTimeout?.seconds, 5)
+        XCTAssertEqual(c.operationTimeout?.seconds, 12)
         let multi = try config(#"{"service_url":"pulsar://h:1","topics":["a","persistent://x/y/z"],"subscription":"s","subscription_type":"key_shared"}"#)
         XCTAssertEqual(multi.problems().map(\.message), [])
         XCTAssertEqual(multi.subscriptionType, .keyShared)
     }
 
     func testProblemsNameTheirJSONPointer() throws {
-        let c = try config(#"{"service_url":"http://h","topics":["ok","bad//name"],"subscription":"s","subscription_type":"fanout","token_file":"/nonexistent/token","connection_timeout":"soon"}"#)
+        let c = try config(#"{"service_url":"http://h","topics":["ok","bad//name"],"subscription":"s","subscription_type":"fanout","token_file":"/nonexistent/token","connection_timeout":"0s"}"#)
         let problems = c.problems()
         XCTAssertEqual(Set(problems.compactMap(\.configPath)), ["/service_url", "/topics/1", "/subscription_type", "/token_file", "/connection_timeout"])
+        // Text that is no duration at all fails decoding, at its key (ConfigDuration's one grammar).
+        XCTAssertThrowsError(try config(#"{"service_url":"pulsar://h:1","topic":"t","subscription":"s","connection_timeout":"soon"}"#)) { error in
+            XCTAssertTrue("\(error)".contains("connection_timeout"), "\(error)")
+        }
         XCTAssertTrue(problems.contains { $0.message.contains("unknown subscription_type 'fanout'") })
         XCTAssertTrue(problems.contains { $0.message.contains("token_file '/nonexistent/token' does not exist") })
         XCTAssertEqual(try config(#"{"service_url":"pulsar://h:1","subscription":"s"}"#).problems().first?.message, "give 'topic' or 'topics'")
@@ -86,9 +90,9 @@ final class PulsarSourceConfigTests: XCTestCase {
         let file = NSTemporaryDirectory() + "pulsar-token-\(UUID().uuidString)"
         try "secret-token-value\n".write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
-        XCTAssertEqual(try config(#"{"service_url":"pulsar://h:1","topic":"t","subscription":"s","token_file":"\#(file)"}"#).resolveToken(), "secret-token-value")
-        XCTAssertEqual(try config(#"{"service_url":"pulsar://h:1","topic":"t","subscription":"s","token_env":"PT"}"#).resolveToken(environment: ["PT": "abc"]), "abc")
-        XCTAssertThrowsError(try config(#"{"service_url":"pulsar://h:1","topic":"t","subscription":"s","token_env":"PT"}"#).resolveToken(environment: [:])) { error in
+        XCTAssertEqual(try config(#"{"service_url":"pulsar://h:1","topic":"t","subscription":"s","token_file":"\#(file)"}"#).token.resolve(), "secret-token-value")
+        XCTAssertEqual(try config(#"{"service_url":"pulsar://h:1","topic":"t","subscription":"s","token_env":"PT"}"#).token.resolve(environment: ["PT": "abc"]), "abc")
+        XCTAssertThrowsError(try config(#"{"service_url":"pulsar://h:1","topic":"t","subscription":"s","token_env":"PT"}"#).token.resolve(environment: [:])) { error in
             XCTAssertFalse("\(error)".contains("abc"))
         }
         let both = try config(#"{"service_url":"pulsar://h:1","topic":"t","subscription":"s","token":"x","token_file":"\#(file)"}"#)

@@ -74,4 +74,19 @@ final class ArrowFormatTests: XCTestCase {
             XCTAssertEqual(format.isVariableWidth, format == .utf8 || format == .binary, format.formatString)
         }
     }
+
+    func testTypeNamesParseBackToTheirFormatWithAliasesAndTheZoneKeepsItsCase() {
+        let formats: [ArrowFormat] = [.boolean, .int8, .int16, .int32, .int64, .uint8, .uint16, .uint32, .uint64, .float32, .float64,
+                                      .utf8, .binary, .date32, .timestamp(.seconds, timeZone: ""), .timestamp(.milliseconds, timeZone: "UTC"),
+                                      .timestamp(.microseconds, timeZone: "Europe/Paris"), .timestamp(.nanoseconds, timeZone: "")]
+        for format in formats {
+            XCTAssertEqual(ArrowFormat(typeName: format.typeName), format, format.typeName)
+        }
+        XCTAssertEqual(ArrowFormat(typeName: "String"), .utf8)
+        XCTAssertEqual(ArrowFormat(typeName: "double"), .float64)
+        XCTAssertEqual(ArrowFormat(typeName: "Timestamp[MS, UTC]"), .timestamp(.milliseconds, timeZone: "UTC"))
+        for bad in ["", "int", "timestamp", "timestamp[m]", "struct", "list<int64>"] {
+            XCTAssertNil(ArrowFormat(typeName: bad), bad)
+        }
+    }
 }

@@ -1,28 +1,12 @@
 import XCTest
 @testable import SluiceCore
 
-/// Duration syntax and the restart backoff built on durations.
+/// Durations in the pipeline file and the restart backoff built on them.
 final class PipelineDurationTests: XCTestCase, PipelineFileTesting {
     // MARK: - Parsing
 
-    func testUnitsAndBareNumbers() {
-        XCTAssertEqual(Duration(pipelineText: "250ms"), .milliseconds(250))
-        XCTAssertEqual(Duration(pipelineText: "5s"), .seconds(5))
-        XCTAssertEqual(Duration(pipelineText: "2m"), .seconds(120))
-        XCTAssertEqual(Duration(pipelineText: "1h"), .seconds(3600))
-        XCTAssertEqual(Duration(pipelineText: "1.5s"), .milliseconds(1500))
-        XCTAssertEqual(Duration(pipelineText: "0.1s"), .milliseconds(100))
-        XCTAssertEqual(Duration(pipelineText: "7"), .seconds(7))
-        XCTAssertEqual(Duration(pipelineText: "0s"), .zero)
-    }
-
-    func testMalformedDurationsAreRejected() {
-        for text in ["", "s", "5x", "-1s", "+1s", "1.s", ".5s", "1.2.3s", "5 s", "5S", "1e3s", "off"] {
-            XCTAssertNil(Duration(pipelineText: text), text)
-        }
-    }
-
     func testConfigValuesMeanSeconds() {
+        // The grammar itself is ConfigDuration's (ConfigValuesTests).
         let here = SourceLocation(file: "f", line: 1, column: 1)
         XCTAssertEqual(Duration(configValue: .int(3, here)), .seconds(3))
         XCTAssertEqual(Duration(configValue: .double(0.5, here)), .milliseconds(500))
