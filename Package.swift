@@ -11,7 +11,7 @@ let package = Package(
     name: "sluice",
     platforms: [.macOS(.v13)],
     products: [
-        .executable(name: "sluice", targets: ["Host"]),
+        .executable(name: "sluice", targets: ["sluice"]),
         .library(name: "PluginKit", targets: ["PluginKit"]),
         .library(name: "SluiceFileSink", type: .dynamic, targets: ["FileSink"]),
         .library(name: "SluicePassThrough", type: .dynamic, targets: ["PassThrough"]),
@@ -36,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
     ],
     targets: [
@@ -56,27 +57,33 @@ let package = Package(
         .target(name: "ConfigValues", path: "Sources/ConfigValues"),
         // CRC-32C, for checkpoint files and Pulsar frames.
         .target(name: "CRC32C", path: "Sources/CRC32C"),
-        // Pure logic: pipeline model and YAML, checkpoint coordinator and store format, plugin loader.
+        // Pure logic: the pipeline model and its YAML, the checkpoint coordinator and file format,
+        // the worker's state machine. No threads, no files written, no libraries loaded.
         .target(
             name: "SluiceCore",
-            dependencies: ["PluginABI", "SluiceArrow", "CRC32C", "DurableFiles", "ConfigValues", .product(name: "Yams", package: "Yams")],
+            dependencies: ["PluginABI", "SluiceArrow", "CRC32C", "ConfigValues", .product(name: "Yams", package: "Yams")],
             path: "Sources/SluiceCore"
         ),
         // prctl for the worker (Swift cannot call a variadic C function).
         .target(name: "CProcessControl", path: "Sources/CProcessControl"),
-        .executableTarget(
-            name: "Host",
+        // The runtime: the checkpoint store on disk, the plugin loader (dlopen), operator threads,
+        // the worker and its supervisor, the admin API and the command line. A library, so that
+        // it is tested in-process; `sluice` is its thin executable.
+        .target(
+            name: "SluiceRuntime",
             dependencies: [
-                "SluiceCore", "SluiceArrow", "PluginABI", "PulsarClient", "CProcessControl", "DurableFiles",
+                "SluiceCore", "SluiceArrow", "PluginABI", "PulsarClient", "CProcessControl", "DurableFiles", "ConfigValues",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Sources/Host"
+            path: "Sources/SluiceRuntime"
         ),
+        .executableTarget(name: "sluice", dependencies: ["SluiceRuntime"], path: "Sources/sluice"),
 
         // Debian's compression libraries (liblz4, libzstd, libsnappy, zlib) for Pulsar payloads.
         .systemLibrary(name: "CCompression", path: "Sources/CCompression"),
@@ -131,6 +138,8 @@ let package = Package(
         .testTarget(name: "SensorParserTests", dependencies: ["SensorParser", "PluginKit"], path: "Tests/SensorParserTests"),
         .testTarget(name: "FunctionTransformTests", dependencies: ["FunctionTransform", "PluginKit"], path: "Tests/FunctionTransformTests"),
         .testTarget(name: "ClickHouseSinkTests", dependencies: ["ClickHouseSink", "PluginKit"], path: "Tests/ClickHouseSinkTests"),
+        .testTarget(name: "SluiceRuntimeTests", dependencies: ["SluiceRuntime", "SluiceCore"], path: "Tests/SluiceRuntimeTests"),
+        // The built `sluice` binary, run as a user runs it, against real Pulsar and ClickHouse.
         .testTarget(name: "HostTests", dependencies: ["SluiceCore"], path: "Tests/HostTests"),
         .testTarget(name: "FileSinkTests", dependencies: ["FileSink", "PluginKit"], path: "Tests/FileSinkTests"),
     ],

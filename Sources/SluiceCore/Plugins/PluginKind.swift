@@ -4,7 +4,7 @@ import PluginABI
 public enum PluginKind: String, Sendable {
     case source, transform, sink
 
-    init?(_ raw: sluice_plugin_kind) {
+    public init?(_ raw: sluice_plugin_kind) {
         switch raw {
         case SLUICE_KIND_SOURCE: self = .source
         case SLUICE_KIND_TRANSFORM: self = .transform

@@ -1,3 +1,4 @@
+import ConfigValues
 import Foundation
 import SluiceCore
 
@@ -7,20 +8,21 @@ struct AdminToken {
 
     init(_ token: String) { value = Array(token.utf8) }
 
-    /// The token an admin section names: `token_file` first, else `token_env`.
+    /// The token an admin section names: `token_file` first, else `token_env` (which has a
+    /// default, so it is always named). The rules are every secret's (`ConfigSecret`), except
+    /// that the admin API never runs without a token.
     static func load(_ settings: AdminSettings, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AdminToken {
-        if let file = settings.tokenFile {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw AdminTokenError("cannot read the admin token file \(file); create it with the token on its first line")
+        let secret = settings.tokenFile.map { ConfigSecret(key: "token", file: $0) }
+            ?? ConfigSecret(key: "token", environmentVariable: settings.tokenEnvironment)
+        let needed = AdminTokenError("the admin API needs a bearer token: set \(settings.tokenEnvironment) or admin.token_file")
+        do {
+            guard let token = try secret.resolve(environment: environment) else {
+                throw settings.tokenFile.map { AdminTokenError("the admin token file \($0) is empty") } ?? needed
             }
-            let token = text.split(whereSeparator: \.isNewline).first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
-            guard !token.isEmpty else { throw AdminTokenError("the admin token file \(file) is empty") }
             return AdminToken(token)
+        } catch let problem as ConfigProblem {
+            throw settings.tokenFile == nil ? needed : AdminTokenError("admin." + problem.message)
         }
-        guard let token = environment[settings.tokenEnvironment], !token.isEmpty else {
-            throw AdminTokenError("the admin API needs a bearer token: set \(settings.tokenEnvironment) or admin.token_file")
-        }
-        return AdminToken(token)
     }
 
     /// Checks an `Authorization: Bearer ...` header in constant time.

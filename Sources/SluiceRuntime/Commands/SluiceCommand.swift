@@ -1,9 +1,11 @@
 import ArgumentParser
 import SluiceCore
 
-@main
-struct SluiceCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+/// The command line; `Sources/sluice/main.swift` runs it.
+public struct SluiceCommand: ParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "A small, fast stream-processing host with exactly-once checkpoints.",
         subcommands: [RunCommand.self, ValidateCommand.self, PluginsCommand.self, CheckpointsCommand.self, WorkerCommand.self, ProduceCommand.self,

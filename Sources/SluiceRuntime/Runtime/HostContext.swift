@@ -94,12 +94,12 @@ final class HostAPIStorage {
             log: { data, level, message in
                 guard let data, let message else { return }
                 let ctx = Unmanaged<HostContext>.fromOpaque(data).takeUnretainedValue()
-                let text = "\(ctx.operatorName): \(String(cString: message))"
+                let text = String(cString: message)
                 switch level {
-                case SLUICE_LOG_DEBUG: Log.debug(text)
-                case SLUICE_LOG_WARN: Log.warn(text)
-                case SLUICE_LOG_ERROR: Log.error(text)
-                default: Log.info(text)
+                case SLUICE_LOG_DEBUG: Log.debug(text, operator: ctx.operatorName)
+                case SLUICE_LOG_WARN: Log.warn(text, operator: ctx.operatorName)
+                case SLUICE_LOG_ERROR: Log.error(text, operator: ctx.operatorName)
+                default: Log.info(text, operator: ctx.operatorName)
                 }
             },
             reject: { data, row, reason in

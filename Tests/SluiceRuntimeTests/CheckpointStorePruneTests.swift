@@ -1,5 +1,6 @@
 import XCTest
 @testable import SluiceCore
+@testable import SluiceRuntime
 
 final class CheckpointStorePruneTests: XCTestCase {
     private var scratch: CheckpointScratchDirectory!

@@ -87,46 +87,44 @@ extension Worker {
 
     // MARK: - Commands (coordinator thread)
 
+    /// Hands an admin command to the machine under a new request id; the machine answers it
+    /// through `reply` actions.
     func handle(_ command: AdminCommand, now: UInt64) {
+        let request = nextRequestID
+        nextRequestID += 1
+        replies[request] = command.reply
         switch command {
-        case .checkpoint(let reply):
-            waitingForCheckpoint.append((.manual, reply))
-            perform(coordinator.handle(.trigger(.manual, now: now)))
-        case .savepoint(let name, let reply):
-            if let problem = SafeName.problem(name, describing: "savepoint") { return reply(.error(.badRequest, problem)) }
-            if (try? store.savepoint(named: name)) != nil {
-                return reply(.error(.conflict, "savepoint '\(name)' already exists"))
+        case .checkpoint:
+            apply(.checkpointRequested(request, now: now))
+        case .savepoint(let name, _):
+            let exists = (try? store.savepoint(named: name)) != nil
+            apply(.savepointRequested(request, name: name, alreadyExists: exists, now: now))
+        case .swapSink(let swap, _):
+            swapRequests[request] = swap
+            apply(.swapRequested(request))
+            // Refused at once (a swap under way, a stop): the request is not kept.
+            if replies[request] == nil { swapRequests[request] = nil }
+        case .stop(let name, _):
+            apply(.stopRequested(request, savepoint: name, now: now))
+        }
+    }
+
+    /// The HTTP answer to a machine's reply.
+    func response(for reply: WorkerStateMachine.Reply) -> AdminResponse {
+        switch reply {
+        case .checkpointCompleted(let completed):
+            let path = store.directory + (completed.trigger.savepointName.map { "/savepoints/\($0).ckpt" } ?? "/checkpoints")
+            return .json(.ok, ["id": completed.id, "duration_ms": Double(completed.durationNanoseconds) / 1e6,
+                               "size_bytes": completed.stateBytes, "path": path])
+        case .refused(let refusal, let message):
+            let status: HTTPResponseStatus
+            switch refusal {
+            case .badRequest: status = .badRequest
+            case .conflict: status = .conflict
+            case .unavailable: status = .serviceUnavailable
+            case .unprocessable: status = .unprocessableEntity
             }
-            waitingForCheckpoint.append((.savepoint(name: name), reply))
-            perform(coordinator.handle(.trigger(.savepoint(name: name), now: now)))
-        case .swapSink(let request, let reply):
-            requestSwap(request, reply: reply, now: now)
-        case .stop(let name, let reply):
-            Log.info("stop requested through the admin API\(name.map { "; the final checkpoint becomes savepoint '\($0)'" } ?? "")")
-            status.update { $0.state = "stopping" }
-            operators[0].inbox.send(.stopReading)
-            let trigger: CheckpointCoordinator.Trigger = name.map { .finalSavepoint(name: $0) } ?? .final
-            waitingForCheckpoint.append((trigger, reply))
-            perform(coordinator.handle(.trigger(trigger, now: now)))
-        }
-    }
-
-    /// Answers the requests waiting for `completed`.
-    func answerWaiting(for completed: CheckpointCoordinator.CompletedCheckpoint) {
-        let path = store.directory + (completed.trigger.savepointName.map { "/savepoints/\($0).ckpt" } ?? "/checkpoints")
-        waitingForCheckpoint.removeAll { waiting in
-            guard waiting.trigger == completed.trigger else { return false }
-            waiting.reply(.json(.ok, ["id": completed.id, "duration_ms": Double(completed.durationNanoseconds) / 1e6,
-                                      "size_bytes": completed.stateBytes, "path": path]))
-            return true
-        }
-    }
-
-    func answerWaiting(abortedTrigger trigger: CheckpointCoordinator.Trigger, reason: String) {
-        waitingForCheckpoint.removeAll { waiting in
-            guard waiting.trigger == trigger else { return false }
-            waiting.reply(.error(.serviceUnavailable, "the checkpoint was aborted: \(reason)"))
-            return true
+            return .error(status, message)
         }
     }
 

@@ -1,5 +1,6 @@
 import XCTest
 @testable import SluiceCore
+@testable import SluiceRuntime
 
 // MARK: - Shared fixtures for the store tests
 

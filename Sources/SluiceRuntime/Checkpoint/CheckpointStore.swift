@@ -1,3 +1,4 @@
+import SluiceCore
 import DurableFiles
 import Foundation
 

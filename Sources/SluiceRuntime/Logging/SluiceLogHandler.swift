@@ -1,0 +1,121 @@
+import Foundation
+import Logging
+
+/// Writes log lines to standard error, one `write` per line so lines from several threads never
+/// interleave. Two formats:
+///
+///     text (the default):  2026-11-26T09:13:14.123Z INFO  worker[42]: parse: 3 rows rejected
+///     json:                {"ts":"2026-11-26T09:13:14.123Z","level":"info","logger":"worker[42]","operator":"parse","message":"3 rows rejected"}
+///
+/// JSON lines are for log collectors (Kubernetes, Loki, Elasticsearch): every metadata value
+/// becomes a field. `SLUICE_LOG_FORMAT` (`text` or `json`) and `SLUICE_LOG_LEVEL` (`debug`,
+/// `info`, `warn`, `error`) choose, see ``bootstrap(environment:)``.
+public struct SluiceLogHandler: LogHandler {
+    public enum Format: String, Sendable { case text, json }
+
+    public let label: String
+    public let format: Format
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    private let write: @Sendable (String) -> Void
+
+    public init(label: String, format: Format, level: Logger.Level, write: @escaping @Sendable (String) -> Void = SluiceLogHandler.standardError) {
+        self.label = label
+        self.format = format
+        logLevel = level
+        self.write = write
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    /// Installs this handler for the process, with the format and level the environment asks
+    /// for. Call once, first thing in `main`.
+    public static func bootstrap(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        let format = environment["SLUICE_LOG_FORMAT"].flatMap { Format(rawValue: $0.lowercased()) } ?? .text
+        let level = environment["SLUICE_LOG_LEVEL"].flatMap { SluiceLogHandler.level(named: $0) } ?? Logger.Level.info
+        LoggingSystem.bootstrap { label in SluiceLogHandler(label: label, format: format, level: level) }
+    }
+
+    static func level(named name: String) -> Logger.Level? {
+        ["debug": .debug, "info": .info, "warn": .warning, "warning": .warning, "error": .error][name.lowercased()]
+    }
+
+    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
+                    source: String, file: String, function: String, line: UInt) {
+        var all = metadata
+        if let explicit { all.merge(explicit) { $1 } }
+        write(render(level: level, message: "\(message)", metadata: all, timestamp: SluiceLogHandler.timestamp()))
+    }
+
+    /// One line, newline included.
+    func render(level: Logger.Level, message: String, metadata: Logger.Metadata, timestamp: String) -> String {
+        switch format {
+        case .text:
+            // The operator leads the message, as it always has; other metadata follows it.
+            var text = metadata["operator"].map { "\($0): " } ?? ""
+            text += message
+            for (key, value) in metadata.sorted(by: { $0.key < $1.key }) where key != "operator" { text += " \(key)=\(value)" }
+            return "\(timestamp) \(SluiceLogHandler.textLabel(level)) \(label): \(text)\n"
+        case .json:
+            var fields = [("ts", timestamp), ("level", SluiceLogHandler.jsonLevel(level)), ("logger", label)]
+            fields += metadata.sorted { $0.key < $1.key }.map { ($0.key, "\($0.value)") }
+            fields.append(("message", message))
+            return "{" + fields.map { "\(SluiceLogHandler.jsonString($0.0)):\(SluiceLogHandler.jsonString($0.1))" }.joined(separator: ",") + "}\n"
+        }
+    }
+
+    static func textLabel(_ level: Logger.Level) -> String {
+        switch level {
+        case .trace, .debug: return "DEBUG"
+        case .info, .notice: return "INFO "
+        case .warning: return "WARN "
+        case .error, .critical: return "ERROR"
+        }
+    }
+
+    static func jsonLevel(_ level: Logger.Level) -> String {
+        switch level {
+        case .trace, .debug: return "debug"
+        case .info, .notice: return "info"
+        case .warning: return "warn"
+        case .error, .critical: return "error"
+        }
+    }
+
+    /// A JSON string literal (RFC 8259): quotes, backslashes and control characters escaped.
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case let c where c.value < 0x20: out += String(format: "\\u%04x", c.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    /// UTC, milliseconds: 2026-11-26T09:13:14.123Z.
+    static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var t = tm()
+        var seconds = now.tv_sec
+        gmtime_r(&seconds, &t)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
+                      t.tm_hour, t.tm_min, t.tm_sec, now.tv_nsec / 1_000_000)
+    }
+
+    /// One `fputs` and a flush per line.
+    public static let standardError: @Sendable (String) -> Void = { line in
+        line.withCString { _ = fputs($0, stderr) }
+        fflush(stderr)
+    }
+}
