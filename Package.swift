@@ -6,6 +6,10 @@ import PackageDescription
 // plugins, so every plugin target names its folder explicitly.
 
 let uncheckedExclusivity: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+/// Data-race safety checked by the compiler. The package's default is still Swift 5 mode; the
+/// modules below the runtime (the pure logic, the Arrow helpers, the plugin kit and what they
+/// use) are in Swift 6 mode, and the rest follows module by module.
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 let package = Package(
     name: "sluice",
@@ -13,15 +17,15 @@ let package = Package(
     products: [
         .executable(name: "sluice", targets: ["sluice"]),
         .library(name: "PluginKit", targets: ["PluginKit"]),
-        .library(name: "SluiceFileSink", type: .dynamic, targets: ["FileSink"]),
+        .library(name: "SluiceFileSink", type: .dynamic, targets: ["FileSinkEntry"]),
         .library(name: "SluicePassThrough", type: .dynamic, targets: ["PassThrough"]),
         .library(name: "SluiceNullSink", type: .dynamic, targets: ["NullSink"]),
         .library(name: "SluiceLineSource", type: .dynamic, targets: ["LineSource"]),
-        .library(name: "SluicePulsarSource", type: .dynamic, targets: ["PulsarSource"]),
-        .library(name: "SluicePulsarSink", type: .dynamic, targets: ["PulsarSink"]),
-        .library(name: "SluiceClickHouseSink", type: .dynamic, targets: ["ClickHouseSink"]),
-        .library(name: "SluiceFn", type: .dynamic, targets: ["FunctionTransform"]),  // libSluiceFn.so: the plugin `fn`
-        .library(name: "SluiceSensorParser", type: .dynamic, targets: ["SensorParser"]),
+        .library(name: "SluicePulsarSource", type: .dynamic, targets: ["PulsarSourceEntry"]),
+        .library(name: "SluicePulsarSink", type: .dynamic, targets: ["PulsarSinkEntry"]),
+        .library(name: "SluiceClickHouseSink", type: .dynamic, targets: ["ClickHouseSinkEntry"]),
+        .library(name: "SluiceFn", type: .dynamic, targets: ["FunctionTransformEntry"]),  // libSluiceFn.so: the plugin `fn`
+        .library(name: "SluiceSensorParser", type: .dynamic, targets: ["SensorParserEntry"]),
         .library(name: "PulsarClient", targets: ["PulsarClient"]),
         // Examples in plain C, built with the package so every shipped pipeline runs after one
         // build: the sequence source plugin (libsequence-source.so) and the library the `fn`
@@ -46,23 +50,24 @@ let package = Package(
         // Hot per-row code (column builders, the JSON scanner) runs without dynamic exclusivity
         // checks: they cost a third of the parser's time, and these types are confined to one
         // operator thread by the plugin ABI.
-        .target(name: "SluiceArrow", dependencies: ["PluginABI"], path: "Sources/SluiceArrow", swiftSettings: uncheckedExclusivity),
+        .target(name: "SluiceArrow", dependencies: ["PluginABI"], path: "Sources/SluiceArrow", swiftSettings: uncheckedExclusivity + swift6),
         // Helpers for writing plugins in Swift.
-        .target(name: "PluginKit", dependencies: ["PluginABI", "SluiceArrow", "DurableFiles", "ConfigValues"], path: "Sources/PluginKit"),
+        .target(name: "PluginKit", dependencies: ["PluginABI", "SluiceArrow", "DurableFiles", "ConfigValues"], path: "Sources/PluginKit", swiftSettings: swift6),
         // Crash-safe file writes (write, fsync, rename, fsync the directory), for the checkpoint
         // store and for every sink that stages epochs.
-        .target(name: "DurableFiles", path: "Sources/DurableFiles"),
+        .target(name: "DurableFiles", path: "Sources/DurableFiles", swiftSettings: swift6),
         // The value types every configuration shares, the pipeline file's and each plugin's:
         // durations and secrets, with one grammar and one set of messages.
-        .target(name: "ConfigValues", path: "Sources/ConfigValues"),
+        .target(name: "ConfigValues", path: "Sources/ConfigValues", swiftSettings: swift6),
         // CRC-32C, for checkpoint files and Pulsar frames.
-        .target(name: "CRC32C", path: "Sources/CRC32C"),
+        .target(name: "CRC32C", path: "Sources/CRC32C", swiftSettings: swift6),
         // Pure logic: the pipeline model and its YAML, the checkpoint coordinator and file format,
         // the worker's state machine. No threads, no files written, no libraries loaded.
         .target(
             name: "SluiceCore",
             dependencies: ["PluginABI", "SluiceArrow", "CRC32C", "ConfigValues", .product(name: "Yams", package: "Yams")],
-            path: "Sources/SluiceCore"
+            path: "Sources/SluiceCore",
+            swiftSettings: swift6
         ),
         // prctl for the worker (Swift cannot call a variadic C function).
         .target(name: "CProcessControl", path: "Sources/CProcessControl"),
@@ -98,12 +103,16 @@ let package = Package(
             ],
             path: "Sources/PulsarClient"
         ),
-        .target(name: "PulsarSource", dependencies: ["PluginKit", "PulsarClient"], path: "Plugins/PulsarSource"),
-        .target(name: "PulsarSink", dependencies: ["PluginKit", "PulsarClient"], path: "Plugins/PulsarSink"),
-        .target(name: "SensorParser", dependencies: ["PluginKit"], path: "Plugins/SensorParser", swiftSettings: uncheckedExclusivity),
+        .target(name: "PulsarSource", dependencies: ["PluginKit", "PulsarClient"], path: "Plugins/PulsarSource", exclude: ["Entry"]),
+        .target(name: "PulsarSourceEntry", dependencies: ["PulsarSource", "PluginKit"], path: "Plugins/PulsarSource/Entry"),
+        .target(name: "PulsarSink", dependencies: ["PluginKit", "PulsarClient"], path: "Plugins/PulsarSink", exclude: ["Entry"]),
+        .target(name: "PulsarSinkEntry", dependencies: ["PulsarSink", "PluginKit"], path: "Plugins/PulsarSink/Entry"),
+        .target(name: "SensorParser", dependencies: ["PluginKit"], path: "Plugins/SensorParser", exclude: ["Entry"], swiftSettings: uncheckedExclusivity),
+        .target(name: "SensorParserEntry", dependencies: ["SensorParser", "PluginKit"], path: "Plugins/SensorParser/Entry"),
         // Debian's libffi, for calling C functions declared in YAML.
         .systemLibrary(name: "CFFI", path: "Sources/CFFI"),
-        .target(name: "FunctionTransform", dependencies: ["PluginKit", "CFFI"], path: "Plugins/FunctionTransform"),
+        .target(name: "FunctionTransform", dependencies: ["PluginKit", "CFFI"], path: "Plugins/FunctionTransform", exclude: ["Entry"]),
+        .target(name: "FunctionTransformEntry", dependencies: ["FunctionTransform", "PluginKit"], path: "Plugins/FunctionTransform/Entry"),
         .target(
             name: "ClickHouseSink",
             dependencies: [
@@ -113,17 +122,24 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            path: "Plugins/ClickHouseSink"
+            path: "Plugins/ClickHouseSink", exclude: ["Entry"]
         ),
+        .target(name: "ClickHouseSinkEntry", dependencies: ["ClickHouseSink", "PluginKit"], path: "Plugins/ClickHouseSink/Entry"),
 
         // Example plugins written in Swift on the plugin kit.
-        .target(name: "FileSink", dependencies: ["PluginKit"], path: "Examples/FileSink"),
+        .target(name: "FileSink", dependencies: ["PluginKit"], path: "Examples/FileSink", exclude: ["Entry"]),
+        .target(name: "FileSinkEntry", dependencies: ["FileSink", "PluginKit"], path: "Examples/FileSink/Entry"),
         .target(name: "PassThrough", dependencies: ["PluginKit"], path: "Examples/PassThrough"),
         .target(name: "NullSink", dependencies: ["PluginKit"], path: "Examples/NullSink"),
         .target(name: "LineSource", dependencies: ["PluginKit"], path: "Examples/LineSource"),
         // Example plugin and library in C: nothing but the header.
         .target(name: "SequenceSource", dependencies: ["PluginABI"], path: "Examples/sequence-source", publicHeadersPath: "."),
         .target(name: "Calibrate", path: "Examples/calibration", publicHeadersPath: "."),
+
+        // Test support, linked by test targets only: one fake host for driving a plugin directly,
+        // and the harnesses for the real services (ClickHouse) and commands.
+        .target(name: "PluginTestSupport", dependencies: ["PluginKit"], path: "Tests/PluginTestSupport"),
+        .target(name: "ServiceTestSupport", path: "Tests/ServiceTestSupport"),
 
         .testTarget(name: "SluiceArrowTests", dependencies: ["SluiceArrow"], path: "Tests/SluiceArrowTests"),
         .testTarget(name: "DurableFilesTests", dependencies: ["DurableFiles"], path: "Tests/DurableFilesTests"),
@@ -132,15 +148,14 @@ let package = Package(
         .testTarget(name: "CRC32CTests", dependencies: ["CRC32C"], path: "Tests/CRC32CTests"),
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "CRC32C"], path: "Tests/SluiceCoreTests"),
         .testTarget(name: "PulsarClientTests", dependencies: ["PulsarClient"], path: "Tests/PulsarClientTests"),
-        // Every plugin exports `sluice_plugin_entry`; the one test bundle links several plugins.
-        .testTarget(name: "PulsarSourceTests", dependencies: ["PulsarSource", "PulsarClient", "PluginKit"], path: "Tests/PulsarSourceTests",
-                    linkerSettings: [.unsafeFlags(["-Xlinker", "--allow-multiple-definition"])]),
-        .testTarget(name: "SensorParserTests", dependencies: ["SensorParser", "PluginKit"], path: "Tests/SensorParserTests"),
-        .testTarget(name: "FunctionTransformTests", dependencies: ["FunctionTransform", "PluginKit"], path: "Tests/FunctionTransformTests"),
-        .testTarget(name: "ClickHouseSinkTests", dependencies: ["ClickHouseSink", "PluginKit"], path: "Tests/ClickHouseSinkTests"),
+        .testTarget(name: "PulsarSourceTests", dependencies: ["PulsarSource", "PulsarClient", "PluginKit"], path: "Tests/PulsarSourceTests"),
+        .testTarget(name: "PulsarSinkTests", dependencies: ["PulsarSink", "PulsarClient", "PluginKit"], path: "Tests/PulsarSinkTests"),
+        .testTarget(name: "SensorParserTests", dependencies: ["SensorParser", "PluginKit", "PluginTestSupport"], path: "Tests/SensorParserTests"),
+        .testTarget(name: "FunctionTransformTests", dependencies: ["FunctionTransform", "PluginKit", "PluginTestSupport"], path: "Tests/FunctionTransformTests"),
+        .testTarget(name: "ClickHouseSinkTests", dependencies: ["ClickHouseSink", "PluginKit", "PluginTestSupport", "ServiceTestSupport"], path: "Tests/ClickHouseSinkTests"),
         .testTarget(name: "SluiceRuntimeTests", dependencies: ["SluiceRuntime", "SluiceCore"], path: "Tests/SluiceRuntimeTests"),
         // The built `sluice` binary, run as a user runs it, against real Pulsar and ClickHouse.
-        .testTarget(name: "HostTests", dependencies: ["SluiceCore"], path: "Tests/HostTests"),
+        .testTarget(name: "HostTests", dependencies: ["SluiceCore", "ServiceTestSupport"], path: "Tests/HostTests"),
         .testTarget(name: "FileSinkTests", dependencies: ["FileSink", "PluginKit"], path: "Tests/FileSinkTests"),
     ],
     swiftLanguageModes: [.v5]

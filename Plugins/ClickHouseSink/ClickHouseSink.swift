@@ -178,8 +178,9 @@ public final class ClickHouseSink: SinkPlugin {
     }
 }
 
-@_cdecl("sluice_plugin_entry")
-public func sluicePluginEntry(_ host: UInt32, _ descriptor: UnsafeMutablePointer<UnsafePointer<sluice_plugin_descriptor>?>?,
-                              _ error: UnsafeMutablePointer<sluice_error>?) -> sluice_status {
+/// The body of this plugin's C entry point; `Entry/Entry.swift` exports it as
+/// `sluice_plugin_entry`, so that the plugin's code can be linked into tests without the symbol.
+public func clickHouseSinkEntry(_ host: UInt32, _ descriptor: UnsafeMutablePointer<UnsafePointer<sluice_plugin_descriptor>?>?,
+               _ error: UnsafeMutablePointer<sluice_error>?) -> sluice_status {
     PluginExport.entry(ClickHouseSink.self, hostABIVersion: host, descriptor: descriptor, error: error)
 }

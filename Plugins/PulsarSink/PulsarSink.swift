@@ -144,8 +144,9 @@ final class PulsarSink: SinkPlugin {
     }
 }
 
-@_cdecl("sluice_plugin_entry")
-public func sluicePluginEntry(_ host: UInt32, _ descriptor: UnsafeMutablePointer<UnsafePointer<sluice_plugin_descriptor>?>?,
-                              _ error: UnsafeMutablePointer<sluice_error>?) -> sluice_status {
+/// The body of this plugin's C entry point; `Entry/Entry.swift` exports it as
+/// `sluice_plugin_entry`, so that the plugin's code can be linked into tests without the symbol.
+public func pulsarSinkEntry(_ host: UInt32, _ descriptor: UnsafeMutablePointer<UnsafePointer<sluice_plugin_descriptor>?>?,
+               _ error: UnsafeMutablePointer<sluice_error>?) -> sluice_status {
     PluginExport.entry(PulsarSink.self, hostABIVersion: host, descriptor: descriptor, error: error)
 }

@@ -14,6 +14,8 @@ import PluginABI
 ///
 /// Each plugin image links its own copy of the plugin kit, so the globals below are per image.
 public enum PluginExport {
+    // nonisolated(unsafe): written only under `lock` (the first handshake) and read afterwards;
+    // the host's handshake happens before any call into the instance, so no reader can race it.
     nonisolated(unsafe) private static var pluginType: (any SluicePlugin.Type)?
     nonisolated(unsafe) private static var descriptor: UnsafeMutablePointer<sluice_plugin_descriptor>?
     private static let lock = NSLock()

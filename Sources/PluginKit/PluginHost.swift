@@ -3,7 +3,11 @@ import PluginABI
 /// The host's callbacks for one plugin instance (`sluice_host_api`), wrapped for Swift.
 ///
 /// Valid from `init` until the instance is destroyed.
-public struct PluginHost {
+///
+/// `@unchecked Sendable`: the `sluice_host_api` it points to is never changed while the
+/// instance lives, and the ABI lets `log` be called from any thread (a plugin's own threads log
+/// too); the other callbacks are for the operator thread, as their comments say.
+public struct PluginHost: @unchecked Sendable {
     let api: UnsafePointer<sluice_host_api>
 
     public init(api: UnsafePointer<sluice_host_api>) { self.api = api }

@@ -8,7 +8,7 @@ import PluginKit
 /// LowCardinality and Bool, next to the classic ones.
 final class ChdbConformanceTests: XCTestCase {
     func testChdbDecodesTheSinksNativeOutput() throws {
-        let python = ClickHouseTestServer.packageRoot + "/.venv/bin/python"
+        let python = ClickHouseServer.packageRoot + "/.venv/bin/python"
         guard FileManager.default.isExecutableFile(atPath: python),
               try runCommand(python, ["-c", "import chdb"]).status == 0 else {
             XCTFail("chdb-core is not installed in .venv: run scripts/test (scripts/services/clickhouse.sh install puts it there)")
@@ -53,7 +53,7 @@ final class ChdbConformanceTests: XCTestCase {
         FileManager.default.createFile(atPath: path, contents: Data(block.bytes))
         defer { try? FileManager.default.removeItem(atPath: path) }
 
-        let result = try runCommand("/usr/bin/env", ["TZ=UTC", python, ClickHouseTestServer.packageRoot + "/Tests/Fixtures/clickhouse/decode_native.py", path])
+        let result = try runCommand("/usr/bin/env", ["TZ=UTC", python, ClickHouseServer.packageRoot + "/Tests/Fixtures/clickhouse/decode_native.py", path])
         XCTAssertEqual(result.status, 0, result.stderr)
         let decoded = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
         let types = decoded["types"] as! [String: String]

@@ -1,4 +1,5 @@
 import Foundation
+import PluginTestSupport
 import XCTest
 @testable import ClickHouseSink
 import PluginKit
@@ -7,15 +8,15 @@ import PluginKit
 /// round-trips, exactly-once staging commits once even when re-committed after a "crash",
 /// at-least-once flushes by rows and by age, open errors name what is wrong.
 final class ClickHouseSinkServerTests: XCTestCase {
-    nonisolated(unsafe) static var server: ClickHouseTestServer?
-    var server: ClickHouseTestServer { Self.server! }
+    nonisolated(unsafe) static var server: ClickHouseServer?
+    var server: ClickHouseServer { Self.server! }
     var stateRoot = ""
     /// The host tables must outlive the sinks that point to them.
-    var hosts: [TestHost] = []
+    var hosts: [FakeHost] = []
 
     override class func setUp() {
         super.setUp()
-        server = try? ClickHouseTestServer()
+        server = try? ClickHouseServer()
     }
 
     override class func tearDown() {
@@ -25,7 +26,7 @@ final class ClickHouseSinkServerTests: XCTestCase {
     }
 
     override func setUpWithError() throws {
-        if Self.server == nil { Self.server = try ClickHouseTestServer() }
+        if Self.server == nil { Self.server = try ClickHouseServer() }
         stateRoot = NSTemporaryDirectory() + "sluice-chstate-\(UUID().uuidString.prefix(8))"
         CapturedLog.shared.clear()
     }
@@ -34,11 +35,11 @@ final class ClickHouseSinkServerTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: stateRoot)
     }
 
-    func makeSink(_ extra: String, table: String, exactlyOnce: Bool = true, state: String = "s") throws -> (ClickHouseSink, TestHost) {
-        let host = TestHost(stateDirectory: stateRoot + "/" + state, exactlyOnce: exactlyOnce)
+    func makeSink(_ extra: String, table: String, exactlyOnce: Bool = true, state: String = "s") throws -> (ClickHouseSink, FakeHost) {
+        let host = FakeHost(stateDirectory: stateRoot + "/" + state, exactlyOnce: exactlyOnce, log: CapturedLog.shared)
         hosts.append(host)
         let config = try sinkConfig(#"{"url":"\#(server.url)","table":"\#(table)"\#(extra)}"#)
-        return (try ClickHouseSink(config: config, host: host.host), host)
+        return (try ClickHouseSink(config: config, host: host.pluginHost), host)
     }
 
     // MARK: - Types
@@ -126,7 +127,7 @@ final class ClickHouseSinkServerTests: XCTestCase {
     }
 
     func testSensorTableDDLWorksOnThisServer() throws {
-        let sql = try String(contentsOfFile: ClickHouseTestServer.packageRoot + "/pipelines/sensors.sql", encoding: .utf8)
+        let sql = try String(contentsOfFile: ClickHouseServer.packageRoot + "/pipelines/sensors.sql", encoding: .utf8)
         let statements = sql.components(separatedBy: ";").map { stmt in
             stmt.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("--") }.joined(separator: "\n")
         }.filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }

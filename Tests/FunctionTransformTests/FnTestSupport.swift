@@ -34,30 +34,6 @@ enum FnFixtures {
     }
 }
 
-/// A `sluice_host_api` whose `reject` records the rows and reasons (or refuses them, as a
-/// pipeline without a dead-letter sink does).
-final class RecordingHost {
-    var rejected: [(row: Int64, reason: String)] = []
-    var refuse = false
-    private let api: UnsafeMutablePointer<sluice_host_api>
-
-    init() {
-        api = .allocate(capacity: 1)
-        api.initialize(to: sluice_host_api())
-        api.pointee.struct_size = UInt32(MemoryLayout<sluice_host_api>.size)
-        api.pointee.reject = { data, row, reason in
-            let host = Unmanaged<RecordingHost>.fromOpaque(data!).takeUnretainedValue()
-            host.rejected.append((row, String(cString: reason!)))
-            return host.refuse ? SLUICE_ERROR : SLUICE_OK
-        }
-        api.pointee.host_data = Unmanaged.passUnretained(self).toOpaque()
-    }
-
-    deinit { api.deallocate() }
-
-    var pluginHost: PluginHost { PluginHost(api: api) }
-}
-
 /// Column values for building test batches: nil is a null.
 enum TestColumn {
     case int8([Int8?]), int16([Int16?]), int32([Int32?]), int64([Int64?])

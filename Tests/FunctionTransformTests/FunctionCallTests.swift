@@ -1,4 +1,5 @@
 import Foundation
+import PluginTestSupport
 import XCTest
 @testable import FunctionTransform
 import PluginKit
@@ -6,7 +7,7 @@ import PluginKit
 /// Real calls through libffi: libm and the fixture library, every supported type, nulls,
 /// literals, strings, replaced columns and rejected rows.
 final class FunctionCallTests: XCTestCase {
-    private let host = RecordingHost()
+    private let host = FakeHost(operatorName: "fn")
 
     private func transform(_ library: String, _ symbol: String, _ signature: String, args: String, output: String = "out",
                            extra: String = "") throws -> FunctionTransform {
@@ -186,7 +187,7 @@ final class FunctionCallTests: XCTestCase {
     }
 
     func testARefusedRejectFailsTheBatch() throws {
-        host.refuse = true
+        host.refusesRejects = true
         let t = try transform(FnFixtures.types, "neg_i8", "int8_t(int8_t)", args: #"["x"]"#)
         XCTAssertThrowsError(try t.process(makeBatch([("x", .int64([1000]))]))) { error in
             XCTAssertTrue("\(error)".contains("does not fit"), "\(error)")

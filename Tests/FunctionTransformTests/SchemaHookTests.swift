@@ -7,7 +7,7 @@ final class SchemaHookTests: XCTestCase {
     private func descriptor() throws -> UnsafePointer<sluice_plugin_descriptor> {
         var d: UnsafePointer<sluice_plugin_descriptor>?
         var error = sluice_error()
-        XCTAssertEqual(sluicePluginEntry(UInt32(SLUICE_ABI_VERSION_MAJOR << 16 | SLUICE_ABI_VERSION_MINOR), &d, &error), SLUICE_OK)
+        XCTAssertEqual(functionTransformEntry(UInt32(SLUICE_ABI_VERSION_MAJOR << 16 | SLUICE_ABI_VERSION_MINOR), &d, &error), SLUICE_OK)
         return try XCTUnwrap(d)
     }
 

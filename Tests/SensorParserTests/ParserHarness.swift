@@ -1,40 +1,30 @@
 import Foundation
 import PluginKit
+import PluginTestSupport
 @testable import SensorParser
 
 /// Runs the parser the way the host does: a batch of payloads in, typed columns out, rejected
 /// rows collected through the host's `reject` callback.
 final class ParserHarness {
-    nonisolated(unsafe) static var rejected: [(row: Int64, reason: String)] = []
-    private let api = UnsafeMutablePointer<sluice_host_api>.allocate(capacity: 1)
+    let host = FakeHost(operatorName: "parse")
     let parser: SensorParser
 
     init(_ yaml: [String: Any], onError: String = "dead-letter") throws {
         var config = yaml
         if config["on_error"] == nil { config["on_error"] = onError }
-        api.initialize(to: sluice_host_api())
-        api.pointee.struct_size = UInt32(MemoryLayout<sluice_host_api>.size)
-        api.pointee.log = { _, _, _ in }
-        api.pointee.reject = { _, row, reason in
-            ParserHarness.rejected.append((row, String(cString: reason!)))
-            return SLUICE_OK
-        }
         let data = try JSONSerialization.data(withJSONObject: config)
         let decoded = try JSONDecoder().decode(SensorParserConfig.self, from: data)
         try SensorParser.validate(decoded)
-        parser = try SensorParser(config: decoded, host: PluginHost(api: api))
-        ParserHarness.rejected = []
+        parser = try SensorParser(config: decoded, host: host.pluginHost)
     }
-
-    deinit { api.deallocate() }
 
     /// Parses `messages`; returns the output batch (kept alive by the caller) and the rejects.
     func run(_ messages: [[UInt8]]) throws -> (batch: ArrowBatch, rejected: [(row: Int64, reason: String)]) {
-        ParserHarness.rejected = []
+        host.clearRejected()
         let payload = ArrowColumnBuilder(name: "payload", format: .binary)
         for m in messages { m.withUnsafeBytes { payload.append(bytes: $0) } }
         let output = try parser.process(ArrowBatchBuilder(columns: [payload]).finish())
-        return (output, ParserHarness.rejected)
+        return (output, host.rejected)
     }
 
     func run(_ messages: [String]) throws -> (batch: ArrowBatch, rejected: [(row: Int64, reason: String)]) {

@@ -132,7 +132,7 @@ final class SensorParserTests: XCTestCase {
         let v = try output.view()
         XCTAssertEqual(v.length, 2)
         XCTAssertEqual(v.column(named: "message_id")!.string(1), "1:3")
-        XCTAssertEqual(ParserHarness.rejected.map(\.row), [1])
+        XCTAssertEqual(harness.host.rejected.map(\.row), [1])
     }
 
     func testFailAndDropPolicies() throws {

@@ -28,7 +28,7 @@ final class SluiceLogHandlerTests: XCTestCase {
         XCTAssertEqual(SluiceLogHandler.level(named: "debug"), .debug)
         XCTAssertNil(SluiceLogHandler.level(named: "loud"))
         let lines = LockedLines()
-        var logger = Logger(label: "t") { SluiceLogHandler(label: $0, format: .text, level: .warning, write: lines.append) }
+        var logger = Logger(label: "t") { SluiceLogHandler(label: $0, format: .text, level: .warning, write: { lines.append($0) }) }
         logger.info("hidden")
         logger.warning("shown")
         logger.logLevel = .debug

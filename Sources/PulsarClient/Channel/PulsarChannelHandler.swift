@@ -125,39 +125,13 @@ final class PulsarChannelHandler: ChannelInboundHandler, RemovableChannelHandler
         case .none:
             break
         case .sendConnect:
-            var connect = Pulsar_Proto_CommandConnect()
-            connect.clientVersion = settings.clientVersion
-            connect.protocolVersion = 21
-            if let token = settings.token {
-                connect.authMethodName = "token"
-                connect.authData = Data(token.utf8)
-            }
-            var command = Pulsar_Proto_BaseCommand()
-            command.type = .connect
-            command.connect = connect
-            write(command)
+            write(PulsarCommands.connect(clientVersion: settings.clientVersion, token: settings.token))
         case .sendAuthResponse:
-            var response = Pulsar_Proto_CommandAuthResponse()
-            response.clientVersion = settings.clientVersion
-            response.protocolVersion = 21
-            var data = Pulsar_Proto_AuthData()
-            data.authMethodName = "token"
-            data.authData = Data((settings.token ?? "").utf8)
-            response.response = data
-            var command = Pulsar_Proto_BaseCommand()
-            command.type = .authResponse
-            command.authResponse = response
-            write(command)
+            write(PulsarCommands.authResponse(clientVersion: settings.clientVersion, token: settings.token ?? ""))
         case .sendPong:
-            var command = Pulsar_Proto_BaseCommand()
-            command.type = .pong
-            command.pong = Pulsar_Proto_CommandPong()
-            write(command)
+            write(PulsarCommands.pong())
         case .sendPing:
-            var command = Pulsar_Proto_BaseCommand()
-            command.type = .ping
-            command.ping = Pulsar_Proto_CommandPing()
-            write(command)
+            write(PulsarCommands.ping())
         case .connected(let flush):
             startTimers()
             for id in flush { if let r = requests[id] { write(r.command) } }
@@ -209,5 +183,3 @@ final class PulsarChannelHandler: ChannelInboundHandler, RemovableChannelHandler
         })
     }
 }
-
-import struct Foundation.Data

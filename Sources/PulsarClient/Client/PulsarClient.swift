@@ -178,14 +178,7 @@ public final class PulsarClient: @unchecked Sendable {
         guard hops < 8 else { return eventLoop.makeFailedFuture(PulsarError.protocolViolation("more than 8 lookup redirects for \(topic)")) }
         return connection(to: url).flatMap { handler in
             handler.request { id in
-                var lookup = Pulsar_Proto_CommandLookupTopic()
-                lookup.topic = topic
-                lookup.requestID = id
-                lookup.authoritative = authoritative
-                var command = Pulsar_Proto_BaseCommand()
-                command.type = .lookup
-                command.lookupTopic = lookup
-                return command
+                PulsarCommands.lookup(topic: topic, requestID: id, authoritative: authoritative)
             }.flatMap { response in
                 let r = response.lookupTopicResponse
                 if r.response == .failed || r.hasError {
@@ -209,13 +202,7 @@ public final class PulsarClient: @unchecked Sendable {
     func partitionCount(_ topic: TopicName) -> EventLoopFuture<Int> {
         connection(to: configuration.serviceURL).flatMap { handler in
             handler.request { id in
-                var metadata = Pulsar_Proto_CommandPartitionedTopicMetadata()
-                metadata.topic = topic.description
-                metadata.requestID = id
-                var command = Pulsar_Proto_BaseCommand()
-                command.type = .partitionedMetadata
-                command.partitionMetadata = metadata
-                return command
+                PulsarCommands.partitionedMetadata(topic: topic.description, requestID: id)
             }.flatMapThrowing { response in
                 let r = response.partitionMetadataResponse
                 if r.response == .failed || r.hasError {

@@ -252,24 +252,10 @@ private final class PartitionConsumer: PulsarConnectionListener {
             guard let connection else { return }
             let config = owner.configuration
             connection.request { id in
-                var subscribe = Pulsar_Proto_CommandSubscribe()
-                subscribe.topic = self.topic
-                subscribe.subscription = config.subscription
-                subscribe.subType = config.subscriptionType.protocolValue
-                subscribe.consumerID = self.consumerID
-                subscribe.requestID = id
-                if let name = config.consumerName { subscribe.consumerName = name }
-                subscribe.durable = true
-                subscribe.initialPosition = config.initialPosition == .earliest ? .earliest : .latest
-                if config.subscriptionType == .keyShared {
-                    var meta = Pulsar_Proto_KeySharedMeta()
-                    meta.keySharedMode = .autoSplit
-                    subscribe.keySharedMeta = meta
-                }
-                var command = Pulsar_Proto_BaseCommand()
-                command.type = .subscribe
-                command.subscribe = subscribe
-                return command
+                PulsarCommands.subscribe(topic: self.topic, subscription: config.subscription,
+                                         subscriptionType: config.subscriptionType, consumerID: self.consumerID,
+                                         requestID: id, consumerName: config.consumerName,
+                                         initialPosition: config.initialPosition)
             }.whenComplete { result in
                 switch result {
                 case .success:
@@ -294,16 +280,7 @@ private final class PartitionConsumer: PulsarConnectionListener {
         case .sendSeek(let entry):
             guard let connection else { return }
             connection.request { id in
-                var seek = Pulsar_Proto_CommandSeek()
-                seek.consumerID = self.consumerID
-                seek.requestID = id
-                var data = entry.protocolData
-                if self.partition >= 0 { data.partition = self.partition }
-                seek.messageID = data
-                var command = Pulsar_Proto_BaseCommand()
-                command.type = .seek
-                command.seek = seek
-                return command
+                PulsarCommands.seek(consumerID: self.consumerID, requestID: id, messageID: entry, partition: self.partition)
             }.whenComplete { result in
                 switch result {
                 case .success:
@@ -327,20 +304,12 @@ private final class PartitionConsumer: PulsarConnectionListener {
                 }
             }
         case .sendFlow(let permits):
-            var flow = Pulsar_Proto_CommandFlow()
-            flow.consumerID = consumerID
-            flow.messagePermits = permits
-            var command = Pulsar_Proto_BaseCommand()
-            command.type = .flow
-            command.flow = flow
-            connection?.send(PulsarFrame(command: command))
+            connection?.send(PulsarFrame(command: PulsarCommands.flow(consumerID: consumerID, permits: permits)))
         case .sendAck(let ack):
             guard let connection else { return }
             connection.request { id in
-                var command = Pulsar_Proto_BaseCommand()
-                command.type = .ack
-                command.ack = self.ackCommand(ack, requestID: id)
-                return command
+                PulsarCommands.ack(consumerID: self.consumerID, cumulative: ack.cumulative, requestID: id,
+                                   messageIDs: ack.ids, partition: self.partition)
             }.whenComplete { result in
                 switch result {
                 case .success:
@@ -353,22 +322,11 @@ private final class PartitionConsumer: PulsarConnectionListener {
             }
         case .sendRedeliverUnacknowledged:
             owner.log("\(topic): asked the broker to redeliver what it still holds as unacknowledged for this consumer")
-            var redeliver = Pulsar_Proto_CommandRedeliverUnacknowledgedMessages()
-            redeliver.consumerID = consumerID
-            var command = Pulsar_Proto_BaseCommand()
-            command.type = .redeliverUnacknowledgedMessages
-            command.redeliverUnacknowledgedMessages = redeliver
-            connection?.send(PulsarFrame(command: command))
+            connection?.send(PulsarFrame(command: PulsarCommands.redeliverUnacknowledgedMessages(consumerID: consumerID)))
         case .sendCloseConsumer:
             guard let connection else { run(stateMachine.closeAnswered()); return }
             connection.request { id in
-                var close = Pulsar_Proto_CommandCloseConsumer()
-                close.consumerID = self.consumerID
-                close.requestID = id
-                var command = Pulsar_Proto_BaseCommand()
-                command.type = .closeConsumer
-                command.closeConsumer = close
-                return command
+                PulsarCommands.closeConsumer(consumerID: self.consumerID, requestID: id)
             }.whenComplete { _ in self.run(self.stateMachine.closeAnswered()) }
         case .scheduleReconnect(let delay, let attempt):
             connection?.unregister(.consumer(consumerID))
@@ -386,21 +344,6 @@ private final class PartitionConsumer: PulsarConnectionListener {
             closePromise?.succeed(())
             closePromise = nil
         }
-    }
-
-    private func ackCommand(_ ack: ConsumerStateMachine.AckCommand, requestID: UInt64) -> Pulsar_Proto_CommandAck {
-        var command = Pulsar_Proto_CommandAck()
-        command.consumerID = consumerID
-        command.ackType = ack.cumulative ? .cumulative : .individual
-        command.requestID = requestID
-        command.messageID = ack.ids.map { id in
-            var data = Pulsar_Proto_MessageIdData()
-            data.ledgerID = id.ledger
-            data.entryID = id.entry
-            if partition >= 0 { data.partition = partition }
-            return data
-        }
-        return command
     }
 
     private func resubscribe() {

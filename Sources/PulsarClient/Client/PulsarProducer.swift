@@ -291,14 +291,7 @@ private final class PartitionProducer: PulsarConnectionListener {
             metadata.uncompressedSize = UInt32(raw.readableBytes)
         }
         let payload = try config.compression.compress(raw)
-        var send = Pulsar_Proto_CommandSend()
-        send.producerID = producerID
-        send.sequenceID = sequenceID
-        send.numMessages = Int32(messages.count)
-        if messages.count > 1 { send.highestSequenceID = sequenceID + UInt64(messages.count) - 1 }
-        var command = Pulsar_Proto_BaseCommand()
-        command.type = .send
-        command.send = send
+        let command = PulsarCommands.send(producerID: producerID, sequenceID: sequenceID, messageCount: messages.count)
         return PulsarFrame(command: command, payload: .init(metadata: metadata, payload: payload))
     }
 
@@ -315,16 +308,9 @@ private final class PartitionProducer: PulsarConnectionListener {
         case .sendProducer:
             guard let connection else { return }
             connection.request { id in
-                var producer = Pulsar_Proto_CommandProducer()
-                producer.topic = self.topic
-                producer.producerID = self.producerID
-                producer.requestID = id
-                if !self.name.isEmpty { producer.producerName = self.name }
-                else if let name = self.owner.configuration.producerName { producer.producerName = name }
-                var command = Pulsar_Proto_BaseCommand()
-                command.type = .producer
-                command.producer = producer
-                return command
+                let producerName: String? = !self.name.isEmpty ? self.name : self.owner.configuration.producerName
+                return PulsarCommands.producer(topic: self.topic, producerID: self.producerID, requestID: id,
+                                               producerName: producerName)
             }.whenComplete { result in
                 switch result {
                 case .success(let response):
@@ -374,13 +360,7 @@ private final class PartitionProducer: PulsarConnectionListener {
         case .sendCloseProducer:
             guard let connection else { run(stateMachine.closeAnswered()); return }
             connection.request { id in
-                var close = Pulsar_Proto_CommandCloseProducer()
-                close.producerID = self.producerID
-                close.requestID = id
-                var command = Pulsar_Proto_BaseCommand()
-                command.type = .closeProducer
-                command.closeProducer = close
-                return command
+                PulsarCommands.closeProducer(producerID: self.producerID, requestID: id)
             }.whenComplete { _ in self.run(self.stateMachine.closeAnswered()) }
         case .closed:
             connection?.unregister(.producer(producerID))

@@ -1,4 +1,5 @@
 import Foundation
+@_exported import ServiceTestSupport
 import XCTest
 
 /// Paths to what the package built, and helpers to build C plugins and run the real binary.
@@ -29,11 +30,6 @@ enum Built {
 
     /// The C sequence source from Examples/, built by the package.
     static var sequenceSource: String { productsDirectory + "/libsequence-source.so" }
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
 
 struct RunResult {
