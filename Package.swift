@@ -59,6 +59,8 @@ let package = Package(
         // The value types every configuration shares, the pipeline file's and each plugin's:
         // durations and secrets, with one grammar and one set of messages.
         .target(name: "ConfigValues", path: "Sources/ConfigValues", swiftSettings: swift6),
+        // A mutex with condition variables on the monotonic clock, for queues between threads.
+        .target(name: "ThreadConditions", path: "Sources/ThreadConditions", swiftSettings: swift6),
         // CRC-32C, for checkpoint files and Pulsar frames.
         .target(name: "CRC32C", path: "Sources/CRC32C", swiftSettings: swift6),
         // Pure logic: the pipeline model and its YAML, the checkpoint coordinator and file format,
@@ -77,7 +79,7 @@ let package = Package(
         .target(
             name: "SluiceRuntime",
             dependencies: [
-                "SluiceCore", "SluiceArrow", "PluginABI", "PulsarClient", "CProcessControl", "DurableFiles", "ConfigValues",
+                "SluiceCore", "SluiceArrow", "PluginABI", "PulsarClient", "CProcessControl", "DurableFiles", "ConfigValues", "ThreadConditions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -96,7 +98,7 @@ let package = Package(
         .target(
             name: "PulsarClient",
             dependencies: [
-                "CRC32C", "CCompression",
+                "CRC32C", "CCompression", "ThreadConditions",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -155,7 +157,7 @@ let package = Package(
         .testTarget(name: "ClickHouseSinkTests", dependencies: ["ClickHouseSink", "PluginKit", "PluginTestSupport", "ServiceTestSupport"], path: "Tests/ClickHouseSinkTests"),
         .testTarget(name: "SluiceRuntimeTests", dependencies: ["SluiceRuntime", "SluiceCore"], path: "Tests/SluiceRuntimeTests"),
         // The built `sluice` binary, run as a user runs it, against real Pulsar and ClickHouse.
-        .testTarget(name: "HostTests", dependencies: ["SluiceCore", "ServiceTestSupport"], path: "Tests/HostTests"),
+        .testTarget(name: "SluiceTests", dependencies: ["SluiceCore", "ServiceTestSupport"], path: "Tests/SluiceTests"),
         .testTarget(name: "FileSinkTests", dependencies: ["FileSink", "PluginKit"], path: "Tests/FileSinkTests"),
     ],
     swiftLanguageModes: [.v5]

@@ -8,6 +8,7 @@ import Glibc
 /// Streams a byte range of a staged file into a request body: reads a chunk (on the event
 /// loop; the page cache has it), writes it, and reads the next once the write completed, so at
 /// most one chunk is in memory.
+// @unchecked Sendable: immutable; its deflater is used only on `loop`, one chunk at a time.
 private struct ChunkSender: @unchecked Sendable {
     let fd: Int32
     let path: String

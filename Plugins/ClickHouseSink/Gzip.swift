@@ -33,6 +33,8 @@ enum Gzip {
 
 /// gzip compression of a stream given in chunks (a staged block sent from its file). One
 /// request at a time; `end` frees zlib's state.
+// @unchecked Sendable: zlib's state is used by one request at a time, on the event loop that
+// streams the request body, and handed between threads only before and after it.
 final class GzipStream: @unchecked Sendable {
     private var stream = z_stream()
     private var ended = false

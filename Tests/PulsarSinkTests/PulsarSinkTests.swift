@@ -4,7 +4,7 @@ import PluginKit
 @testable import PulsarSink
 
 /// The Pulsar sink's staging and configuration (its publishing meets pulsar-lite in
-/// HostTests.PulsarDeadLetterTests).
+/// SluiceTests.PulsarDeadLetterTests).
 final class PulsarSinkTests: XCTestCase {
     private var dir = ""
 

@@ -30,6 +30,8 @@ import NIOCore
 /// the whole process group cannot turn its clean close into a reset.
 ///
 /// Thread-safe: `start` from any thread; `release` once, from any thread.
+// @unchecked Sendable: `pid` is immutable; `writeEnd` is closed once, by `release`, which the
+// owner calls once.
 final class SocketGuardian: @unchecked Sendable {
     let pid: pid_t
     private var writeEnd: Int32

@@ -1,4 +1,5 @@
 import Glibc
+import ThreadConditions
 
 /// The bounded hand-over between the event loop (which appends the unpacked messages of each
 /// entry) and the application thread (which takes them, waiting a bounded time). Its size is
@@ -10,72 +11,52 @@ import Glibc
 /// no reference counting of its fields; a chunk cut by `max` is split as two slices of the same
 /// storage.
 ///
-/// Thread-safe (a mutex and a condition variable).
+/// Thread-safe. `@unchecked Sendable`: its state is only touched under `condition`'s lock.
 final class MessageQueue: @unchecked Sendable {
     struct Chunk {
         var consumer: Int
         var messages: ArraySlice<ReceivedMessage>
     }
 
-    private var mutex = pthread_mutex_t()
-    private var condition = pthread_cond_t()
+    private let condition = ThreadCondition()
     private var chunks: [Chunk] = []
     private var head = 0
     private var queued = 0
     private var failure: PulsarError?
 
-    init() {
-        pthread_mutex_init(&mutex, nil)
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(&condition, &attributes)
-        pthread_condattr_destroy(&attributes)
-    }
-
-    deinit {
-        pthread_cond_destroy(&condition)
-        pthread_mutex_destroy(&mutex)
-    }
-
     /// Messages waiting.
     var count: Int {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
+        condition.lock()
+        defer { condition.unlock() }
         return queued
     }
 
     /// Appends the messages of one entry (event loop).
     func append(consumer: Int, _ messages: [ReceivedMessage]) {
         guard !messages.isEmpty else { return }
-        pthread_mutex_lock(&mutex)
+        condition.lock()
         chunks.append(Chunk(consumer: consumer, messages: messages[...]))
         queued += messages.count
-        pthread_cond_signal(&condition)
-        pthread_mutex_unlock(&mutex)
+        condition.signal()
+        condition.unlock()
     }
 
     /// The consumer failed for good: wakes the taker, which then throws.
     func fail(_ error: PulsarError) {
-        pthread_mutex_lock(&mutex)
+        condition.lock()
         failure = error
-        pthread_cond_broadcast(&condition)
-        pthread_mutex_unlock(&mutex)
+        condition.broadcast()
+        condition.unlock()
     }
 
     /// Takes up to `max` messages in order, as chunks, waiting at most `timeoutNanoseconds`
     /// for the first.
     func take(max: Int, timeoutNanoseconds: UInt64) throws -> [Chunk] {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
+        condition.lock()
+        defer { condition.unlock() }
         if queued == 0 && failure == nil && timeoutNanoseconds > 0 {
-            var now = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &now)
-            let total = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec) + timeoutNanoseconds
-            var deadline = timespec(tv_sec: Int(total / 1_000_000_000), tv_nsec: Int(total % 1_000_000_000))
-            while queued == 0 && failure == nil {
-                if pthread_cond_timedwait(&condition, &mutex, &deadline) == ETIMEDOUT { break }
-            }
+            let deadline = ThreadCondition.monotonicNanoseconds() + timeoutNanoseconds
+            while queued == 0 && failure == nil && condition.wait(untilMonotonic: deadline) {}
         }
         if let failure, queued == 0 { throw failure }
         var taken: [Chunk] = []

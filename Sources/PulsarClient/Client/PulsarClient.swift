@@ -30,6 +30,7 @@ public struct ClientConfiguration: Sendable {
 /// partition metadata. Consumers and producers are created from it.
 ///
 /// Thread-safe: every piece of state lives on `eventLoop`; public methods hop there.
+// @unchecked Sendable: the mutable state below is only touched on `eventLoop`.
 public final class PulsarClient: @unchecked Sendable {
     public let configuration: ClientConfiguration
     public let eventLoop: EventLoop

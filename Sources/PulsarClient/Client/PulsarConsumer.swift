@@ -48,6 +48,8 @@ public struct ConsumerConfiguration: Sendable {
 ///
 /// Thread-safe: `receive` is meant for one application thread; everything else hops to the
 /// client's event loop.
+// @unchecked Sendable: `partitions` is only touched on the client's event loop; the queue is
+// thread-safe itself.
 public final class PulsarConsumer: @unchecked Sendable {
     public let client: PulsarClient
     public let configuration: ConsumerConfiguration

@@ -1,5 +1,6 @@
 import Glibc
 import NIOCore
+import ThreadConditions
 
 public struct ProducerConfiguration: Sendable {
     public var topic: TopicName
@@ -22,12 +23,14 @@ public struct ProducerConfiguration: Sendable {
 ///
 /// Thread-safe: `send` may be called from any thread (it blocks while too many messages are
 /// pending); network work happens on the client's event loop.
+// @unchecked Sendable: the mutable state is only touched under `condition`'s lock, or on the
+// client's event loop for the partitions' network work.
 public final class PulsarProducer: @unchecked Sendable {
     public let client: PulsarClient
     public let configuration: ProducerConfiguration
     private var partitions: [PartitionProducer] = []
-    private var mutex = pthread_mutex_t()
-    private var condition = pthread_cond_t()
+    /// Guards the fields below it.
+    private let condition = ThreadCondition()
     private var pending = 0
     private var failure: PulsarError?
     private var open: [Int: [OutgoingMessage]] = [:]
@@ -39,13 +42,6 @@ public final class PulsarProducer: @unchecked Sendable {
     public init(client: PulsarClient, configuration: ProducerConfiguration) {
         self.client = client
         self.configuration = configuration
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&condition, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(&condition)
-        pthread_mutex_destroy(&mutex)
     }
 
     private var eventLoop: EventLoop { client.eventLoop }
@@ -78,12 +74,12 @@ public final class PulsarProducer: @unchecked Sendable {
     public func send(_ message: OutgoingMessage) throws {
         let count = partitions.count
         precondition(count > 0, "send before start() completed")
-        pthread_mutex_lock(&mutex)
+        condition.lock()
         while pending >= configuration.maxPendingMessages && failure == nil {
-            pthread_cond_wait(&condition, &mutex)
+            condition.wait()
         }
         if let failure {
-            pthread_mutex_unlock(&mutex)
+            condition.unlock()
             throw failure
         }
         let partition: Int
@@ -106,7 +102,7 @@ public final class PulsarProducer: @unchecked Sendable {
             let target = partitions[partition]
             eventLoop.execute { target.sendBatch(full) }
         }
-        pthread_mutex_unlock(&mutex)
+        condition.unlock()
     }
 
     /// Sends partial batches; the future completes when every message sent so far is stored.
@@ -114,10 +110,10 @@ public final class PulsarProducer: @unchecked Sendable {
         eventLoop.flatSubmit {
             self.flushOpenBatches()
             let promise = self.eventLoop.makePromise(of: Void.self)
-            pthread_mutex_lock(&self.mutex)
+            self.condition.lock()
             let done = self.pending == 0, failure = self.failure
             if !done && failure == nil { self.flushWaiters.append(promise) }
-            pthread_mutex_unlock(&self.mutex)
+            self.condition.unlock()
             if let failure { promise.fail(failure) } else if done { promise.succeed(()) }
             return promise.futureResult
         }
@@ -131,7 +127,7 @@ public final class PulsarProducer: @unchecked Sendable {
     }
 
     private func flushOpenBatches() {
-        pthread_mutex_lock(&mutex)
+        condition.lock()
         let batches = open
         open = [:]
         openBytes = [:]
@@ -141,28 +137,28 @@ public final class PulsarProducer: @unchecked Sendable {
             let target = partitions[partition]
             eventLoop.execute { target.sendBatch(messages) }
         }
-        pthread_mutex_unlock(&mutex)
+        condition.unlock()
     }
 
     // MARK: - From partition producers (event loop)
 
     fileprivate func completed(_ count: Int) {
-        pthread_mutex_lock(&mutex)
+        condition.lock()
         pending -= count
         let waiters = pending == 0 ? flushWaiters : []
         if pending == 0 { flushWaiters = [] }
-        pthread_cond_broadcast(&condition)
-        pthread_mutex_unlock(&mutex)
+        condition.broadcast()
+        condition.unlock()
         for w in waiters { w.succeed(()) }
     }
 
     fileprivate func failed(_ error: PulsarError) {
-        pthread_mutex_lock(&mutex)
+        condition.lock()
         failure = error
         let waiters = flushWaiters
         flushWaiters = []
-        pthread_cond_broadcast(&condition)
-        pthread_mutex_unlock(&mutex)
+        condition.broadcast()
+        condition.unlock()
         for w in waiters { w.fail(error) }
     }
 

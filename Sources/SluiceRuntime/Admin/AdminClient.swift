@@ -24,6 +24,8 @@ struct AdminClient {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
         let done = DispatchSemaphore(value: 0)
+        // nonisolated(unsafe): written once by URLSession's completion handler before it signals
+        // `done`, read only after `done.wait()`: the semaphore orders the two.
         nonisolated(unsafe) var result: (Int, Data)?
         nonisolated(unsafe) var failure: Error?
         let task = URLSession.shared.dataTask(with: request) { data, response, error in

@@ -1,4 +1,5 @@
 import Glibc
+import ThreadConditions
 
 /// What operator threads and signal handlers tell the coordinator thread.
 enum WorkerEvent {
@@ -30,40 +31,28 @@ enum WorkerEvent {
 }
 
 /// A many-producer, one-consumer queue with a timed wait, so the coordinator can tick.
-final class CoordinatorMailbox {
-    private var mutex = pthread_mutex_t()
-    private var ready = pthread_cond_t()
+final class CoordinatorMailbox: @unchecked Sendable {
+    // @unchecked Sendable: `events` is only touched under `condition`'s lock.
+    private let condition = ThreadCondition()
     private var events: [WorkerEvent] = []
 
-    init() {
-        pthread_mutex_init(&mutex, nil)
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(&ready, &attributes)
-        pthread_condattr_destroy(&attributes)
-    }
-
     func post(_ event: WorkerEvent) {
-        pthread_mutex_lock(&mutex)
-        events.append(event)
-        pthread_mutex_unlock(&mutex)
-        pthread_cond_signal(&ready)
+        condition.withLock {
+            events.append(event)
+            condition.signal()
+        }
     }
 
     /// Every waiting event, after waiting up to `timeoutNanoseconds` for the first.
     func take(timeoutNanoseconds: UInt64) -> [WorkerEvent] {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        if events.isEmpty && timeoutNanoseconds > 0 {
-            let deadline = monotonicNanoseconds() + timeoutNanoseconds
-            var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-            while events.isEmpty {
-                if pthread_cond_timedwait(&ready, &mutex, &ts) == ETIMEDOUT { break }
+        condition.withLock {
+            if events.isEmpty && timeoutNanoseconds > 0 {
+                let deadline = ThreadCondition.monotonicNanoseconds() + timeoutNanoseconds
+                while events.isEmpty && condition.wait(untilMonotonic: deadline) {}
             }
+            let taken = events
+            events.removeAll(keepingCapacity: true)
+            return taken
         }
-        let taken = events
-        events.removeAll(keepingCapacity: true)
-        return taken
     }
 }

@@ -1,5 +1,5 @@
-import Glibc
 import SluiceArrow
+import ThreadConditions
 
 /// What flows between operators, in order.
 enum StreamItem {
@@ -40,9 +40,8 @@ final class OperatorInbox {
         case item(StreamItem)
     }
 
-    private var mutex = pthread_mutex_t()
-    private var readable = pthread_cond_t()
-    private var writable = pthread_cond_t()
+    private let condition = ThreadCondition(conditions: 2)
+    private let readable = 0, writable = 1
     private var ring: [StreamItem?]
     private var head = 0
     private var count = 0
@@ -52,58 +51,49 @@ final class OperatorInbox {
 
     init(capacity: Int) {
         ring = Array(repeating: nil, count: max(1, capacity))
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&readable, nil)
-        pthread_cond_init(&writable, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(&mutex)
-        pthread_cond_destroy(&readable)
-        pthread_cond_destroy(&writable)
     }
 
     /// Items waiting in the data lane.
     var depth: Int {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
+        condition.lock()
+        defer { condition.unlock() }
         return count
     }
 
     /// Appends to the data lane, waiting while it is full.
     func push(_ item: StreamItem) {
-        pthread_mutex_lock(&mutex)
+        condition.lock()
         while count == ring.count {
             producersWaiting += 1
-            pthread_cond_wait(&writable, &mutex)
+            condition.wait(writable)
             producersWaiting -= 1
         }
         ring[(head + count) % ring.count] = item
         count += 1
         let wake = consumerWaiting
-        pthread_mutex_unlock(&mutex)
-        if wake { pthread_cond_signal(&readable) }
+        condition.unlock()
+        if wake { condition.signal(readable) }
     }
 
     func send(_ control: ControlMessage) {
-        pthread_mutex_lock(&mutex)
+        condition.lock()
         controls.append(control)
         let wake = consumerWaiting
-        pthread_mutex_unlock(&mutex)
-        if wake { pthread_cond_signal(&readable) }
+        condition.unlock()
+        if wake { condition.signal(readable) }
     }
 
     /// The next control message, else the next item; waits when both lanes are empty.
     func next() -> Next {
-        pthread_mutex_lock(&mutex)
+        condition.lock()
         while controls.isEmpty && count == 0 {
             consumerWaiting = true
-            pthread_cond_wait(&readable, &mutex)
+            condition.wait(readable)
             consumerWaiting = false
         }
         if !controls.isEmpty {
             let control = controls.removeFirst()
-            pthread_mutex_unlock(&mutex)
+            condition.unlock()
             return .control(control)
         }
         let item = ring[head]!
@@ -111,28 +101,28 @@ final class OperatorInbox {
         head = (head + 1) % ring.count
         count -= 1
         let wake = producersWaiting > 0
-        pthread_mutex_unlock(&mutex)
-        if wake { pthread_cond_signal(&writable) }
+        condition.unlock()
+        if wake { condition.signal(writable) }
         return .item(item)
     }
 
     /// A control message if one is waiting (the source polls between batches).
     func pollControl() -> ControlMessage? {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
+        condition.lock()
+        defer { condition.unlock() }
         return controls.isEmpty ? nil : controls.removeFirst()
     }
 
     /// Waits for a control message (a source that has stopped reading).
     func waitControl() -> ControlMessage {
-        pthread_mutex_lock(&mutex)
+        condition.lock()
         while controls.isEmpty {
             consumerWaiting = true
-            pthread_cond_wait(&readable, &mutex)
+            condition.wait(readable)
             consumerWaiting = false
         }
         let control = controls.removeFirst()
-        pthread_mutex_unlock(&mutex)
+        condition.unlock()
         return control
     }
 }

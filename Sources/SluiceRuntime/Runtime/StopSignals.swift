@@ -8,6 +8,8 @@ import Glibc
 /// coordinator loop, which wakes at least every 50 ms, takes it from there. Before the handler
 /// exists the signals are blocked (the supervisor spawns workers that way), so none is lost.
 enum StopSignals {
+    // nonisolated(unsafe): sig_atomic_t, written by the signal handler and read and reset by the
+    // coordinator thread; a sig_atomic_t is what a handler may safely share.
     nonisolated(unsafe) private static var stop: sig_atomic_t = 0
     nonisolated(unsafe) private static var savepoint: sig_atomic_t = 0
 

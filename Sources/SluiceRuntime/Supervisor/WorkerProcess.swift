@@ -12,6 +12,7 @@ import Glibc
 ///
 /// Thread-safe: `wait` on one thread (the supervisor's main thread, which must also be the one
 /// that spawned it: the worker's parent-death signal follows that thread); `signal` from any.
+// @unchecked Sendable: `pid` is immutable and the termination state is kept under `lock`.
 final class WorkerProcess: @unchecked Sendable {
     /// The signals a worker handles itself; blocked until it can.
     static let stopSignals: [Int32] = [SIGTERM, SIGINT, SIGUSR1]
