@@ -73,8 +73,9 @@ PY
 n, rows = $n, $rows
 s, p, c, i = rows / $s_s, $(chq "SELECT count() FROM sensor_readings_py") / $p_s, $n / $c_s, rows / $i_s
 limit = min(c, i)
-print(f"sluice (exactly-once, checkpoint/s): {s:>11,.0f} rows/s  {$s_s:6.2f} s  peak RSS {$s_rss/1024:6.1f} MB  CPU {$s_cpu:.1f} s")
-print(f"python by hand (20k-row inserts):    {p:>11,.0f} rows/s  {$p_s:6.2f} s  peak RSS {$p_rss/1024:6.1f} MB  CPU {$p_cpu:.1f} s")
+# CPU per row (getrusage of the child) is steadier than wall time on a shared machine.
+print(f"sluice (exactly-once, checkpoint/s): {s:>11,.0f} rows/s  {$s_s:6.2f} s  peak RSS {$s_rss/1024:6.1f} MB  CPU {$s_cpu:.1f} s = {$s_cpu/rows*1e6:.2f} us/row")
+print(f"python by hand (20k-row inserts):    {p:>11,.0f} rows/s  {$p_s:6.2f} s  peak RSS {$p_rss/1024:6.1f} MB  CPU {$p_cpu:.1f} s = {$p_cpu/max(1, $(chq "SELECT count() FROM sensor_readings_py"))*1e6:.2f} us/row")
 print(f"consuming alone (sluice, null sink): {c:>11,.0f} msg/s")
 print(f"inserting alone (curl, Native):      {i:>11,.0f} rows/s")
 print(f"sluice / python = {s/p:.2f}x (target >= 3x); sluice / limit = {s/limit*100:.0f} % (target >= 70 %); sluice peak RSS {$s_rss/1024:.0f} MB (target <= 100 MB)")

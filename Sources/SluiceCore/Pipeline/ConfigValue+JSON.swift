@@ -23,7 +23,7 @@ extension ConfigValue {
             // those in a form JSON accepts ("1.5", "1e+20").
             output += String(value)
         case let .string(value, _):
-            Self.appendJSONString(value, to: &output)
+            JSONText.appendString(value, to: &output)
         case let .array(elements, _):
             output += "["
             for (index, element) in elements.enumerated() {
@@ -35,7 +35,7 @@ extension ConfigValue {
             output += "{"
             for (index, entry) in entries.enumerated() {
                 if index > 0 { output += "," }
-                Self.appendJSONString(entry.key, to: &output)
+                JSONText.appendString(entry.key, to: &output)
                 output += ":"
                 if redactingSecrets && SecretRedaction.isSecretKey(entry.key) {
                     output += "\"\(SecretRedaction.mask)\""
@@ -47,26 +47,4 @@ extension ConfigValue {
         }
     }
 
-    /// A JSON string literal: quotes, backslashes and control characters escaped, everything
-    /// else (including non-ASCII) passed through as UTF-8, which JSON allows.
-    private static func appendJSONString(_ string: String, to output: inout String) {
-        output += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case "\u{08}": output += "\\b"
-            case "\u{0C}": output += "\\f"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default:
-                output.unicodeScalars.append(scalar)
-            }
-        }
-        output += "\""
-    }
 }

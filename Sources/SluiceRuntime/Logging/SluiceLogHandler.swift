@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SluiceCore
 
 /// Writes log lines to standard error, one `write` per line so lines from several threads never
 /// interleave. Two formats:
@@ -43,11 +44,11 @@ public struct SluiceLogHandler: LogHandler {
         ["debug": .debug, "info": .info, "warn": .warning, "warning": .warning, "error": .error][name.lowercased()]
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
-                    source: String, file: String, function: String, line: UInt) {
+    public func log(event: LogEvent) {
         var all = metadata
-        if let explicit { all.merge(explicit) { $1 } }
-        write(render(level: level, message: "\(message)", metadata: all, timestamp: SluiceLogHandler.timestamp()))
+        if let explicit = event.metadata { all.merge(explicit) { $1 } }
+        if let error = event.error { all["error"] = "\(error)" }
+        write(render(level: event.level, message: "\(event.message)", metadata: all, timestamp: SluiceLogHandler.timestamp()))
     }
 
     /// One line, newline included.
@@ -63,7 +64,7 @@ public struct SluiceLogHandler: LogHandler {
             var fields = [("ts", timestamp), ("level", SluiceLogHandler.jsonLevel(level)), ("logger", label)]
             fields += metadata.sorted { $0.key < $1.key }.map { ($0.key, "\($0.value)") }
             fields.append(("message", message))
-            return "{" + fields.map { "\(SluiceLogHandler.jsonString($0.0)):\(SluiceLogHandler.jsonString($0.1))" }.joined(separator: ",") + "}\n"
+            return "{" + fields.map { "\(JSONText.string($0.0)):\(JSONText.string($0.1))" }.joined(separator: ",") + "}\n"
         }
     }
 
@@ -83,23 +84,6 @@ public struct SluiceLogHandler: LogHandler {
         case .warning: return "warn"
         case .error, .critical: return "error"
         }
-    }
-
-    /// A JSON string literal (RFC 8259): quotes, backslashes and control characters escaped.
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let c where c.value < 0x20: out += String(format: "\\u%04x", c.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 
     /// UTC, milliseconds: 2026-11-26T09:13:14.123Z.
