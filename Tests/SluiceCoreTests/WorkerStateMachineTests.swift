@@ -110,13 +110,20 @@ final class WorkerStateMachineTests: XCTestCase {
         XCTAssertEqual(machine.lastCompleted, 1)
     }
 
-    func testARequestWaitingForAnAbortedCheckpointIsToldSo() {
+    func testEachRequestIsAnsweredByTheCheckpointThatStartedAfterIt() {
         startAll()
         send(.checkpointRequested(1, now: 1))
-        send(.checkpointRequested(2, now: 1))  // queued behind the first: same trigger, answered together
+        send(.checkpointRequested(2, now: 1))  // checkpoint 1 is in flight: request 2 waits for the next
         let aborted = send(.declined(1, operatorIndex: 1, reason: "busy"))
-        XCTAssertEqual(replies(aborted), [1: .refused(.unavailable, "the checkpoint was aborted: operator 'parse' declined: busy"),
-                                          2: .refused(.unavailable, "the checkpoint was aborted: operator 'parse' declined: busy")])
+        XCTAssertEqual(replies(aborted), [1: .refused(.unavailable, "the checkpoint was aborted: operator 'parse' declined: busy")])
+        XCTAssertEqual(send(.tick(now: 2)), [.injectBarrier(2)], "the queued request's checkpoint starts")
+        send(.checkpointRequested(3, now: 2))
+        let done = complete(2)
+        guard case .checkpointCompleted(let completed)? = replies(done)[2] else { return XCTFail("\(done)") }
+        XCTAssertEqual(completed.id, 2)
+        XCTAssertEqual(replies(done).keys.sorted(), [2], "request 3 came while checkpoint 2 was in flight")
+        XCTAssertEqual(replies(send(.tick(now: 3))), [:])
+        XCTAssertEqual(replies(complete(3)).keys.sorted(), [3])
     }
 
     func testSavepointRequestsAreCheckedAndAdminRequestsAreRefusedWhileStopping() {

@@ -111,6 +111,8 @@ public struct CheckpointCoordinator {
     }
 
     public var inFlightID: UInt64? { inFlight?.id }
+    /// What started the checkpoint in flight.
+    public var inFlightTrigger: Trigger? { inFlight?.trigger }
 
     /// Records that operator `index` now runs `plugin` (after a sink swap), for the manifests
     /// of the checkpoints that follow.

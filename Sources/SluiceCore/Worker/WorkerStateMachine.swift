@@ -143,8 +143,11 @@ public struct WorkerStateMachine {
     public private(set) var outcome: Outcome?
     private var readyOperators = 0
     private var stoppedOperators = 0
-    /// Admin requests waiting for a checkpoint of their trigger to complete or abort.
-    private var waiting: [(trigger: CheckpointCoordinator.Trigger, request: RequestID)] = []
+    /// Admin requests waiting for a checkpoint: each is answered by the first checkpoint of its
+    /// trigger that starts after it arrived (`checkpoint` is set then), when that one completes
+    /// or aborts. A request that arrives while a checkpoint of the same trigger is in flight
+    /// waits for the next one, which the coordinator queues.
+    private var waiting: [(trigger: CheckpointCoordinator.Trigger, request: RequestID, checkpoint: CheckpointID?)] = []
     private var swap: Swap?
     /// The latest time an event brought.
     private var clock: UInt64 = 0
@@ -196,18 +199,18 @@ public struct WorkerStateMachine {
             return [.log(.info, "received SIGUSR1: taking savepoint '\(name)'")] + coordinate(.trigger(.savepoint(name: name), now: now))
         case .checkpointRequested(let request, let now):
             if let refused = refuseWhileStopping(request) { return refused }
-            waiting.append((.manual, request))
+            waiting.append((.manual, request, nil))
             return coordinate(.trigger(.manual, now: now))
         case .savepointRequested(let request, let name, let exists, let now):
             if let refused = refuseWhileStopping(request) { return refused }
             if let problem = SafeName.problem(name, describing: "savepoint") { return [.reply(request, .refused(.badRequest, problem))] }
             if exists { return [.reply(request, .refused(.conflict, "savepoint '\(name)' already exists"))] }
-            waiting.append((.savepoint(name: name), request))
+            waiting.append((.savepoint(name: name), request, nil))
             return coordinate(.trigger(.savepoint(name: name), now: now))
         case .stopRequested(let request, let name, let now):
             if let refused = refuseWhileStopping(request) { return refused }
             let trigger: CheckpointCoordinator.Trigger = name.map { .finalSavepoint(name: $0) } ?? .final
-            waiting.append((trigger, request))
+            waiting.append((trigger, request, nil))
             return [.log(.info, "stop requested through the admin API\(name.map { "; the final checkpoint becomes savepoint '\($0)'" } ?? "")")]
                 + enter(.stopping) + [.stopSource] + coordinate(.trigger(trigger, now: now))
         case .swapRequested(let request):
@@ -266,7 +269,13 @@ public struct WorkerStateMachine {
         for action in coordinator.handle(event, createdAtMilliseconds: createdAtMilliseconds) {
             switch action {
             case .injectBarrier(let id):
-                actions.append(.injectBarrier(CheckpointID(id)))
+                let started = CheckpointID(id)
+                if let trigger = coordinator.inFlightTrigger {
+                    for index in waiting.indices where waiting[index].checkpoint == nil && waiting[index].trigger == trigger {
+                        waiting[index].checkpoint = started
+                    }
+                }
+                actions.append(.injectBarrier(started))
             case .persist(let manifest):
                 actions.append(.persist(manifest))
             case .prune:
@@ -285,14 +294,14 @@ public struct WorkerStateMachine {
         lastCompleted = id
         var actions: [Action] = [.notifyComplete(completed)]
         if swap?.barrier == id { actions += switchSink() }
-        actions += answerWaiting(for: completed.trigger, with: .checkpointCompleted(completed))
+        actions += answerWaiting(for: id, with: .checkpointCompleted(completed))
         if completed.trigger.isFinal { actions.append(.shutdownOperators) }
         return actions
     }
 
     private mutating func abortedCheckpoint(_ id: CheckpointID, trigger: CheckpointCoordinator.Trigger, reason: String) -> [Action] {
         var actions: [Action] = [.notifyAborted(id, reason: reason)]
-        actions += answerWaiting(for: trigger, with: .refused(.unavailable, "the checkpoint was aborted: \(reason)"))
+        actions += answerWaiting(for: id, with: .refused(.unavailable, "the checkpoint was aborted: \(reason)"))
         if let pending = swap {
             if pending.barrier == id {
                 // The sink paused on it: it goes on with its old plugin.
@@ -311,9 +320,9 @@ public struct WorkerStateMachine {
         return actions
     }
 
-    private mutating func answerWaiting(for trigger: CheckpointCoordinator.Trigger, with reply: Reply) -> [Action] {
-        let answered = waiting.filter { $0.trigger == trigger }
-        waiting.removeAll { $0.trigger == trigger }
+    private mutating func answerWaiting(for checkpoint: CheckpointID, with reply: Reply) -> [Action] {
+        let answered = waiting.filter { $0.checkpoint == checkpoint }
+        waiting.removeAll { $0.checkpoint == checkpoint }
         return answered.map { .reply($0.request, reply) }
     }
 
