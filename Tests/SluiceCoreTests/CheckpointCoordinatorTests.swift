@@ -17,7 +17,7 @@ final class CheckpointCoordinatorTests: XCTestCase {
 
     private func makeCoordinator(interval: UInt64? = CheckpointCoordinatorTests.interval,
                                  timeout: UInt64 = CheckpointCoordinatorTests.timeout,
-                                 lastCheckpointID: UInt64 = 0) -> Coordinator {
+                                 lastCheckpointID: CheckpointID = 0) -> Coordinator {
         Coordinator(configuration: .init(pipeline: "orders", operators: Self.operators,
                                          intervalNanoseconds: interval, timeoutNanoseconds: timeout),
                     lastCheckpointID: lastCheckpointID)
@@ -25,7 +25,7 @@ final class CheckpointCoordinatorTests: XCTestCase {
 
     /// Acknowledges `id` for every operator and returns the actions of the last acknowledgement.
     @discardableResult
-    private func ackAll(_ c: inout Coordinator, id: UInt64, states: [[UInt8]]? = nil, rows: [Int]? = nil,
+    private func ackAll(_ c: inout Coordinator, id: CheckpointID, states: [[UInt8]]? = nil, rows: [Int]? = nil,
                         createdAt: Int64 = 0) -> [Action] {
         var last: [Action] = []
         for i in Self.operators.indices {
@@ -37,7 +37,7 @@ final class CheckpointCoordinatorTests: XCTestCase {
 
     /// Runs a checkpoint that is already in flight to completion; returns the `.persisted` actions.
     @discardableResult
-    private func complete(_ c: inout Coordinator, id: UInt64, now: UInt64) -> [Action] {
+    private func complete(_ c: inout Coordinator, id: CheckpointID, now: UInt64) -> [Action] {
         ackAll(&c, id: id)
         return c.handle(.persisted(id: id, now: now))
     }
@@ -85,8 +85,8 @@ final class CheckpointCoordinatorTests: XCTestCase {
         _ = c.handle(.tick(now: now))
         for expected: UInt64 in 42...45 {
             now += Self.interval
-            XCTAssertEqual(c.handle(.tick(now: now)), [.injectBarrier(id: expected)])
-            complete(&c, id: expected, now: now + 1)
+            XCTAssertEqual(c.handle(.tick(now: now)), [.injectBarrier(id: CheckpointID(expected))])
+            complete(&c, id: CheckpointID(expected), now: now + 1)
         }
     }
 
@@ -195,7 +195,7 @@ final class CheckpointCoordinatorTests: XCTestCase {
     func testAcknowledgementForOtherIDIsIgnored() {
         var c = makeCoordinator(lastCheckpointID: 4)
         _ = c.handle(.trigger(.manual, now: 0))  // id 5
-        for stale: UInt64 in [4, 6, 0] {
+        for stale: CheckpointID in [4, 6, 0] {
             for i in Self.operators.indices {
                 XCTAssertEqual(c.handle(.acknowledged(id: stale, operatorIndex: i, state: [], rows: 0)), [])
             }

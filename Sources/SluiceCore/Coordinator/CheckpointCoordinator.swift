@@ -60,23 +60,23 @@ public struct CheckpointCoordinator {
         case trigger(Trigger, now: UInt64)
         /// Operator `operatorIndex` snapshotted checkpoint `id`; `rows` went through it since its
         /// previous barrier.
-        case acknowledged(id: UInt64, operatorIndex: Int, state: [UInt8], rows: Int)
-        case declined(id: UInt64, operatorIndex: Int, reason: String)
-        case persisted(id: UInt64, now: UInt64)
-        case persistFailed(id: UInt64, reason: String)
+        case acknowledged(id: CheckpointID, operatorIndex: Int, state: [UInt8], rows: Int)
+        case declined(id: CheckpointID, operatorIndex: Int, reason: String)
+        case persisted(id: CheckpointID, now: UInt64)
+        case persistFailed(id: CheckpointID, reason: String)
     }
 
     public enum Action: Equatable, Sendable {
-        case injectBarrier(id: UInt64)
+        case injectBarrier(id: CheckpointID)
         case persist(CheckpointManifest)
         case notifyComplete(CompletedCheckpoint)
-        case notifyAborted(id: UInt64, trigger: Trigger, reason: String)
+        case notifyAborted(id: CheckpointID, trigger: Trigger, reason: String)
         /// Delete old checkpoints beyond the retention count (never savepoints).
         case prune
     }
 
     public struct CompletedCheckpoint: Equatable, Sendable {
-        public var id: UInt64
+        public var id: CheckpointID
         public var trigger: Trigger
         public var durationNanoseconds: UInt64
         public var stateBytes: Int
@@ -85,7 +85,7 @@ public struct CheckpointCoordinator {
     }
 
     private struct InFlight {
-        var id: UInt64
+        var id: CheckpointID
         var trigger: Trigger
         var startedAt: UInt64
         var states: [OperatorSnapshot?]
@@ -95,7 +95,7 @@ public struct CheckpointCoordinator {
     }
 
     public private(set) var configuration: Configuration
-    private var nextID: UInt64
+    private var nextID: CheckpointID
     private var inFlight: InFlight?
     /// Non-periodic triggers that arrived while a checkpoint was in flight, in order.
     private var queued: [Trigger] = []
@@ -105,12 +105,12 @@ public struct CheckpointCoordinator {
 
     /// - Parameter lastCheckpointID: the highest id ever used in the checkpoint directory, so
     ///   ids never repeat across restarts.
-    public init(configuration: Configuration, lastCheckpointID: UInt64) {
+    public init(configuration: Configuration, lastCheckpointID: CheckpointID) {
         self.configuration = configuration
-        self.nextID = lastCheckpointID + 1
+        self.nextID = CheckpointID(lastCheckpointID.rawValue + 1)
     }
 
-    public var inFlightID: UInt64? { inFlight?.id }
+    public var inFlightID: CheckpointID? { inFlight?.id }
     /// What started the checkpoint in flight.
     public var inFlightTrigger: Trigger? { inFlight?.trigger }
 
@@ -160,7 +160,7 @@ public struct CheckpointCoordinator {
             flight.persisting = true
             inFlight = flight
             let kind: CheckpointKind = flight.trigger.savepointName.map { .savepoint(name: $0) } ?? .checkpoint
-            return [.persist(CheckpointManifest(id: id, pipeline: configuration.pipeline, kind: kind,
+            return [.persist(CheckpointManifest(id: id.rawValue, pipeline: configuration.pipeline, kind: kind,
                                                 createdAtMilliseconds: createdAtMilliseconds,
                                                 operators: flight.states.map { $0! }))]
 
@@ -191,7 +191,7 @@ public struct CheckpointCoordinator {
 
     private mutating func start(_ trigger: Trigger, now: UInt64) -> [Action] {
         let id = nextID
-        nextID += 1
+        nextID = CheckpointID(id.rawValue + 1)
         lastStart = now
         inFlight = InFlight(id: id, trigger: trigger, startedAt: now,
                             states: Array(repeating: nil, count: configuration.operators.count),

@@ -180,15 +180,15 @@ public struct WorkerStateMachine {
             let reason = "operator '\(topology.operatorNames[index])' failed: \(message)"
             return finish(permanent ? .misconfigured(reason) : .failed(reason))
         case .acknowledged(let id, let index, let state, let rows, let wallClock):
-            return coordinate(.acknowledged(id: id.rawValue, operatorIndex: index, state: state, rows: rows), createdAtMilliseconds: wallClock)
+            return coordinate(.acknowledged(id: id, operatorIndex: index, state: state, rows: rows), createdAtMilliseconds: wallClock)
         case .declined(let id, let index, let reason):
-            return coordinate(.declined(id: id.rawValue, operatorIndex: index, reason: reason))
+            return coordinate(.declined(id: id, operatorIndex: index, reason: reason))
         case .tick(let now):
             return coordinate(.tick(now: now))
         case .persisted(let id, let now):
-            return coordinate(.persisted(id: id.rawValue, now: now))
+            return coordinate(.persisted(id: id, now: now))
         case .persistFailed(let id, let reason):
-            return coordinate(.persistFailed(id: id.rawValue, reason: reason))
+            return coordinate(.persistFailed(id: id, reason: reason))
         case .sourceEnded(let now):
             return enter(.stopping) + coordinate(.trigger(.final, now: now))
         case .stopSignal(let name, let now):
@@ -268,8 +268,7 @@ public struct WorkerStateMachine {
         var actions: [Action] = []
         for action in coordinator.handle(event, createdAtMilliseconds: createdAtMilliseconds) {
             switch action {
-            case .injectBarrier(let id):
-                let started = CheckpointID(id)
+            case .injectBarrier(let started):
                 if let trigger = coordinator.inFlightTrigger {
                     for index in waiting.indices where waiting[index].checkpoint == nil && waiting[index].trigger == trigger {
                         waiting[index].checkpoint = started
@@ -283,14 +282,14 @@ public struct WorkerStateMachine {
             case .notifyComplete(let completed):
                 actions += completedCheckpoint(completed)
             case .notifyAborted(let id, let trigger, let reason):
-                actions += abortedCheckpoint(CheckpointID(id), trigger: trigger, reason: reason)
+                actions += abortedCheckpoint(id, trigger: trigger, reason: reason)
             }
         }
         return actions
     }
 
     private mutating func completedCheckpoint(_ completed: CheckpointCoordinator.CompletedCheckpoint) -> [Action] {
-        let id = CheckpointID(completed.id)
+        let id = completed.id
         lastCompleted = id
         var actions: [Action] = [.notifyComplete(completed)]
         if swap?.barrier == id { actions += switchSink() }

@@ -114,7 +114,7 @@ extension Worker {
         switch reply {
         case .checkpointCompleted(let completed):
             let path = store.directory + (completed.trigger.savepointName.map { "/savepoints/\($0).ckpt" } ?? "/checkpoints")
-            return .json(.ok, ["id": completed.id, "duration_ms": Double(completed.durationNanoseconds) / 1e6,
+            return .json(.ok, ["id": completed.id.rawValue, "duration_ms": Double(completed.durationNanoseconds) / 1e6,
                                "size_bytes": completed.stateBytes, "path": path])
         case .refused(let refusal, let message):
             let status: HTTPResponseStatus

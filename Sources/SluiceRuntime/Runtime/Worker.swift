@@ -68,7 +68,7 @@ final class Worker {
                                  operators: spec.operators.enumerated().map { ($1.name, plan.plugins[$0].name) },
                                  intervalNanoseconds: spec.checkpointing.interval.map(nanoseconds),
                                  timeoutNanoseconds: nanoseconds(spec.checkpointing.timeout)),
-            lastCheckpointID: store.highestCheckpointID())
+            lastCheckpointID: CheckpointID(store.highestCheckpointID()))
         machine = WorkerStateMachine(topology: PipelineTopology(spec), coordinator: coordinator, restored: restored.map { CheckpointID($0.id) })
         metrics = PipelineMetrics(pipeline: spec.name, restarts: options.restarts)
         do {
@@ -245,14 +245,14 @@ final class Worker {
     }
 
     private func checkpointCompleted(_ completed: CheckpointCoordinator.CompletedCheckpoint) {
-        operators.forEach { $0.inbox.send(.notifyComplete(completed.id)) }
+        operators.forEach { $0.inbox.send(.notifyComplete(completed.id.rawValue)) }
         Log.info(describe(completed))
         let sinkRows = completed.rows[topology.sink]
         let deadLetterRows = topology.deadLetterSink.map { completed.rows[$0] } ?? 0
-        metrics.checkpointCompleted(id: completed.id, durationNanoseconds: completed.durationNanoseconds,
+        metrics.checkpointCompleted(id: completed.id.rawValue, durationNanoseconds: completed.durationNanoseconds,
                                     stateBytes: completed.stateBytes, sinkRows: sinkRows, deadLetterRows: deadLetterRows)
         status.update {
-            $0.lastCheckpoint = ["id": completed.id, "duration_ms": Double(completed.durationNanoseconds) / 1e6,
+            $0.lastCheckpoint = ["id": completed.id.rawValue, "duration_ms": Double(completed.durationNanoseconds) / 1e6,
                                  "size_bytes": completed.stateBytes, "completed_at_ms": wallClockMilliseconds()]
             $0.checkpointsCompleted += 1
             $0.rowsCommitted += sinkRows
