@@ -25,7 +25,6 @@ public final class ClickHouseSink: SinkPlugin {
     private var assembler: BlockAssembler?
 
     var qualifiedTable: String { "\(config.database).\(config.table)" }
-    var exactlyOnce: Bool { delivery is ExactlyOnceDelivery }
 
     public init(config: Config, host: PluginHost) throws {
         self.config = config

@@ -16,8 +16,6 @@ final class ExactlyOnceDelivery: Delivery {
     private let host: PluginHost
     private let epochs: StagedEpochInserter
     private let commit: TwoPhaseCommit<StagedEpochInserter>
-    /// Part of every query_id; new for each fresh start, carried in the state across restores.
-    private(set) var runID = ClickHouseSink.makeRunID()
     private(set) var commitPath: CommitPath = .queryLog
 
     /// Completed epochs waiting for the committer beyond which writing blocks (backpressure).
@@ -39,16 +37,14 @@ final class ExactlyOnceDelivery: Delivery {
     var staging: NativeStaging { epochs.staging }
 
     func restore(checkpointID: UInt64, state: [UInt8]) throws {
-        let decoded = state.isEmpty ? SinkState(runID: runID, pending: []) : try SinkState.decode(state)
-        runID = decoded.runID
-        epochs.runID = runID
+        let decoded = state.isEmpty ? SinkState(runID: epochs.runID, pending: []) : try SinkState.decode(state)
+        epochs.runID = decoded.runID
         try commit.restore(listing: decoded.pending)
     }
 
     func open(_ table: OpenTable, assembler: BlockAssembler) throws {
         let (path, why) = try chooseCommitPath(table)
         commitPath = path
-        epochs.runID = runID
         epochs.inserter = BlockInserter(client: table.client, config: config, host: host, serverVersion: table.serverVersion, commitPath: path)
         host.log(.info, "exactly-once into \(table.qualifiedTable) on ClickHouse \(table.serverVersion) at \(table.client.displayURL): \(why)")
         try commit.prepare()
@@ -68,7 +64,7 @@ final class ExactlyOnceDelivery: Delivery {
 
     func snapshot(checkpointID: UInt64) throws -> [UInt8] {
         let pending = try commit.seal(checkpointID: checkpointID)
-        return SinkState(runID: runID, pending: pending).encoded()
+        return SinkState(runID: epochs.runID, pending: pending).encoded()
     }
 
     /// Hands the sealed epochs up to `checkpointID` to the committer thread and returns: they
@@ -147,7 +143,8 @@ final class StagedEpochInserter: EpochStore, @unchecked Sendable {
     let staging: NativeStaging
     private let config: ClickHouseSink.Config
     private let host: PluginHost
-    var runID = ""
+    /// Part of every query_id; new for each fresh start, carried in the state across restores.
+    var runID = ClickHouseSink.makeRunID()
     var inserter: BlockInserter?
 
     init(staging: NativeStaging, config: ClickHouseSink.Config, host: PluginHost) {

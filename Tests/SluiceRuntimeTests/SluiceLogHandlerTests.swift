@@ -1,4 +1,5 @@
 import Logging
+import PluginTestSupport
 import XCTest
 @testable import SluiceRuntime
 
@@ -27,22 +28,14 @@ final class SluiceLogHandlerTests: XCTestCase {
         XCTAssertEqual(SluiceLogHandler.level(named: "WARN"), .warning)
         XCTAssertEqual(SluiceLogHandler.level(named: "debug"), .debug)
         XCTAssertNil(SluiceLogHandler.level(named: "loud"))
-        let lines = LockedLines()
+        let lines = CapturedLines()
         var logger = Logger(label: "t") { SluiceLogHandler(label: $0, format: .text, level: .warning, write: { lines.append($0) }) }
         logger.info("hidden")
         logger.warning("shown")
         logger.logLevel = .debug
         logger.debug("now shown")
-        XCTAssertEqual(lines.all.count, 2)
-        XCTAssertTrue(lines.all[0].contains("WARN  t: shown"), lines.all[0])
+        let written = lines.text.split(separator: "\n")
+        XCTAssertEqual(written.count, 2)
+        XCTAssertTrue(written[0].contains("WARN  t: shown"), lines.text)
     }
-}
-
-/// Lines a handler wrote, from any thread.
-final class LockedLines: @unchecked Sendable {
-    // @unchecked Sendable: `lines` is only touched under `lock`.
-    private let lock = NSLock()
-    private var lines: [String] = []
-    func append(_ line: String) { lock.withLock { lines.append(line) } }
-    var all: [String] { lock.withLock { lines } }
 }
