@@ -35,7 +35,8 @@ public final class FileSink: SinkPlugin {
 
     public init(config: Config, host: PluginHost) throws {
         self.host = host
-        parts = PartFiles(stagingDirectory: host.stateDirectory, outputDirectory: config.directory)
+        parts = PartFiles(stagingDirectory: host.stateDirectory, outputDirectory: config.directory,
+                          lane: host.lane.count > 1 ? host.lane.index : nil)
         commit = TwoPhaseCommit(store: parts)
     }
 

@@ -3,25 +3,29 @@ import PluginKit
 
 /// The file sink's half of the two-phase commit: epochs are staged as JSON-lines files in the
 /// operator's state directory, and a sealed epoch is committed by an atomic rename into the
-/// output directory as `part-<id>.jsonl` (a copy then a rename across file systems).
+/// output directory as `part-<id>.jsonl` (a copy then a rename across file systems); with
+/// several lanes each writes `part-<id>-lane<L>.jsonl`, so lanes never take each other's name.
 ///
 /// Every checkpoint gets a part file, an empty one when no rows came: a reader sees progress.
 final class PartFiles: FileEpochStore {
     let files: EpochFiles
     let outputDirectory: String
+    /// The lane, when the pipeline has several.
+    let lane: Int?
     var sealsEmptyEpochs: Bool { true }
 
-    init(stagingDirectory: String, outputDirectory: String) {
+    init(stagingDirectory: String, outputDirectory: String, lane: Int? = nil) {
         files = EpochFiles(directory: stagingDirectory, suffix: ".jsonl")
         self.outputDirectory = outputDirectory
+        self.lane = lane
     }
 
-    static func partName(_ epoch: UInt64) -> String {
+    static func partName(_ epoch: UInt64, lane: Int? = nil) -> String {
         let digits = String(epoch)
-        return "part-" + String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".jsonl"
+        return "part-" + String(repeating: "0", count: max(0, 20 - digits.count)) + digits + (lane.map { "-lane\($0)" } ?? "") + ".jsonl"
     }
 
-    func partPath(_ epoch: UInt64) -> String { outputDirectory + "/" + PartFiles.partName(epoch) }
+    func partPath(_ epoch: UInt64) -> String { outputDirectory + "/" + PartFiles.partName(epoch, lane: lane) }
 
     func prepareOutputDirectory() throws {
         try DurableFile.makeDirectories(outputDirectory)

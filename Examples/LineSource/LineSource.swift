@@ -2,8 +2,10 @@ import Foundation
 import PluginKit
 
 /// Emits the lines of a file as a binary `payload` column, `repeat` times over: replays
-/// recorded messages into a pipeline, and feeds the parser benchmark. Its checkpoint state is
-/// the number of lines emitted so far, so a restored pipeline resumes after the last one.
+/// recorded messages into a pipeline, and feeds the parser and scaling benchmarks. Of the
+/// `lines × repeat` records, lane L of N emits those whose index k has k mod N = L (ABI 1.2).
+/// Its checkpoint state is the number of records this lane emitted, so a restored pipeline
+/// resumes after the last one; it resumes only in the layout that wrote the state.
 final class LineSource: SourcePlugin {
     struct Config: Decodable {
         var path: String
@@ -38,7 +40,10 @@ final class LineSource: SourcePlugin {
     private let lines: [(Int, Int)]
     private let total: Int
     private let batchSize: Int
+    private let lane: (index: Int, count: Int)
+    /// Records this lane emitted; its j-th is record `lane.index + j × lane.count`.
     private var emitted = 0
+    private var restored = false
 
     init(config: Config, host: PluginHost) throws {
         guard let data = FileManager.default.contents(atPath: config.path) else {
@@ -55,7 +60,9 @@ final class LineSource: SourcePlugin {
             if start < raw.count { lines.append((start, raw.count)) }
         }
         self.lines = lines
-        total = lines.count * (config.repeat ?? 1)
+        lane = host.lane
+        let all = lines.count * (config.repeat ?? 1)
+        total = all > lane.index ? (all - lane.index + lane.count - 1) / lane.count : 0
         batchSize = config.batchSize ?? 4096
     }
 
@@ -64,8 +71,8 @@ final class LineSource: SourcePlugin {
         let count = min(batchSize, total - emitted)
         let payload = ArrowColumnBuilder(name: "payload", format: .binary, nullable: false, capacity: count)
         data.withUnsafeBytes { raw in
-            for k in emitted..<(emitted + count) {
-                let (start, end) = lines[k % lines.count]
+            for j in emitted..<(emitted + count) {
+                let (start, end) = lines[(lane.index + j * lane.count) % lines.count]
                 payload.append(bytes: UnsafeRawBufferPointer(rebasing: raw[start..<end]))
             }
         }
@@ -79,6 +86,8 @@ final class LineSource: SourcePlugin {
 
     func restore(checkpointID: UInt64, state: [UInt8]) throws {
         guard state.count == 8 else { throw PluginError("line-source state has \(state.count) bytes, expected 8") }
+        guard !restored else { throw PluginError("line-source cannot be rescaled: its state counts records of one lane layout") }
+        restored = true
         emitted = Int(state.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) })
     }
 }

@@ -72,7 +72,8 @@ final class PulsarSink: SinkPlugin {
     init(config: Config, host: PluginHost) throws {
         self.config = config
         self.host = host
-        staging = StagedMessages(directory: host.stateDirectory, messageIDPrefix: "\(host.pipelineName)/\(host.operatorName)")
+        let laneSuffix = host.lane.count > 1 ? "@\(host.lane.index)" : ""
+        staging = StagedMessages(directory: host.stateDirectory, messageIDPrefix: "\(host.pipelineName)/\(host.operatorName)\(laneSuffix)")
         commit = TwoPhaseCommit(store: staging)
     }
 
@@ -84,7 +85,7 @@ final class PulsarSink: SinkPlugin {
         client.log = { [host] line in host.log(.info, line) }
         self.client = client
         var producerConfig = ProducerConfiguration(topic: try TopicName(config.topic))
-        producerConfig.producerName = "sluice-\(host.pipelineName)-\(host.operatorName)"
+        producerConfig.producerName = "sluice-\(host.pipelineName)-\(host.operatorName)" + (host.lane.count > 1 ? "-lane\(host.lane.index)" : "")
         producerConfig.compression = config.compression
         let producer = PulsarProducer(client: client, configuration: producerConfig)
         try producer.start().wait()

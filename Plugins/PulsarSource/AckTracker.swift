@@ -35,6 +35,12 @@ public struct AckTracker {
         pending = []
     }
 
+    /// Keeps only the partitions this source reads: after a rescale it was offered every old
+    /// lane's positions, and a partition it does not own must not travel on in its state.
+    public mutating func retain(partitions owned: Set<String>) {
+        delivered = delivered.filter { owned.contains($0.key) }
+    }
+
     public mutating func record(topic: String, id: MessageID, completesEntry: Bool) {
         delivered[topic] = id.position
         guard completesEntry else { return }

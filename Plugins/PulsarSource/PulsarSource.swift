@@ -2,8 +2,11 @@ import Foundation
 import PluginKit
 import PulsarClient
 
-/// Reads Apache Pulsar topics (every partition) through the binary protocol and takes part in
-/// checkpoints so that nothing is lost or read twice:
+/// Reads Apache Pulsar topics through the binary protocol and takes part in checkpoints so that
+/// nothing is lost or read twice. Of a partitioned topic it reads the partitions its lane owns
+/// (p mod lane count = lane, ABI 1.2; every partition with one lane); a non-partitioned topic
+/// is read by lane 0. A lane that owns nothing idles.
+///
 ///
 /// - `snapshot(n)` stores the last delivered message position per topic partition;
 /// - `checkpointComplete(n)` acknowledges what checkpoint n covers: cumulatively per partition
@@ -43,14 +46,17 @@ public final class PulsarSource: SourcePlugin {
 
     // MARK: - Lifecycle
 
+    /// Called once on a resume, and once per old lane on a rescale: the positions add up (a
+    /// partition's later position wins, positions only advance), and `open` keeps those of
+    /// the partitions this lane owns.
     public func restore(checkpointID: UInt64, state: [UInt8]) throws {
         guard !state.isEmpty else { return }
         let decoded = try SourceState.decode(state)
-        emitted = decoded.emitted
-        restoredPositions = decoded.positions
-        tracker.restore(decoded.positions)
+        emitted += decoded.emitted
+        restoredPositions.merge(decoded.positions) { Swift.max($0, $1) }
+        tracker.restore(restoredPositions)
         let list = decoded.positions.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: ", ")
-        host.log(.info, "restored checkpoint \(checkpointID): \(decoded.emitted) messages emitted before; resuming after \(list.isEmpty ? "nothing" : list)")
+        host.log(.debug, "restored checkpoint \(checkpointID): \(decoded.emitted) messages emitted before; positions \(list.isEmpty ? "none" : list)")
     }
 
     public func open() throws {
@@ -69,7 +75,9 @@ public final class PulsarSource: SourcePlugin {
         consumerConfig.subscriptionType = config.subscriptionType
         consumerConfig.initialPosition = config.initialPosition
         consumerConfig.receiverQueueSize = config.receiverQueueSize
-        consumerConfig.consumerName = "sluice-\(host.pipelineName)-\(host.operatorName)"
+        let lane = host.lane
+        consumerConfig.consumerName = "sluice-\(host.pipelineName)-\(host.operatorName)" + (lane.count == 1 ? "" : "-lane\(lane.index)")
+        consumerConfig.share = PartitionShare(index: lane.index, count: lane.count)
         consumerConfig.startAfter = restoredPositions
         let consumer = PulsarConsumer(client: client, configuration: consumerConfig)
         self.client = client
@@ -79,7 +87,21 @@ public final class PulsarSource: SourcePlugin {
         } catch {
             throw PluginError("cannot subscribe '\(config.subscription)' at \(config.serviceURL): \(error)")
         }
-        host.log(.info, "subscribed '\(config.subscription)' (\(config.subscriptionType.rawValue)) to \(consumer.topicPartitions.joined(separator: ", "))")
+        let owned = consumer.topicPartitions
+        tracker.retain(partitions: Set(owned))
+        let resumed = owned.compactMap { name in restoredPositions[name].map { "\(name)@\($0)" } }
+        if lane.count > 1 {
+            for (topic, partitions) in consumer.topicPartitionCounts where partitions == 0 {
+                host.log(.warn, "topic \(topic) is not partitioned: only lane 0 of \(lane.count) reads it; partition it to spread it over lanes")
+            }
+        }
+        if owned.isEmpty {
+            host.log(.warn, "lane \(lane.index) of \(lane.count) owns no partition of \(config.topicList): it idles (a topic needs at least as many partitions as the pipeline has lanes)")
+        } else {
+            host.log(.info, "subscribed '\(config.subscription)' (\(config.subscriptionType.rawValue)) to \(owned.joined(separator: ", "))"
+                     + (lane.count == 1 ? "" : " as lane \(lane.index) of \(lane.count)")
+                     + (resumed.isEmpty ? "" : "; resuming after \(resumed.joined(separator: ", "))"))
+        }
     }
 
     public func close() throws {

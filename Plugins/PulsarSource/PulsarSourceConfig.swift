@@ -109,6 +109,9 @@ public struct PulsarSourceConfig: Decodable {
         return errors
     }
 
+    /// The topics as written, for messages.
+    public var topicList: String { (topics ?? [topic].compactMap { $0 }).joined(separator: ", ") }
+
     public func topicNames() throws -> [TopicName] {
         try (topics ?? [topic].compactMap { $0 }).map { try TopicName($0) }
     }

@@ -48,6 +48,15 @@ public struct PluginHost: @unchecked Sendable {
         return api.pointee.open_purpose == SLUICE_OPEN_CHECK
     }
 
+    /// The pipeline-wide lane of this instance and the pipeline's lane count (ABI 1.2): a
+    /// source reads its share of the input by them. Lane 0 of 1 on a host without lanes.
+    public var lane: (index: Int, count: Int) {
+        guard let offset = MemoryLayout<sluice_host_api>.offset(of: \sluice_host_api.lane_count),
+              Int(api.pointee.struct_size) >= offset + MemoryLayout<UInt32>.size, api.pointee.lane_count >= 1,
+              api.pointee.lane < api.pointee.lane_count else { return (0, 1) }
+        return (Int(api.pointee.lane), Int(api.pointee.lane_count))
+    }
+
     public var pipelineName: String { String(cString: api.pointee.pipeline_name) }
     public var operatorName: String { String(cString: api.pointee.operator_name) }
 }

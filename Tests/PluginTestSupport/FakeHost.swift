@@ -21,7 +21,7 @@ public final class FakeHost: @unchecked Sendable {
 
     public init(stateDirectory: String = NSTemporaryDirectory() + "sluice-fakehost-\(UUID().uuidString.prefix(8))",
                 exactlyOnce: Bool = true, pipeline: String = "test", operatorName: String = "sink",
-                log: CapturedLines = CapturedLines()) {
+                log: CapturedLines = CapturedLines(), lane: Int = 0, laneCount: Int = 1) {
         self.stateDirectory = stateDirectory
         self.log = log
         try? DurableFile.makeDirectories(stateDirectory)
@@ -42,7 +42,8 @@ public final class FakeHost: @unchecked Sendable {
             },
             state_dir: UnsafePointer(state),
             delivery_mode: exactlyOnce ? SLUICE_EXACTLY_ONCE : SLUICE_AT_LEAST_ONCE,
-            pipeline_name: UnsafePointer(name), operator_name: UnsafePointer(op), open_purpose: SLUICE_OPEN_RUN))
+            pipeline_name: UnsafePointer(name), operator_name: UnsafePointer(op), open_purpose: SLUICE_OPEN_RUN,
+            lane: UInt32(lane), lane_count: UInt32(laneCount)))
         api.pointee.host_data = Unmanaged.passUnretained(self).toOpaque()
     }
 

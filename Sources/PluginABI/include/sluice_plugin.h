@@ -1,6 +1,6 @@
 /*
  * sluice_plugin.h — the sluice plugin ABI, version 1.2 (1.1 added `output_schema`; 1.2 added
- * `sluice_host_api.open_purpose`).
+ * `sluice_host_api.open_purpose`, `lane` and `lane_count`).
  *
  * This header is the only contract between the sluice host and its plugins. A plugin is a
  * shared object that exports one symbol, `sluice_plugin_entry`, and needs nothing else from the
@@ -205,6 +205,13 @@ typedef struct sluice_host_api {
   /* --- 1.2 --- (read only when struct_size covers it; a 1.1 host does not set it) */
   /** Why the instance will be opened. */
   sluice_open_purpose open_purpose;
+  /** The pipeline-wide lane this instance runs in, 0 <= lane < lane_count, and the number of
+   *  lanes of the whole pipeline (instances x parallelism). A source takes its share of the
+   *  input by them (the Pulsar source owns partition p when p mod lane_count == lane); every
+   *  other plugin may ignore them. A host that predates lanes leaves them out: read them only
+   *  when struct_size covers them, and take lane 0 of 1 otherwise. */
+  uint32_t lane;
+  uint32_t lane_count;
 } sluice_host_api;
 
 /* ------------------------------------------------------------------------------------------ */

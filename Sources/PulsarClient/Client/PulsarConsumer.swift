@@ -34,6 +34,8 @@ public struct ConsumerConfiguration: Sendable {
     /// When restoring, SEEK each partition to its restored position first (brokers that
     /// refuse SEEK fall back to skipping the replayed messages).
     public var seekOnRestore = true
+    /// Which partitions this consumer owns; every one by default.
+    public var share = PartitionShare.all
 
     public init(topics: [TopicName], subscription: String) {
         self.topics = topics
@@ -41,7 +43,27 @@ public struct ConsumerConfiguration: Sendable {
     }
 }
 
-/// A consumer of one or more topics, all partitions of each: subscribes, keeps every partition
+/// The partitions one of `count` consumers of a subscription owns, statically: partition p
+/// belongs to consumer p mod count. A non-partitioned topic belongs to consumer 0.
+public struct PartitionShare: Equatable, Sendable {
+    public var index: Int
+    public var count: Int
+
+    public init(index: Int, count: Int) {
+        precondition(count >= 1 && (0..<count).contains(index), "invalid partition share")
+        self.index = index
+        self.count = count
+    }
+
+    public static let all = PartitionShare(index: 0, count: 1)
+
+    /// `partition` -1 is a non-partitioned topic.
+    public func owns(partition: Int) -> Bool {
+        partition < 0 ? index == 0 : partition % count == index
+    }
+}
+
+/// A consumer of one or more topics, the partitions of each that its share owns: subscribes, keeps every partition
 /// subscribed across broker restarts (reconnecting with exponential backoff and resuming where
 /// it was, without duplicates), and hands messages to one application thread through a
 /// bounded queue.
@@ -62,6 +84,14 @@ public final class PulsarConsumer: @unchecked Sendable {
         self.configuration = configuration
     }
 
+    /// Each topic with its partition count (0: not partitioned), after `start`. Event loop.
+    private var partitionCounts: [(topic: String, partitions: Int)] = []
+
+    /// Each topic with its partition count (0: not partitioned), after `start`.
+    public var topicPartitionCounts: [(topic: String, partitions: Int)] {
+        (try? eventLoop.submit { self.partitionCounts }.wait()) ?? []
+    }
+
     /// Topic partitions this consumer reads (after `start`).
     public var topicPartitions: [String] {
         (try? eventLoop.submit { self.partitions.map(\.topic) }.wait()) ?? []
@@ -77,13 +107,15 @@ public final class PulsarConsumer: @unchecked Sendable {
                     .map { (topic, $0) }
             }
             return EventLoopFuture.whenAllSucceed(lookups, on: self.eventLoop).flatMap { counts in
+                let share = self.configuration.share
                 for (topic, count) in counts {
                     if count == 0 {
-                        self.addPartition(topic.description, index: -1)
+                        if share.owns(partition: -1) { self.addPartition(topic.description, index: -1) }
                     } else {
-                        for i in 0..<count { self.addPartition(topic.partition(i), index: Int32(i)) }
+                        for i in 0..<count where share.owns(partition: i) { self.addPartition(topic.partition(i), index: Int32(i)) }
                     }
                 }
+                self.partitionCounts = counts.map { ($0.0.description, $0.1) }
                 let subscriptions = self.partitions.map { p in
                     self.client.retrying("subscribe to \(p.topic)", deadline: deadline, explain: self.explainSubscribeFailure) { p.subscribeOnce() }
                 }

@@ -12,9 +12,10 @@ extension CheckpointCodec {
     ///
     /// - Throws: ``CheckpointFormatError``; never traps, whatever `bytes` holds.
     public static func decode(_ bytes: [UInt8]) throws -> CheckpointManifest {
-        let totalLength = try validateFrame(bytes)
+        let (totalLength, version) = try validateFrame(bytes)
         var reader = CheckpointByteReader(bytes, from: headerSize, to: totalLength - checksumSize)
-        let manifest = try readBody(&reader)
+        var manifest = try readBody(&reader)
+        if version >= 2 { try readLayout(&reader, into: &manifest) }
         guard reader.remaining == 0 else {
             throw CheckpointFormatError.malformed("\(reader.remaining) unexpected bytes after the last operator at offset \(reader.position)")
         }
@@ -23,8 +24,9 @@ extension CheckpointCodec {
 
     // MARK: Frame
 
-    /// Checks signature, version, length and checksum; returns the validated total length.
-    private static func validateFrame(_ bytes: [UInt8]) throws -> Int {
+    /// Checks signature, version, length and checksum; returns the validated total length and
+    /// the format version.
+    private static func validateFrame(_ bytes: [UInt8]) throws -> (length: Int, version: UInt32) {
         let signature = bytes.prefix(magic.count)
         guard signature.elementsEqual(magic.prefix(signature.count)) else {
             throw CheckpointFormatError.badMagic
@@ -34,7 +36,7 @@ extension CheckpointCodec {
         }
         var header = CheckpointByteReader(bytes, from: magic.count, to: headerSize)
         let version = try header.readUInt32("format version")
-        guard version == formatVersion else {
+        guard (1...formatVersion).contains(version) else {
             throw CheckpointFormatError.unsupportedVersion(version)
         }
         let recordedLength = try header.readUInt64("total length")
@@ -58,7 +60,7 @@ extension CheckpointCodec {
         guard stored == computed else {
             throw CheckpointFormatError.checksumMismatch(stored: stored, computed: computed)
         }
-        return totalLength
+        return (totalLength, version)
     }
 
     // MARK: Body
@@ -95,5 +97,21 @@ extension CheckpointCodec {
             createdAtMilliseconds: createdAt,
             operators: operators
         )
+    }
+
+    /// Version 2's layout block; a version 1 file was written by one instance with one lane.
+    private static func readLayout(_ reader: inout CheckpointByteReader, into manifest: inout CheckpointManifest) throws {
+        let instance = Int(try reader.readUInt32("instance"))
+        let instances = Int(try reader.readUInt32("instance count"))
+        let parallelism = Int(try reader.readUInt32("parallelism"))
+        let flags = try reader.readUInt8("flags")
+        guard instances >= 1, instance < instances, parallelism >= 1 else {
+            throw CheckpointFormatError.malformed("layout instance \(instance) of \(instances) with parallelism \(parallelism) is impossible")
+        }
+        guard flags & ~flagEpochsCommitted == 0 else {
+            throw CheckpointFormatError.malformed("unknown flags \(flags)")
+        }
+        manifest.layout = PipelineLayout(instance: instance, instances: instances, parallelism: parallelism)
+        manifest.epochsCommitted = flags & flagEpochsCommitted != 0
     }
 }

@@ -2,7 +2,7 @@ import CRC32C
 
 /// Binary encoding of a ``CheckpointManifest`` into one self-verifying checkpoint file.
 ///
-/// ## Format, version 1
+/// ## Format, version 2 (version 1 is read too: it lacks the layout block)
 ///
 /// All integers are little endian. `string` is a u32 byte count followed by that many bytes
 /// of UTF-8; `bytes` is a u32 byte count followed by that many raw bytes.
@@ -10,7 +10,7 @@ import CRC32C
 /// ```
 /// offset   size  field
 /// 0        8     magic "SLUICECK" (ASCII)
-/// 8        4     u32 format version = 1
+/// 8        4     u32 format version = 2
 /// 12       8     u64 total file length in bytes, trailing checksum included
 /// 20       8     u64 checkpoint id
 /// 28       8     i64 creation time, milliseconds since the Unix epoch
@@ -19,6 +19,10 @@ import CRC32C
 ///          var   string pipeline name
 ///          4     u32 operator count
 ///          var   per operator: string operator name, string plugin, bytes state
+///          4     u32 instance                      (version 2: the layout that wrote it)
+///          4     u32 instance count
+///          4     u32 parallelism (lanes per instance)
+///          1     u8 flags: bit 0 = every sealed epoch of this savepoint was committed
 /// len - 4  4     u32 CRC32C (Castagnoli) of bytes [0, len - 4)
 /// ```
 ///
@@ -32,8 +36,9 @@ import CRC32C
 public enum CheckpointCodec {
     // MARK: Layout constants
 
-    /// The version this build writes and the only one it reads.
-    public static let formatVersion: UInt32 = 1
+    /// The version this build writes; it reads this one and every earlier one.
+    public static let formatVersion: UInt32 = 2
+    static let flagEpochsCommitted: UInt8 = 1
 
     static let magic: [UInt8] = Array("SLUICECK".utf8)
     /// Magic, version and total length.
@@ -71,6 +76,10 @@ public enum CheckpointCodec {
             writer.appendString(snapshot.plugin, named: "plugin")
             writer.appendLengthPrefixed(snapshot.state, named: "operator state")
         }
+        writer.appendUInt32(UInt32(manifest.layout.instance))
+        writer.appendUInt32(UInt32(manifest.layout.instances))
+        writer.appendUInt32(UInt32(manifest.layout.parallelism))
+        writer.appendUInt8(manifest.epochsCommitted ? flagEpochsCommitted : 0)
 
         writer.patchUInt64(UInt64(writer.bytes.count + checksumSize), at: lengthOffset)
         writer.appendUInt32(CRC32C.checksum(writer.bytes))
@@ -79,7 +88,7 @@ public enum CheckpointCodec {
 
     /// Upper bound of the encoded size, so the writer allocates once even for large states.
     private static func estimatedSize(of manifest: CheckpointManifest) -> Int {
-        let fixed = headerSize + 8 + 8 + 1 + 4 + 4 + 4 + 4 + checksumSize
+        let fixed = headerSize + 8 + 8 + 1 + 4 + 4 + 4 + 4 + 13 + checksumSize
         var variable = manifest.pipeline.utf8.count
         if case let .savepoint(name) = manifest.kind { variable += name.utf8.count }
         for snapshot in manifest.operators {

@@ -9,8 +9,13 @@ public struct CheckpointManifest: Equatable, Sendable {
     public var kind: CheckpointKind
     /// Wall-clock creation time, milliseconds since the Unix epoch.
     public var createdAtMilliseconds: Int64
-    /// One snapshot per operator, in pipeline order.
+    /// One snapshot per operator, in pipeline order (lane after lane).
     public var operators: [OperatorSnapshot]
+    /// The layout of the instance that wrote it.
+    public var layout: PipelineLayout
+    /// A savepoint of a stop whose every sealed epoch was committed before the worker ended:
+    /// its sinks hold nothing a restore must commit, so it can start another layout.
+    public var epochsCommitted: Bool
 
     /// Any thread may call this.
     public init(
@@ -18,13 +23,17 @@ public struct CheckpointManifest: Equatable, Sendable {
         pipeline: String,
         kind: CheckpointKind,
         createdAtMilliseconds: Int64,
-        operators: [OperatorSnapshot]
+        operators: [OperatorSnapshot],
+        layout: PipelineLayout = .single,
+        epochsCommitted: Bool = false
     ) {
         self.id = id
         self.pipeline = pipeline
         self.kind = kind
         self.createdAtMilliseconds = createdAtMilliseconds
         self.operators = operators
+        self.layout = layout
+        self.epochsCommitted = epochsCommitted
     }
 
     /// Sum of the operators' state sizes, for logs and metrics.

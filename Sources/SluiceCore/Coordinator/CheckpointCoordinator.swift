@@ -19,9 +19,13 @@ public struct CheckpointCoordinator {
         /// nil: no periodic checkpoints (manual, savepoint and final ones still work).
         public var intervalNanoseconds: UInt64?
         public var timeoutNanoseconds: UInt64
+        /// Recorded in every manifest.
+        public var layout: PipelineLayout
 
-        public init(pipeline: String, operators: [(name: String, plugin: String)], intervalNanoseconds: UInt64?, timeoutNanoseconds: UInt64) {
+        public init(pipeline: String, operators: [(name: String, plugin: String)], intervalNanoseconds: UInt64?, timeoutNanoseconds: UInt64,
+                    layout: PipelineLayout = .single) {
             self.pipeline = pipeline
+            self.layout = layout
             self.operators = operators
             self.intervalNanoseconds = intervalNanoseconds
             self.timeoutNanoseconds = timeoutNanoseconds
@@ -162,7 +166,7 @@ public struct CheckpointCoordinator {
             let kind: CheckpointKind = flight.trigger.savepointName.map { .savepoint(name: $0) } ?? .checkpoint
             return [.persist(CheckpointManifest(id: id.rawValue, pipeline: configuration.pipeline, kind: kind,
                                                 createdAtMilliseconds: createdAtMilliseconds,
-                                                operators: flight.states.map { $0! }))]
+                                                operators: flight.states.map { $0! }, layout: configuration.layout))]
 
         case .declined(let id, let index, let reason):
             // Once every operator acknowledged, the manifest is being written: too late to decline.

@@ -16,6 +16,9 @@ public struct PipelineSpec: Sendable {
     public var restart: RestartStrategy
     /// Batches each queue between two operators may hold (1...65536, default 16).
     public var queueCapacity: Int
+    /// Lanes per instance (1...256, default 1): each lane is a whole copy of the chain on its
+    /// own threads.
+    public var parallelism: Int
     /// The `admin:` section; nil when the pipeline has no admin API.
     public var admin: AdminSettings?
     /// How often a status line is logged when standard output is not a terminal.
@@ -35,6 +38,7 @@ public struct PipelineSpec: Sendable {
         checkpointing: CheckpointSettings,
         restart: RestartStrategy = RestartStrategy(),
         queueCapacity: Int = 16,
+        parallelism: Int = 1,
         admin: AdminSettings? = nil,
         statusInterval: Duration = PipelineSpec.defaultStatusInterval,
         file: String
@@ -47,6 +51,7 @@ public struct PipelineSpec: Sendable {
         self.checkpointing = checkpointing
         self.restart = restart
         self.queueCapacity = queueCapacity
+        self.parallelism = parallelism
         self.admin = admin
         self.statusInterval = statusInterval
         self.file = file

@@ -143,6 +143,8 @@ public struct WorkerStateMachine {
     public private(set) var outcome: Outcome?
     private var readyOperators = 0
     private var stoppedOperators = 0
+    /// Lanes whose source returned end-of-stream: the final checkpoint waits for all of them.
+    private var endedSources = 0
     /// Admin requests waiting for a checkpoint: each is answered by the first checkpoint of its
     /// trigger that starts after it arrived (`checkpoint` is set then), when that one completes
     /// or aborts. A request that arrives while a checkpoint of the same trigger is in flight
@@ -177,7 +179,7 @@ public struct WorkerStateMachine {
             stoppedOperators += 1
             return stoppedOperators == topology.operatorCount ? finish(.finished) : []
         case .operatorFailed(let index, let message, let permanent):
-            let reason = "operator '\(topology.operatorNames[index])' failed: \(message)"
+            let reason = "operator '\(topology.displayName(of: index))' failed: \(message)"
             return finish(permanent ? .misconfigured(reason) : .failed(reason))
         case .acknowledged(let id, let index, let state, let rows, let wallClock):
             return coordinate(.acknowledged(id: id, operatorIndex: index, state: state, rows: rows), createdAtMilliseconds: wallClock)
@@ -190,6 +192,8 @@ public struct WorkerStateMachine {
         case .persistFailed(let id, let reason):
             return coordinate(.persistFailed(id: id, reason: reason))
         case .sourceEnded(let now):
+            endedSources += 1
+            guard endedSources == topology.laneCount else { return [] }
             return enter(.stopping) + coordinate(.trigger(.final, now: now))
         case .stopSignal(let name, let now):
             guard !isStopping else { return [] }
@@ -216,6 +220,9 @@ public struct WorkerStateMachine {
         case .swapRequested(let request):
             if let refused = refuseWhileStopping(request) { return refused }
             guard swap == nil else { return [.reply(request, .refused(.conflict, "a sink swap is already under way"))] }
+            guard topology.laneCount == 1 else {
+                return [.reply(request, .refused(.conflict, "a sink swap needs parallelism 1 (this worker runs \(topology.laneCount) lanes); stop with a savepoint and start from it with the new sink instead"))]
+            }
             swap = Swap(request: request)
             return [.validateSwap(request)]
         case .swapAccepted:

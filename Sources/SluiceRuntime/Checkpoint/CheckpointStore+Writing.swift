@@ -61,6 +61,26 @@ extension CheckpointStore {
         return finalPath
     }
 
+    /// Records in savepoint `name` that every epoch its sinks sealed has been committed (the
+    /// stop that took it ended cleanly), which is what lets it start another layout. Replaces
+    /// the file atomically; the savepoint stays valid whether or not this completes.
+    public func markEpochsCommitted(savepoint name: String) throws {
+        var manifest = try savepoint(named: name)
+        guard !manifest.epochsCommitted else { return }
+        manifest.epochsCommitted = true
+        let finalPath = savepointPath(name: name)
+        let directory = (finalPath as NSString).deletingLastPathComponent
+        let temporaryPath = directory + "/" + Self.temporaryPrefix + "\(getpid())-\(UUID().uuidString)-" + (finalPath as NSString).lastPathComponent
+        do {
+            try DurableFile.createAndSync(temporaryPath, bytes: CheckpointCodec.encode(manifest))
+            try DurableFile.rename(temporaryPath, to: finalPath)
+            try DurableFile.syncDirectory(directory)
+        } catch {
+            try? DurableFile.remove(temporaryPath)
+            throw CheckpointStoreError(message: "could not record in savepoint '\(name)' that its epochs are committed: \(error)")
+        }
+    }
+
     // MARK: Publishing
 
     /// Gives the temp file its final name only if that name is free, using a hard link

@@ -8,19 +8,27 @@ struct RunCommand: ParsableCommand {
         abstract: "Run a pipeline under a supervisor that restarts its worker from the newest checkpoint when it dies.")
 
     @Argument(help: "The pipeline YAML file.") var file: String
-    @Option(name: .customLong("from-savepoint"), help: "Resume from this savepoint (in checkpointing.directory/savepoints) instead of the newest checkpoint.") var fromSavepoint: String?
+    @Option(name: .customLong("from-savepoint"), help: "Resume from this savepoint instead of the newest checkpoint; with another layout (instances, parallelism) than the one that took it, from the savepoints of that name of every old instance (a rescale).") var fromSavepoint: String?
     @Option(name: .customLong("admin"), help: "Serve the admin API on this host:port (default: the pipeline's admin.address; token from $\(AdminSettings.defaultTokenEnvironment) or admin.token_file).") var adminAddress: String?
     @Flag(help: "Apply edits of the pipeline file while it runs: a changed sink is swapped, any other change restarts the worker from a savepoint, an invalid file is rejected.") var watch = false
     @OptionGroup var plugins: PluginPathOptions
+    @OptionGroup var identity: InstanceOptions
 
     func run() throws {
         Log.component = "supervisor[\(getpid())]"
         // Check everything up front, so a wrong pipeline fails here with every error listed
         // instead of in a restart loop.
         let plan = try plugins.loadPlan(file)
+        let (instance, instances) = try identity.resolve()
+        let layout = PipelineLayout(instance: instance, instances: instances, parallelism: plan.spec.parallelism)
+        let directory = InstanceFolders.directory(root: plan.spec.checkpointing.directory, layout: layout)
         if let name = fromSavepoint {
             // A missing savepoint is a configuration error, not a reason to restart.
-            do { _ = try CheckpointStore(directory: plan.spec.checkpointing.directory).savepoint(named: name) } catch {
+            do {
+                if try InstanceFolders.savepoints(named: name, root: plan.spec.checkpointing.directory).isEmpty {
+                    _ = try CheckpointStore(directory: directory).savepoint(named: name)
+                }
+            } catch {
                 printError("\(error)")
                 throw ExitCode(ExitStatus.configuration)
             }
@@ -31,12 +39,13 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(ExitStatus.configuration)
         }
         let directoryLock: CheckpointDirectoryLock
-        do { directoryLock = try CheckpointDirectoryLock.acquire(directory: plan.spec.checkpointing.directory, inheritable: true) } catch {
+        do { directoryLock = try CheckpointDirectoryLock.acquire(directory: directory, inheritable: true) } catch {
             printError("\(error)")
             throw ExitCode.failure
         }
         let supervisor = Supervisor(plan: plan, options: .init(
-            pipelineFile: file, workerArguments: plugins.pluginPath.flatMap { ["--plugin-path", $0] },
+            pipelineFile: file,
+            workerArguments: plugins.pluginPath.flatMap { ["--plugin-path", $0] } + ["--instance", "\(instance)/\(instances)"],
             fromSavepoint: fromSavepoint, admin: admin, watch: watch), directoryLock: directoryLock)
         let status = supervisor.run()
         if status != 0 { throw ExitCode(status) }

@@ -9,7 +9,7 @@ public struct SluiceCommand: ParsableCommand {
         commandName: "sluice",
         abstract: "A small, fast stream-processing host with exactly-once checkpoints.",
         subcommands: [RunCommand.self, ValidateCommand.self, PluginsCommand.self, CheckpointsCommand.self, WorkerCommand.self, ProduceCommand.self,
-                      StatusCommand.self, SavepointCommand.self, SwapSinkCommand.self])
+                      StatusCommand.self, SavepointCommand.self, StopCommand.self, SwapSinkCommand.self])
 }
 
 /// Options shared by every command that loads plugins.

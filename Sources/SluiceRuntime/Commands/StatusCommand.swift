@@ -62,3 +62,35 @@ struct SwapSinkCommand: ParsableCommand {
         print("sink swapped from \(answer["from"] ?? "?") to \(answer["to"] ?? "?") after checkpoint \(answer["checkpoint"] ?? "?"); input paused \(String(format: "%.1f", answer["paused_ms"] as? Double ?? 0)) ms (\(String(format: "%.1f", answer["stall_ms_beyond_commit"] as? Double ?? 0)) ms after the commit)")
     }
 }
+
+struct StopCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stop",
+        abstract: "Stop a running pipeline gracefully: the source stops, a final checkpoint (or savepoint) completes, the sinks commit, and the process ends.",
+        discussion: "With --savepoint the final checkpoint is kept as that savepoint and, once the sinks have committed every epoch they sealed, marked as able to start another layout (a rescale: stop every instance with the same name).")
+    @Option(help: "Keep the final checkpoint as a savepoint of this name.") var savepoint: String?
+    @Option(help: "Seconds to wait for the pipeline to end.") var timeout: Double = 600
+    @OptionGroup var admin: AdminOptions
+
+    func run() throws {
+        let client = try admin.client()
+        let body: [String: Any] = savepoint.map { ["savepoint": $0] } ?? [:]
+        let answer = try adminCall { try client.json("POST", "/stop", body: body, timeout: timeout) }
+        if let savepoint {
+            print("final savepoint '\(savepoint)' is checkpoint \(answer["id"] ?? "?"), written to \(answer["path"] ?? "?")")
+        } else {
+            print("final checkpoint \(answer["id"] ?? "?") complete")
+        }
+        // The admin API goes away once every operator has closed (the sinks have committed).
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            guard (try? client.call("GET", "/healthz", timeout: 2)) != nil else {
+                print("the pipeline has stopped")
+                return
+            }
+            usleep(100_000)
+        }
+        printError("the pipeline did not stop within \(Int(timeout)) s after its final checkpoint; see its log")
+        throw ExitCode.failure
+    }
+}

@@ -13,15 +13,18 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("restarts"), help: "How many times the supervisor restarted the worker.") var restarts = 0
     @Option(name: .customLong("admin"), help: "Serve the admin API on this host:port (overrides the pipeline's admin.address).") var adminAddress: String?
     @OptionGroup var plugins: PluginPathOptions
+    @OptionGroup var identity: InstanceOptions
 
     func run() throws {
         StopSignals.install()
         Log.component = "worker[\(getpid())]"
         WorkerParent.dieWithSupervisor()
         let plan = try plugins.loadPlan(file)
+        let (instance, instances) = try identity.resolve()
+        let layout = PipelineLayout(instance: instance, instances: instances, parallelism: plan.spec.parallelism)
         let directoryLock: CheckpointDirectoryLock
         do {
-            let directory = plan.spec.checkpointing.directory
+            let directory = InstanceFolders.directory(root: plan.spec.checkpointing.directory, layout: layout)
             directoryLock = try CheckpointDirectoryLock.inherited(directory: directory)
                 ?? CheckpointDirectoryLock.acquire(directory: directory, inheritable: false)
         } catch {
@@ -33,7 +36,8 @@ struct WorkerCommand: ParsableCommand {
         let worker: Worker
         do {
             worker = try Worker(plan: plan, options: .init(fromSavepoint: fromSavepoint, restarts: restarts,
-                                                           adminAddress: adminAddress, searchPath: plugins.searchPath))
+                                                           adminAddress: adminAddress, searchPath: plugins.searchPath,
+                                                           instance: instance, instances: instances))
         } catch {
             Log.error("\(error)")
             throw ExitCode.failure

@@ -7,7 +7,10 @@ import SluiceArrow
 ///
 /// `log` may be called from any thread; everything else from the operator thread only.
 final class HostContext {
+    /// The operator's name, as dead letters record it.
     let operatorName: String
+    /// The name log lines carry: with the lane when the pipeline has several.
+    let logName: String
     let pluginName: String
     /// Whether the pipeline has a dead-letter sink; without one a rejected row fails the
     /// pipeline, because nothing may be dropped silently.
@@ -21,8 +24,9 @@ final class HostContext {
     private(set) var lastRejectReason: String?
     private(set) var rejectedCount = 0
 
-    init(operatorName: String, pluginName: String, hasDeadLetterOutput: Bool) {
+    init(operatorName: String, logName: String? = nil, pluginName: String, hasDeadLetterOutput: Bool) {
         self.operatorName = operatorName
+        self.logName = logName ?? operatorName
         self.pluginName = pluginName
         self.hasDeadLetterOutput = hasDeadLetterOutput
     }
@@ -69,10 +73,17 @@ final class HostContext {
     /// Fills a `sluice_host_api` whose callbacks lead back to this context. The strings are
     /// owned by `strings` and must outlive the instance.
     func makeAPI(stateDirectory: String, deliveryMode: sluice_delivery_mode, pipelineName: String,
-                 openPurpose: sluice_open_purpose = SLUICE_OPEN_RUN) -> HostAPIStorage {
+                 openPurpose: sluice_open_purpose = SLUICE_OPEN_RUN, lane: LaneAssignment = .single) -> HostAPIStorage {
         HostAPIStorage(context: self, stateDirectory: stateDirectory, deliveryMode: deliveryMode, pipelineName: pipelineName,
-                       openPurpose: openPurpose)
+                       openPurpose: openPurpose, lane: lane)
     }
+}
+
+/// The pipeline-wide lane an instance runs in, and how many lanes the pipeline has.
+struct LaneAssignment: Equatable {
+    var index: Int
+    var count: Int
+    static let single = LaneAssignment(index: 0, count: 1)
 }
 
 /// Owns a `sluice_host_api` and the strings it points to, for the life of one instance.
@@ -82,7 +93,7 @@ final class HostAPIStorage {
     private let context: Unmanaged<HostContext>
 
     init(context: HostContext, stateDirectory: String, deliveryMode: sluice_delivery_mode, pipelineName: String,
-         openPurpose: sluice_open_purpose) {
+         openPurpose: sluice_open_purpose, lane: LaneAssignment) {
         let state = strdup(stateDirectory)!, pipeline = strdup(pipelineName)!, op = strdup(context.operatorName)!
         strings = [state, pipeline, op]
         self.context = Unmanaged.passRetained(context)
@@ -96,10 +107,10 @@ final class HostAPIStorage {
                 let ctx = Unmanaged<HostContext>.fromOpaque(data).takeUnretainedValue()
                 let text = String(cString: message)
                 switch level {
-                case SLUICE_LOG_DEBUG: Log.debug(text, operator: ctx.operatorName)
-                case SLUICE_LOG_WARN: Log.warn(text, operator: ctx.operatorName)
-                case SLUICE_LOG_ERROR: Log.error(text, operator: ctx.operatorName)
-                default: Log.info(text, operator: ctx.operatorName)
+                case SLUICE_LOG_DEBUG: Log.debug(text, operator: ctx.logName)
+                case SLUICE_LOG_WARN: Log.warn(text, operator: ctx.logName)
+                case SLUICE_LOG_ERROR: Log.error(text, operator: ctx.logName)
+                default: Log.info(text, operator: ctx.logName)
                 }
             },
             reject: { data, row, reason in
@@ -111,7 +122,9 @@ final class HostAPIStorage {
             delivery_mode: deliveryMode,
             pipeline_name: UnsafePointer(pipeline),
             operator_name: UnsafePointer(op),
-            open_purpose: openPurpose))
+            open_purpose: openPurpose,
+            lane: UInt32(lane.index),
+            lane_count: UInt32(lane.count)))
     }
 
     deinit {

@@ -8,8 +8,19 @@ struct OperatorSetup {
     let spec: OperatorSpec
     let plugin: LoadedPlugin
     let stateDirectory: String
-    /// The state to restore from the checkpoint being resumed, if it has one for this operator.
-    let restore: (checkpoint: UInt64, state: [UInt8])?
+    /// The states to restore, in order: none on a fresh start, this operator's own on a
+    /// resume, and on a rescale every old lane's state that the operator may take a share of.
+    let restore: [RestoredState]
+    /// The pipeline-wide lane the operator runs in.
+    var lane: LaneAssignment = .single
+    /// For log lines and messages: the name, with the lane when the pipeline has several.
+    var displayName: String { lane.count == 1 ? spec.name : "\(spec.name)@\(lane.index)" }
+}
+
+/// One state handed to a plugin's `restore`.
+struct RestoredState {
+    var checkpoint: UInt64
+    var state: [UInt8]
 }
 
 /// Counters of one operator, updated on its thread and read from any thread.
@@ -81,7 +92,7 @@ final class OperatorThread {
 
     func start() {
         let thread = Thread { [self] in run() }
-        thread.name = "op-\(setup.spec.name)"
+        thread.name = "op-\(setup.displayName)"
         thread.stackSize = 8 << 20
         self.thread = thread
         thread.start()
@@ -103,7 +114,7 @@ final class OperatorThread {
         }
     }
 
-    private func prepare(restoring restore: (checkpoint: UInt64, state: [UInt8])?) throws {
+    private func prepare(restoring restore: [RestoredState]) throws {
         instance = try Self.openInstance(setup, hasDeadLetterOutput: hasDeadLetterOutput, deliveryMode: deliveryMode,
                                          pipelineName: pipelineName, restoring: restore)
     }
@@ -112,12 +123,14 @@ final class OperatorThread {
     /// on a preparation thread for a sink about to be swapped in (the instance moves to the
     /// sink thread afterwards; its calls never overlap).
     static func openInstance(_ setup: OperatorSetup, hasDeadLetterOutput: Bool, deliveryMode: DeliveryMode, pipelineName: String,
-                             restoring restore: (checkpoint: UInt64, state: [UInt8])?) throws -> PluginInstance {
-        let context = HostContext(operatorName: setup.spec.name, pluginName: setup.plugin.name, hasDeadLetterOutput: hasDeadLetterOutput)
+                             restoring restore: [RestoredState]) throws -> PluginInstance {
+        let context = HostContext(operatorName: setup.spec.name, logName: setup.displayName, pluginName: setup.plugin.name,
+                                  hasDeadLetterOutput: hasDeadLetterOutput)
         let instance = try PluginInstance(plugin: setup.plugin, configJSON: setup.spec.configJSON, context: context,
-                                          stateDirectory: setup.stateDirectory, deliveryMode: deliveryMode, pipelineName: pipelineName)
+                                          stateDirectory: setup.stateDirectory, deliveryMode: deliveryMode, pipelineName: pipelineName,
+                                          lane: setup.lane)
         do {
-            if let restore { try instance.restore(restore.checkpoint, state: restore.state) }
+            for state in restore { try instance.restore(state.checkpoint, state: state.state) }
             try instance.open()
         } catch {
             instance.destroy()
@@ -152,7 +165,7 @@ final class OperatorThread {
             case .batch(let batch):
                 if !readAny && batch.length > 0 {
                     readAny = true
-                    Log.info("\(setup.spec.name): first \(batch.length) rows read")
+                    Log.info("\(setup.displayName): first \(batch.length) rows read")
                 }
                 count(in: 0, out: batch.length)
                 downstream.push(.batch(batch))
@@ -222,7 +235,7 @@ final class OperatorThread {
                 throw OperatorError(operatorName: setup.spec.name, plugin: setup.plugin.name,
                                     message: "snapshot failed for \(declinesInARow) checkpoints in a row, the last time: \(error)")
             }
-            Log.warn("\(setup.spec.name): snapshot for checkpoint \(id) failed (\(error)); declining it, a later checkpoint covers these rows")
+            Log.warn("\(setup.displayName): snapshot for checkpoint \(id) failed (\(error)); declining it, a later checkpoint covers these rows")
             mailbox.post(.declined(checkpoint: id, index: setup.index, reason: "\(error)"))
             (downstream ?? deadLetters)?.push(.barrier(id))
             return

@@ -59,10 +59,10 @@ final class PipelineMetrics {
         lock.lock()
         defer { lock.unlock() }
         for op in operators {
-            let name = op.setup.spec.name
+            let name = op.setup.displayName
             let c = op.counters
             let metrics = operatorCounters[name] ?? {
-                let d = [("pipeline", pipeline), ("operator", name)]
+                let d = [("pipeline", pipeline), ("operator", op.setup.spec.name), ("lane", String(op.setup.lane.index))]
                 let made = (CoreMetrics.Counter(label: "sluice_operator_records_in_total", dimensions: d),
                             CoreMetrics.Counter(label: "sluice_operator_records_out_total", dimensions: d),
                             CoreMetrics.Counter(label: "sluice_operator_dead_letters_total", dimensions: d),

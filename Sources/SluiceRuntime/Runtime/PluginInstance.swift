@@ -17,12 +17,13 @@ final class PluginInstance {
 
     /// Calls the plugin's `create`.
     init(plugin: LoadedPlugin, configJSON: String, context: HostContext, stateDirectory: String,
-         deliveryMode: DeliveryMode, pipelineName: String, openPurpose: sluice_open_purpose = SLUICE_OPEN_RUN) throws {
+         deliveryMode: DeliveryMode, pipelineName: String, openPurpose: sluice_open_purpose = SLUICE_OPEN_RUN,
+         lane: LaneAssignment = .single) throws {
         self.plugin = plugin
         self.context = context
         hostAPI = context.makeAPI(stateDirectory: stateDirectory,
                                   deliveryMode: deliveryMode == .exactlyOnce ? SLUICE_EXACTLY_ONCE : SLUICE_AT_LEAST_ONCE,
-                                  pipelineName: pipelineName, openPurpose: openPurpose)
+                                  pipelineName: pipelineName, openPurpose: openPurpose, lane: lane)
         var created: UnsafeMutableRawPointer?
         let status = configJSON.withCString { d.create!($0, UnsafePointer(hostAPI.api), &created, &error) }
         guard status == SLUICE_OK, created != nil else { throw failure("create failed") }

@@ -39,20 +39,26 @@ extension Worker {
     /// Runs on the admin server's thread: answers read-only requests at once and hands the
     /// rest to the coordinator thread through the mailbox.
     private func route(_ request: AdminRequest, token: AdminToken, reply: @escaping (AdminResponse) -> Void) {
-        if request.method == .GET && request.path == "/healthz" {
+        // Probes and the metrics scrape answer without the token: Kubernetes probes and
+        // Prometheus' annotation-based scraping cannot send one, and these reveal no secret and
+        // no data, only health and counts.
+        switch (request.method, request.path) {
+        case (.GET, "/healthz"):
             return reply(.text(.ok, "ok\n"))
+        case (.GET, "/readyz"):
+            let ready = status.current.state == "running"
+            return reply(.json(ready ? .ok : .serviceUnavailable, ["ready": ready, "state": status.current.state]))
+        case (.GET, "/metrics"):
+            return reply(.text(.ok, metrics.render(operators: operators), contentType: "text/plain; version=0.0.4; charset=utf-8"))
+        default:
+            break
         }
         guard token.accepts(authorization: request.headers.first(name: "Authorization")) else {
             return reply(.error(.unauthorized, "missing or wrong bearer token"))
         }
         switch (request.method, request.path) {
-        case (.GET, "/readyz"):
-            let ready = status.current.state == "running"
-            reply(.json(ready ? .ok : .serviceUnavailable, ["ready": ready, "state": status.current.state]))
         case (.GET, "/status"):
             reply(.json(.ok, statusDocument()))
-        case (.GET, "/metrics"):
-            reply(.text(.ok, metrics.render(operators: operators), contentType: "text/plain; version=0.0.4; charset=utf-8"))
         case (.GET, "/checkpoints"):
             reply(.json(.ok, ["checkpoints": store.entries().map(Worker.describe)]))
         case (.POST, "/checkpoints"):
@@ -105,6 +111,16 @@ extension Worker {
             // Refused at once (a swap under way, a stop): the request is not kept.
             if replies[request] == nil { swapRequests[request] = nil }
         case .stop(let name, _):
+            if let name {
+                // Refused before the stop starts: a final savepoint that cannot be written
+                // would leave the pipeline stopping with nothing to show for it.
+                if let problem = SafeName.problem(name, describing: "savepoint") {
+                    return replies.removeValue(forKey: request)?(.error(.badRequest, problem)) ?? ()
+                }
+                if (try? store.savepoint(named: name)) != nil {
+                    return replies.removeValue(forKey: request)?(.error(.conflict, "savepoint '\(name)' already exists; pick another name")) ?? ()
+                }
+            }
             apply(.stopRequested(request, savepoint: name, now: now))
         }
     }
@@ -135,7 +151,7 @@ extension Worker {
         let values = status.current
         let ops: [[String: Any]] = operators.map { op in
             let c = op.counters
-            return ["name": op.setup.spec.name, "plugin": op.setup.plugin.name, "version": op.setup.plugin.version,
+            return ["name": op.setup.spec.name, "lane": op.setup.lane.index, "plugin": op.setup.plugin.name, "version": op.setup.plugin.version,
                     "role": "\(op.role)", "records_in": c.rowsIn, "records_out": c.rowsOut, "dead_letters": c.deadLetters,
                     "queue_depth": op.inbox.depth]
         }
@@ -145,6 +161,8 @@ extension Worker {
             "checkpoints_completed": values.checkpointsCompleted, "checkpoints_aborted": values.checkpointsAborted,
             "rows_committed": values.rowsCommitted, "dead_letters_committed": values.deadLettersCommitted,
             "sink_swaps": values.swaps,
+            "instance": layout.instance, "instances": layout.instances, "parallelism": layout.parallelism,
+            "lanes": Array(layout.lanes),
         ]
         document["last_checkpoint"] = values.lastCheckpoint ?? NSNull()
         document["last_swap"] = values.lastSwap ?? NSNull()

@@ -3,13 +3,34 @@ import SluiceCore
 
 /// Choosing what to resume from.
 extension Worker {
-    /// The explicit savepoint, else the newest valid checkpoint or savepoint. Newer corrupt
-    /// checkpoints are reported and skipped.
-    func chooseRestorePoint() throws -> CheckpointManifest? {
+    /// What the worker starts from.
+    enum RestorePoint {
+        case fresh
+        /// A checkpoint or savepoint this instance's layout wrote.
+        case resume(CheckpointManifest)
+        /// Savepoint `name` of every instance of another layout.
+        case rescale(name: String, savepoints: [CheckpointManifest])
+
+        var highestID: UInt64 {
+            switch self {
+            case .fresh: return 0
+            case .resume(let manifest): return manifest.id
+            case .rescale(_, let savepoints): return savepoints.map(\.id).max() ?? 0
+            }
+        }
+    }
+
+    /// The explicit savepoint (this instance's own, or a rescale from every old instance's),
+    /// else the newest valid checkpoint or savepoint, else a rescale that is still waiting for
+    /// its first checkpoint. Newer corrupt checkpoints are reported and skipped. A checkpoint
+    /// of another layout is refused: layouts change only through savepoints.
+    func chooseRestorePoint() throws -> RestorePoint {
         if let name = options.fromSavepoint {
-            let savepoint = try store.savepoint(named: name)
-            try abandonCheckpoints(newerThan: savepoint.id)
-            return savepoint
+            if let own = try? store.savepoint(named: name), own.layout == layout {
+                try abandonCheckpoints(newerThan: own.id)
+                return .resume(own)
+            }
+            return try rescale(from: name)
         }
         var newest: CheckpointManifest?
         for entry in store.entries() {
@@ -25,13 +46,36 @@ extension Worker {
         if let newest, newest.pipeline != spec.name {
             throw PlanError(messages: ["checkpoint \(newest.id) in \(store.directory) belongs to pipeline '\(newest.pipeline)', not '\(spec.name)'; give this pipeline its own checkpointing.directory"])
         }
-        if let newest {
-            let known = Set(spec.operators.map(\.name))
-            for snapshot in newest.operators where !known.contains(snapshot.operatorName) {
-                Log.warn("checkpoint \(newest.id) has state for operator '\(snapshot.operatorName)', which this pipeline no longer has; ignoring it")
-            }
+        let pendingRescale = InstanceFolders.readRescaleMarker(in: store.directory)
+        if let newest, newest.layout == layout { return .resume(newest) }
+        if let pendingRescale {
+            Log.info("this instance started layout \(layout.shape) from savepoint '\(pendingRescale)' and has no checkpoint of its own yet: rescaling from it again")
+            return try rescale(from: pendingRescale)
         }
-        return newest
+        guard let newest else { return .fresh }
+        throw PlanError(messages: [
+            "the newest checkpoint in \(store.directory) (\(newest.id)) was written by \(newest.layout), but this run is \(layout). "
+                + "A layout changes only through a savepoint of every instance: stop each instance of the old layout with "
+                + "`sluice stop --savepoint NAME`, then start every instance of the new one with `--from-savepoint NAME`; "
+                + "or run the old layout (\(newest.layout.shape), instances x parallelism) again",
+        ])
+    }
+
+    /// Savepoint `name` of every old instance, checked; the marker makes a restart before the
+    /// first checkpoint come back here. Checkpoints the old layout left in this instance's
+    /// folder are moved aside, so nothing can resume from them.
+    private func rescale(from name: String) throws -> RestorePoint {
+        let root = spec.checkpointing.directory
+        let savepoints = try InstanceFolders.savepoints(named: name, root: root)
+        guard !savepoints.isEmpty else {
+            throw PlanError(messages: ["no savepoint named \"\(name)\" in \(root) or any instance-* folder below it; take one with `sluice stop --savepoint \(name)` on every instance, or pick an existing name (`sluice checkpoints list DIR`)"])
+        }
+        // Checked before anything in the folder changes: a refused rescale leaves it as it was.
+        _ = try RestorePlan.rescale(from: savepoints, name: name, topology: PipelineTopology(spec, layout: layout),
+                                    plugins: plan.plugins.map(\.name), pipeline: spec.name)
+        try InstanceFolders.writeRescaleMarker(name, in: store.directory)
+        try abandonCheckpoints(newerThan: 0)
+        return .rescale(name: name, savepoints: savepoints)
     }
 
     /// Restoring an older savepoint starts a new history: checkpoints after it are moved
@@ -44,16 +88,23 @@ extension Worker {
         for entry in newer {
             try FileManager.default.moveItem(atPath: entry.path, toPath: aside + "/" + (entry.path as NSString).lastPathComponent)
         }
-        Log.warn("restoring an older savepoint: moved \(newer.count) newer checkpoint(s) to \(aside)")
+        Log.warn("\(id == 0 ? "starting a new layout" : "restoring an older savepoint"): moved \(newer.count) checkpoint(s) to \(aside)")
     }
 
-    /// The state `manifest` holds for `op`, if it was taken with the same plugin.
-    func restoredState(_ manifest: CheckpointManifest?, _ op: OperatorSpec, _ plugin: LoadedPlugin) -> (checkpoint: UInt64, state: [UInt8])? {
-        guard let manifest, let snapshot = manifest.operators.first(where: { $0.operatorName == op.name }) else { return nil }
-        guard snapshot.plugin == plugin.name else {
-            Log.warn("checkpoint \(manifest.id) holds state of plugin '\(snapshot.plugin)' for operator '\(op.name)', which now runs '\(plugin.name)'; it starts without state")
-            return nil
+    /// What each operator restores from `point`.
+    func makeRestorePlan(_ point: RestorePoint, topology: PipelineTopology) throws -> RestorePlan {
+        let plugins = plan.plugins.map(\.name)
+        let result: RestorePlan
+        switch point {
+        case .fresh:
+            return .fresh(operatorCount: topology.operatorCount)
+        case .resume(let manifest):
+            Log.info("restoring checkpoint \(manifest.id) from \(store.directory)\(manifest.kind == .checkpoint ? "" : " (savepoint)")")
+            result = try RestorePlan.resume(manifest, topology: topology, plugins: plugins)
+        case .rescale(let name, let savepoints):
+            result = try RestorePlan.rescale(from: savepoints, name: name, topology: topology, plugins: plugins, pipeline: spec.name)
         }
-        return (manifest.id, snapshot.state)
+        result.warnings.forEach { Log.warn($0) }
+        return result
     }
 }

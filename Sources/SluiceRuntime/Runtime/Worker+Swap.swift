@@ -61,7 +61,7 @@ extension Worker {
         let setup: OperatorSetup
         do {
             setup = OperatorSetup(index: topology.sink, spec: newSpec, plugin: plugin,
-                                  stateDirectory: try stateDirectory(newSpec, plugin, sinkSlot: slot), restore: nil)
+                                  stateDirectory: try stateDirectory(newSpec, plugin, lane: 0, sinkSlot: slot), restore: [])
         } catch {
             return apply(.swapRejected(.unprocessable, "\(error)"))
         }
@@ -74,7 +74,7 @@ extension Worker {
         let thread = Thread {
             mailbox.post(.swapPrepared(Result {
                 try OperatorThread.openInstance(setup, hasDeadLetterOutput: hasDeadLetterOutput, deliveryMode: mode,
-                                                pipelineName: name, restoring: nil)
+                                                pipelineName: name, restoring: [])
             }))
         }
         thread.name = "swap-prepare"

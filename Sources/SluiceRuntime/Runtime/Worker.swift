@@ -19,6 +19,9 @@ final class Worker {
         var adminAddress: String?
         /// Where plugins named in swap requests are looked for.
         var searchPath = PluginSearchPath()
+        /// Which instance of how many this process is.
+        var instance = 0
+        var instances = 1
     }
 
     var plan: PipelinePlan
@@ -42,37 +45,55 @@ final class Worker {
     var sinkSlot: SinkStateSlot
     var finished: Outcome?
     var runningSince = monotonicNanoseconds()
+    /// The savepoint of a stop (`POST /stop` with a name), marked once every operator has
+    /// stopped cleanly, which means every epoch it sealed was committed.
+    var stopSavepoint: String?
+    /// Set until the first checkpoint after a rescale is durable.
+    var rescaleMarkerPending = false
+    let layout: PipelineLayout
     var spec: PipelineSpec { plan.spec }
     var topology: PipelineTopology { machine.topology }
 
     init(plan: PipelinePlan, options: Options) throws {
         self.plan = plan
         self.options = options
-        store = try CheckpointStore(directory: plan.spec.checkpointing.directory)
+        layout = PipelineLayout(instance: options.instance, instances: options.instances, parallelism: plan.spec.parallelism)
+        store = try CheckpointStore(directory: InstanceFolders.directory(root: plan.spec.checkpointing.directory, layout: layout))
         sinkSlot = SinkStateSlot.read(store: store)
     }
 
     // MARK: - Run
 
     func run() -> Outcome {
-        let restored: CheckpointManifest?
+        let restorePoint: RestorePoint
+        let restorePlan: RestorePlan
+        let topology = PipelineTopology(spec, layout: layout)
         do {
-            restored = try chooseRestorePoint()
             plan = try SinkOverride.apply(to: plan, store: store, searchPath: options.searchPath)
+            restorePoint = try chooseRestorePoint()
+            restorePlan = try makeRestorePlan(restorePoint, topology: topology)
+        } catch let error as RestoreProblem {
+            return .misconfigured(error.description)
+        } catch let error as PlanError {
+            return .misconfigured("\(error)")
         } catch { return .failed("\(error)") }
-        if let restored {
-            Log.info("restoring checkpoint \(restored.id) from \(store.directory)\(restored.kind == .checkpoint ? "" : " (savepoint)")")
-        }
+        if case .rescale = restorePoint { rescaleMarkerPending = true }
+        if layout != .single { Log.info("this is \(layout)") }
         let coordinator = CheckpointCoordinator(
             configuration: .init(pipeline: spec.name,
-                                 operators: spec.operators.enumerated().map { ($1.name, plan.plugins[$0].name) },
+                                 operators: (0..<topology.operatorCount).map {
+                                     (topology.checkpointName(of: $0), plan.plugins[topology.position(of: $0)].name)
+                                 },
                                  intervalNanoseconds: spec.checkpointing.interval.map(nanoseconds),
-                                 timeoutNanoseconds: nanoseconds(spec.checkpointing.timeout)),
-            lastCheckpointID: CheckpointID(store.highestCheckpointID()))
-        machine = WorkerStateMachine(topology: PipelineTopology(spec), coordinator: coordinator, restored: restored.map { CheckpointID($0.id) })
+                                 timeoutNanoseconds: nanoseconds(spec.checkpointing.timeout),
+                                 layout: layout),
+            lastCheckpointID: CheckpointID(max(store.highestCheckpointID(), restorePoint.highestID)))
+        var restoredID: CheckpointID?
+        if case .resume(let manifest) = restorePoint { restoredID = CheckpointID(manifest.id) }
+        machine = WorkerStateMachine(topology: topology, coordinator: coordinator, restored: restoredID)
         metrics = PipelineMetrics(pipeline: spec.name, restarts: options.restarts)
         do {
-            try buildOperators(restoring: restored)
+            try buildOperators(restoring: restorePlan)
             try startAdmin()
         } catch { return .failed("\(error)") }
         operators.forEach { $0.start() }
@@ -81,11 +102,14 @@ final class Worker {
         return outcome
     }
 
-    private func buildOperators(restoring manifest: CheckpointManifest?) throws {
+    /// Every lane's chain: operator `index` of the topology runs chain position
+    /// `topology.position(of: index)` in lane `topology.lane(of: index)`.
+    private func buildOperators(restoring restorePlan: RestorePlan) throws {
         let capacity = spec.queueCapacity
-        let inboxes = spec.operators.map { _ in OperatorInbox(capacity: capacity) }
-        let deadLetterInbox = topology.deadLetterSink.map { inboxes[$0] }
-        for (index, op) in spec.operators.enumerated() {
+        let chain = spec.operators
+        let inboxes = (0..<topology.operatorCount).map { _ in OperatorInbox(capacity: capacity) }
+        for index in 0..<topology.operatorCount {
+            let position = topology.position(of: index), op = chain[position], plugin = plan.plugins[position]
             let role: OperatorThread.Role
             switch op.role {
             case .source: role = .source
@@ -93,26 +117,30 @@ final class Worker {
             case .sink: role = .sink
             case .deadLetter: role = .deadLetterSink
             }
-            let setup = OperatorSetup(index: index, spec: op, plugin: plan.plugins[index],
-                                      stateDirectory: try stateDirectory(op, plan.plugins[index]),
-                                      restore: restoredState(manifest, op, plan.plugins[index]))
+            let lane = topology.globalLane(of: index)
+            var setup = OperatorSetup(index: index, spec: op, plugin: plugin,
+                                      stateDirectory: try stateDirectory(op, plugin, lane: lane),
+                                      restore: restorePlan.states[index].map { RestoredState(checkpoint: $0.checkpoint, state: $0.state) })
+            setup.lane = LaneAssignment(index: lane, count: layout.laneCount)
             operators.append(OperatorThread(
                 setup: setup, role: role, inbox: inboxes[index],
                 downstream: topology.downstream(of: index).map { inboxes[$0] },
-                deadLetters: role == .sink ? deadLetterInbox : nil,
+                deadLetters: role == .sink ? topology.deadLetterSink(of: index).map { inboxes[$0] } : nil,
                 mailbox: mailbox, hasDeadLetterOutput: spec.deadLetter != nil,
                 deliveryMode: spec.checkpointing.mode, pipelineName: spec.name))
         }
     }
 
-    /// Each operator's private folder, per plugin: a swapped-in sink never sees the files of the
-    /// plugin before it. The main sink's folder alternates between two slots (the second ends
-    /// in `.b`) at each swap, since the new sink opens while the old one still stages its last
-    /// epoch, and both may be the same plugin.
-    func stateDirectory(_ op: OperatorSpec, _ plugin: LoadedPlugin, sinkSlot: SinkStateSlot? = nil) throws -> String {
+    /// Each operator's private folder, per plugin and lane: a swapped-in sink never sees the
+    /// files of the plugin before it, and lanes never share one. The main sink's folder
+    /// alternates between two slots (the second ends in `.b`) at each swap, since the new sink
+    /// opens while the old one still stages its last epoch, and both may be the same plugin.
+    /// Lane 0 of a single-lane pipeline keeps the folder name it had before lanes existed.
+    func stateDirectory(_ op: OperatorSpec, _ plugin: LoadedPlugin, lane: Int, sinkSlot: SinkStateSlot? = nil) throws -> String {
         let safePlugin = SafeName.sanitized(plugin.name)
         let slot = op.role == .sink ? (sinkSlot ?? self.sinkSlot) : .a
-        return try store.operatorStateDirectory(for: "\(op.name).\(safePlugin)\(slot.suffix)")
+        let laneSuffix = layout.laneCount == 1 ? "" : ".lane\(lane)"
+        return try store.operatorStateDirectory(for: "\(op.name).\(safePlugin)\(laneSuffix)\(slot.suffix)")
     }
 
     // MARK: - Coordination
@@ -149,8 +177,12 @@ final class Worker {
             apply(.operatorFailed(index: index, message: "\(error)", permanent: (error as? OperatorError)?.isPermanent ?? false))
         case .sourceEnded:
             let seconds = Double(now - runningSince) / 1e9
-            let emitted = operators[topology.source].counters
-            Log.info("source reached the end of its stream after \(emitted.rowsOut) rows in \(emitted.batchesIn) batches in \(String(format: "%.3f", seconds)) s (\(Int(Double(emitted.rowsOut) / seconds)) rows/s, \(Int(Double(emitted.batchesIn) / seconds)) batches/s); taking a final checkpoint")
+            let emitted = topology.sources.map { operators[$0].counters }.reduce(into: OperatorCounters()) {
+                $0.rowsOut += $1.rowsOut
+                $0.batchesIn += $1.batchesIn
+            }
+            let lanes = topology.laneCount == 1 ? "" : " (\(topology.laneCount) lanes; the final checkpoint waits for every lane's source)"
+            Log.info("source reached the end of its stream after \(emitted.rowsOut) rows in \(emitted.batchesIn) batches in \(String(format: "%.3f", seconds)) s (\(Int(Double(emitted.rowsOut) / seconds)) rows/s, \(Int(Double(emitted.batchesIn) / seconds)) batches/s)\(lanes); taking a final checkpoint")
             apply(.sourceEnded(now: now))
         case .stopRequested(let signal):
             apply(.stopSignal(name: signal == SIGINT ? "SIGINT" : "SIGTERM", now: now))
@@ -197,10 +229,14 @@ final class Worker {
             runningSince = monotonicNanoseconds()
             Log.info("pipeline '\(spec.name)' running: \(describeChain())")
         case .injectBarrier(let id):
-            operators[topology.source].inbox.send(.injectBarrier(id.rawValue))
+            for source in topology.sources { operators[source].inbox.send(.injectBarrier(id.rawValue)) }
         case .persist(let manifest):
             do {
                 try store.write(manifest)
+                if rescaleMarkerPending {
+                    try InstanceFolders.removeRescaleMarker(in: store.directory)
+                    rescaleMarkerPending = false
+                }
                 apply(.persisted(CheckpointID(manifest.id), now: monotonicNanoseconds()))
             } catch {
                 apply(.persistFailed(CheckpointID(manifest.id), reason: "\(error)"))
@@ -215,7 +251,7 @@ final class Worker {
         case .prune:
             do { try store.prune(retaining: spec.checkpointing.retained) } catch { Log.warn("could not delete old checkpoints: \(error)") }
         case .stopSource:
-            operators[topology.source].inbox.send(.stopReading)
+            for source in topology.sources { operators[source].inbox.send(.stopReading) }
         case .shutdownOperators:
             operators.forEach { $0.inbox.send(.shutdown) }
         case .reply(let request, let reply):
@@ -234,7 +270,15 @@ final class Worker {
             newSink = nil
         case .recordSwap(let request, let timing):
             recordSwap(request, timing)
-        case .finish(let outcome):
+        case .finish(var outcome):
+            if outcome == .finished, let name = stopSavepoint {
+                // Every operator stopped cleanly after the savepoint: each sink's close
+                // committed what it had sealed.
+                do {
+                    try store.markEpochsCommitted(savepoint: name)
+                    Log.info("savepoint '\(name)' holds no uncommitted epoch: it can start another layout")
+                } catch { outcome = .failed("\(error)") }
+            }
             if outcome == .finished {
                 let seconds = Double(monotonicNanoseconds() - runningSince) / 1e9
                 let rows = operators.map { "\($0.setup.spec.name) \($0.role == .source ? $0.counters.rowsOut : $0.counters.rowsIn)" }.joined(separator: ", ")
@@ -246,9 +290,10 @@ final class Worker {
 
     private func checkpointCompleted(_ completed: CheckpointCoordinator.CompletedCheckpoint) {
         operators.forEach { $0.inbox.send(.notifyComplete(completed.id.rawValue)) }
+        if case .finalSavepoint(let name) = completed.trigger { stopSavepoint = name }
         Log.info(describe(completed))
-        let sinkRows = completed.rows[topology.sink]
-        let deadLetterRows = topology.deadLetterSink.map { completed.rows[$0] } ?? 0
+        let sinkRows = rows(completed, at: topology.sinks)
+        let deadLetterRows = rows(completed, at: topology.deadLetterSinks)
         metrics.checkpointCompleted(id: completed.id.rawValue, durationNanoseconds: completed.durationNanoseconds,
                                     stateBytes: completed.stateBytes, sinkRows: sinkRows, deadLetterRows: deadLetterRows)
         status.update {
@@ -271,13 +316,20 @@ final class Worker {
         default: what = "checkpoint \(c.id)"
         }
         let ms = String(format: "%.1f", Double(c.durationNanoseconds) / 1e6)
-        var parts = ["source emitted \(c.rows[topology.source]) rows", "sink committed \(c.rows[topology.sink]) rows"]
-        if let deadLetters = topology.deadLetterSink { parts.append("\(c.rows[deadLetters]) dead letters") }
+        var parts = ["source emitted \(rows(c, at: topology.sources)) rows", "sink committed \(rows(c, at: topology.sinks)) rows"]
+        if topology.hasDeadLetterSink { parts.append("\(rows(c, at: topology.deadLetterSinks)) dead letters") }
+        if topology.laneCount > 1 { parts.append("over \(topology.laneCount) lanes") }
         return "\(what) complete in \(ms) ms (\(c.stateBytes) bytes of state): \(parts.joined(separator: ", "))"
     }
 
+    /// Rows through the operators at `indices` (the same position of every lane).
+    private func rows(_ c: CheckpointCoordinator.CompletedCheckpoint, at indices: [Int]) -> Int {
+        indices.reduce(0) { $0 + c.rows[$1] }
+    }
+
     func describeChain() -> String {
-        spec.operators.enumerated().map { "\($1.name) [\(plan.plugins[$0].name) \(plan.plugins[$0].version)]" }.joined(separator: " -> ")
+        let chain = spec.operators.enumerated().map { "\($1.name) [\(plan.plugins[$0].name) \(plan.plugins[$0].version)]" }.joined(separator: " -> ")
+        return layout == .single ? chain : chain + " in lanes \(layout.lanes.lowerBound)-\(layout.lanes.upperBound - 1) of \(layout.laneCount)"
     }
 
 }
