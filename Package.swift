@@ -157,7 +157,7 @@ let package = Package(
         .testTarget(name: "ClickHouseSinkTests", dependencies: ["ClickHouseSink", "PluginKit", "PluginTestSupport", "ServiceTestSupport"], path: "Tests/ClickHouseSinkTests"),
         .testTarget(name: "SluiceRuntimeTests", dependencies: ["SluiceRuntime", "SluiceCore", "PluginTestSupport"], path: "Tests/SluiceRuntimeTests"),
         // The built `sluice` binary, run as a user runs it, against real Pulsar and ClickHouse.
-        .testTarget(name: "SluiceTests", dependencies: ["SluiceCore", "ServiceTestSupport"], path: "Tests/SluiceTests"),
+        .testTarget(name: "SluiceTests", dependencies: ["SluiceCore", "ServiceTestSupport", .product(name: "Yams", package: "Yams")], path: "Tests/SluiceTests"),
         .testTarget(name: "FileSinkTests", dependencies: ["FileSink", "PluginKit"], path: "Tests/FileSinkTests"),
     ],
     swiftLanguageModes: [.v5]

@@ -60,9 +60,9 @@ final class CheckpointCodecCorruptionTests: XCTestCase {
             XCTAssertEqual($0 as? CheckpointFormatError, .badMagic)
         }
         var future = bytes
-        future[8] = 2
+        future[8] = 3
         XCTAssertThrowsError(try CheckpointCodec.decode(future)) {
-            XCTAssertEqual($0 as? CheckpointFormatError, .unsupportedVersion(2))
+            XCTAssertEqual($0 as? CheckpointFormatError, .unsupportedVersion(3))
         }
         XCTAssertThrowsError(try CheckpointCodec.decode(bytes + [0])) { error in
             guard case .malformed = error as? CheckpointFormatError else {

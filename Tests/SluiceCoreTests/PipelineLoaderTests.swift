@@ -225,7 +225,7 @@ final class PipelineLoaderTests: XCTestCase, PipelineFileTesting {
         let errors = try parseErrors(replacing: "name: p", with: "name: p\nwhatever: 1")
         XCTAssertEqual(errors.map(\.message), [
             "unknown key 'whatever' in the pipeline file; known keys: name, source, transforms, sink, dead_letter, "
-                + "checkpointing, restart, queue_capacity, admin, status_interval",
+                + "checkpointing, restart, queue_capacity, parallelism, admin, status_interval",
         ])
     }
 

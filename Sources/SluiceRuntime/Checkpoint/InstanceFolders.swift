@@ -27,26 +27,27 @@ enum InstanceFolders {
         return found
     }
 
-    // MARK: - The rescale marker
+    // MARK: - The start marker
 
-    /// Written when an instance starts a new layout from a savepoint and removed once its first
-    /// checkpoint is durable: a restart in between (a crash, a pod moved) resumes from that
-    /// savepoint again instead of from anything the old layout left in the folder.
-    static func rescaleMarker(in directory: String) -> String { directory + "/rescale-from-savepoint" }
+    /// Written when an instance starts from a savepoint (its own, or a rescale) and removed
+    /// once its first checkpoint is durable: a restart in between (a crash, a pod moved, a
+    /// supervisor restart without the flag) starts from that savepoint again, instead of from
+    /// anything an earlier history or layout left in the folder.
+    static func startMarker(in directory: String) -> String { directory + "/start-from-savepoint" }
 
-    static func readRescaleMarker(in directory: String) -> String? {
-        guard let bytes = try? DurableFile.read(rescaleMarker(in: directory)) else { return nil }
+    static func readStartMarker(in directory: String) -> String? {
+        guard let bytes = try? DurableFile.read(startMarker(in: directory)) else { return nil }
         let name = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return name.isEmpty ? nil : name
     }
 
-    static func writeRescaleMarker(_ name: String, in directory: String) throws {
-        try DurableFile.replace(rescaleMarker(in: directory), bytes: Array((name + "\n").utf8))
+    static func writeStartMarker(_ name: String, in directory: String) throws {
+        try DurableFile.replace(startMarker(in: directory), bytes: Array((name + "\n").utf8))
     }
 
-    static func removeRescaleMarker(in directory: String) throws {
-        guard DurableFile.exists(rescaleMarker(in: directory)) else { return }
-        try DurableFile.remove(rescaleMarker(in: directory))
+    static func removeStartMarker(in directory: String) throws {
+        guard DurableFile.exists(startMarker(in: directory)) else { return }
+        try DurableFile.remove(startMarker(in: directory))
         try DurableFile.syncDirectory(directory)
     }
 }

@@ -5,7 +5,12 @@ import SluiceCore
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a pipeline under a supervisor that restarts its worker from the newest checkpoint when it dies.")
+        abstract: "Run a pipeline under a supervisor that restarts its worker from the newest checkpoint when it dies.",
+        discussion: """
+        Environment: SLUICE_INSTANCE=I/N, or SLUICE_INSTANCES=N with the pod name in SLUICE_POD_NAME (else HOSTNAME), \
+        set the instance when --instance is not given; SLUICE_ADMIN_TOKEN holds the admin API's bearer token; \
+        SLUICE_PLUGIN_PATH adds plugin folders; SLUICE_LOG_FORMAT=json writes JSON log lines; SLUICE_LOG_LEVEL=debug|info|warn|error.
+        """)
 
     @Argument(help: "The pipeline YAML file.") var file: String
     @Option(name: .customLong("from-savepoint"), help: "Resume from this savepoint instead of the newest checkpoint; with another layout (instances, parallelism) than the one that took it, from the savepoints of that name of every old instance (a rescale).") var fromSavepoint: String?

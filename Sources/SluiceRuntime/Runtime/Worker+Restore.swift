@@ -21,13 +21,21 @@ extension Worker {
     }
 
     /// The explicit savepoint (this instance's own, or a rescale from every old instance's),
-    /// else the newest valid checkpoint or savepoint, else a rescale that is still waiting for
-    /// its first checkpoint. Newer corrupt checkpoints are reported and skipped. A checkpoint
-    /// of another layout is refused: layouts change only through savepoints.
+    /// or the one a start from a savepoint left in the marker and has no checkpoint since,
+    /// else the newest valid checkpoint or savepoint. Newer corrupt checkpoints are reported
+    /// and skipped. A checkpoint of another layout is refused: layouts change only through
+    /// savepoints. So is resuming unasked from the savepoint of a stop: that instance was
+    /// stopped on purpose, perhaps for a rescale that will read from the savepoint, and rows
+    /// committed past it would then be read twice.
     func chooseRestorePoint() throws -> RestorePoint {
-        if let name = options.fromSavepoint {
+        let pending = InstanceFolders.readStartMarker(in: store.directory)
+        if let name = options.fromSavepoint ?? pending {
+            if options.fromSavepoint == nil {
+                Log.info("this instance started from savepoint '\(name)' and has no checkpoint of its own since: starting from it again")
+            }
             if let own = try? store.savepoint(named: name), own.layout == layout {
                 try abandonCheckpoints(newerThan: own.id)
+                try InstanceFolders.writeStartMarker(name, in: store.directory)
                 return .resume(own)
             }
             return try rescale(from: name)
@@ -46,13 +54,16 @@ extension Worker {
         if let newest, newest.pipeline != spec.name {
             throw PlanError(messages: ["checkpoint \(newest.id) in \(store.directory) belongs to pipeline '\(newest.pipeline)', not '\(spec.name)'; give this pipeline its own checkpointing.directory"])
         }
-        let pendingRescale = InstanceFolders.readRescaleMarker(in: store.directory)
-        if let newest, newest.layout == layout { return .resume(newest) }
-        if let pendingRescale {
-            Log.info("this instance started layout \(layout.shape) from savepoint '\(pendingRescale)' and has no checkpoint of its own yet: rescaling from it again")
-            return try rescale(from: pendingRescale)
-        }
         guard let newest else { return .fresh }
+        if newest.layout == layout {
+            if newest.epochsCommitted, case .savepoint(let name) = newest.kind {
+                throw PlanError(messages: [
+                    "this instance was stopped with savepoint '\(name)' (`sluice stop --savepoint \(name)`); it resumes from it only when asked, "
+                        + "since a rescale may read from it too: start with --from-savepoint \(name)",
+                ])
+            }
+            return .resume(newest)
+        }
         throw PlanError(messages: [
             "the newest checkpoint in \(store.directory) (\(newest.id)) was written by \(newest.layout), but this run is \(layout). "
                 + "A layout changes only through a savepoint of every instance: stop each instance of the old layout with "
@@ -73,7 +84,7 @@ extension Worker {
         // Checked before anything in the folder changes: a refused rescale leaves it as it was.
         _ = try RestorePlan.rescale(from: savepoints, name: name, topology: PipelineTopology(spec, layout: layout),
                                     plugins: plan.plugins.map(\.name), pipeline: spec.name)
-        try InstanceFolders.writeRescaleMarker(name, in: store.directory)
+        try InstanceFolders.writeStartMarker(name, in: store.directory)
         try abandonCheckpoints(newerThan: 0)
         return .rescale(name: name, savepoints: savepoints)
     }

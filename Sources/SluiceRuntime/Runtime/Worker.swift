@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 import SluiceCore
 
@@ -48,8 +49,8 @@ final class Worker {
     /// The savepoint of a stop (`POST /stop` with a name), marked once every operator has
     /// stopped cleanly, which means every epoch it sealed was committed.
     var stopSavepoint: String?
-    /// Set until the first checkpoint after a rescale is durable.
-    var rescaleMarkerPending = false
+    /// Set until the first checkpoint after a start from a savepoint is durable.
+    var startMarkerPending = false
     let layout: PipelineLayout
     var spec: PipelineSpec { plan.spec }
     var topology: PipelineTopology { machine.topology }
@@ -77,7 +78,7 @@ final class Worker {
         } catch let error as PlanError {
             return .misconfigured("\(error)")
         } catch { return .failed("\(error)") }
-        if case .rescale = restorePoint { rescaleMarkerPending = true }
+        startMarkerPending = DurableFile.exists(InstanceFolders.startMarker(in: store.directory))
         if layout != .single { Log.info("this is \(layout)") }
         let coordinator = CheckpointCoordinator(
             configuration: .init(pipeline: spec.name,
@@ -233,9 +234,9 @@ final class Worker {
         case .persist(let manifest):
             do {
                 try store.write(manifest)
-                if rescaleMarkerPending {
-                    try InstanceFolders.removeRescaleMarker(in: store.directory)
-                    rescaleMarkerPending = false
+                if startMarkerPending {
+                    try InstanceFolders.removeStartMarker(in: store.directory)
+                    startMarkerPending = false
                 }
                 apply(.persisted(CheckpointID(manifest.id), now: monotonicNanoseconds()))
             } catch {

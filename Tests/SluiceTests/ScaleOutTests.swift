@@ -1,0 +1,152 @@
+import Foundation
+import ServiceTestSupport
+import XCTest
+
+/// The sensors pipeline spread over instances and lanes, as separate processes on a topic of 6
+/// partitions with a steady producer: 3 instances x 2 lanes; one whole instance (supervisor and
+/// worker) killed with SIGKILL and started again; a rescale to 2 x 1 through a stop savepoint;
+/// another to 4 x 1. Every valid reading ends up in ClickHouse exactly once and the dead letters
+/// are exactly the malformed ones. On the way: a second process as the same instance is refused
+/// (by the checkpoint folder's lock on one host, by the broker's Exclusive subscription
+/// elsewhere), and a layout change from a plain checkpoint is refused.
+final class ScaleOutTests: XCTestCase {
+    private let topic = "persistent://public/default/sensors-scaled"
+    private let token = "scale-out-test-token"
+
+    /// One `sluice run` instance with its own admin port.
+    private final class Instance {
+        let index: Int
+        let count: Int
+        let adminPort = freePort()
+        let process: StartedProcess
+
+        init(_ index: Int, of count: Int, parallelism: Int, fromSavepoint: String?, environment: [String: String]) throws {
+            self.index = index
+            self.count = count
+            var arguments = ["run", Built.packageRoot + "/pipelines/sensors.yaml", "--instance", "\(index)/\(count)",
+                             "--admin", "127.0.0.1:\(adminPort)"]
+            if let fromSavepoint { arguments += ["--from-savepoint", fromSavepoint] }
+            var env = environment
+            env["SLUICE_PARALLELISM"] = String(parallelism)
+            process = try StartedProcess(Built.sluice, arguments, environment: env)
+        }
+
+        var admin: [String] { ["--admin", "127.0.0.1:\(adminPort)"] }
+    }
+
+    func testThreeByTwoKilledAndRescaledToTwoByOneThenFourByOne() throws {
+        let n = 60_000
+        let broker = try PulsarBroker(partitions: 6)
+        let clickhouse = try ClickHouseServer()
+        defer { clickhouse.destroy() }
+        let dir = makeTemporaryDirectory("scale-out")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for statement in try String(contentsOfFile: Built.packageRoot + "/pipelines/sensors.sql", encoding: .utf8).components(separatedBy: ";") {
+            let sql = statement.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("--") }.joined(separator: "\n")
+            if !sql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { try clickhouse.query(sql) }
+        }
+        let malformedFile = dir + "/malformed.jsonl"
+        let root = dir + "/checkpoints"
+        let environment = ["PULSAR_URL": broker.url, "PULSAR_TOPIC": topic, "PULSAR_SUBSCRIPTION": "scaled",
+                           "CLICKHOUSE_URL": clickhouse.url, "CLICKHOUSE_DATABASE": "default", "CLICKHOUSE_USER": "default",
+                           "CLICKHOUSE_PASSWORD": "", "SLUICE_CHECKPOINT_DIR": root, "SLUICE_CHECKPOINT_INTERVAL": "500ms",
+                           "SLUICE_ADMIN_TOKEN": token]
+        let producer = try StartedProcess(PulsarBroker.python, [Built.packageRoot + "/Tests/Fixtures/sensors/produce_sensors.py",
+                                                                broker.url, topic, String(n), malformedFile, "--rate", "2000"])
+        var everyInstance: [Instance] = []
+        defer {
+            for instance in everyInstance where instance.process.process.isRunning {
+                for child in instance.process.children() { kill(child, SIGKILL) }
+                kill(instance.process.pid, SIGKILL)
+            }
+        }
+        func start(_ count: Int, parallelism: Int, fromSavepoint: String? = nil) throws -> [Instance] {
+            let started = try (0..<count).map { try Instance($0, of: count, parallelism: parallelism, fromSavepoint: fromSavepoint, environment: environment) }
+            everyInstance += started
+            for instance in started { try instance.process.waitForLog(" complete in ", timeout: 90) }
+            return started
+        }
+        func stop(_ instances: [Instance], savepoint: String) throws {
+            for instance in instances {
+                let stopped = try runProcess(Built.sluice, ["stop", "--savepoint", savepoint] + instance.admin, environment: ["SLUICE_ADMIN_TOKEN": token], timeout: 120)
+                XCTAssertEqual(stopped.status, 0, stopped.output + instance.process.stderrText.suffix(3000))
+                XCTAssertTrue(stopped.stdout.contains("the pipeline has stopped"), stopped.output)
+                let result = try instance.process.wait(timeout: 60)
+                XCTAssertEqual(result.status, 0, String(result.stderr.suffix(3000)))
+                XCTAssertTrue(result.stderr.contains("savepoint '\(savepoint)' holds no uncommitted epoch"), String(result.stderr.suffix(3000)))
+            }
+        }
+
+        // 3 instances x 2 lanes: lane L of 6 owns partition L.
+        var instances = try start(3, parallelism: 2)
+        try instances[1].process.waitForLog("as lane 3 of 6", timeout: 30)
+        XCTAssertTrue(instances[1].process.stderrText.contains("sensors-scaled-partition-2 as lane 2 of 6"), instances[1].process.stderrText.suffix(3000).description)
+
+        // A second process as instance 0 on this host: the checkpoint folder's lock refuses it.
+        let twin = try runProcess(Built.sluice, ["run", Built.packageRoot + "/pipelines/sensors.yaml", "--instance", "0/3"],
+                                  environment: environment.merging(["SLUICE_PARALLELISM": "2"]) { $1 }, timeout: 60)
+        XCTAssertNotEqual(twin.status, 0)
+        XCTAssertTrue(twin.stderr.contains("is in use by another sluice process"), twin.output)
+        // Elsewhere (its own folder): the broker refuses the partitions instance 0 already reads.
+        let elsewhere = try StartedProcess(Built.sluice, ["worker", Built.packageRoot + "/pipelines/sensors.yaml", "--instance", "0/3"],
+                                           environment: environment.merging(["SLUICE_PARALLELISM": "2", "SLUICE_CHECKPOINT_DIR": dir + "/elsewhere"]) { $1 })
+        let refused = try elsewhere.wait(timeout: 120)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("cannot subscribe 'scaled'"), String(refused.stderr.suffix(3000)))
+        XCTAssertFalse(refused.stderr.contains("checkpoint 1 complete"), String(refused.stderr.suffix(3000)))
+
+        // Instance 1 dies whole, mid-stream, and comes back with the same identity.
+        sleep(2)
+        for child in instances[1].process.children() { kill(child, SIGKILL) }
+        kill(instances[1].process.pid, SIGKILL)
+        _ = try? instances[1].process.wait(timeout: 10)
+        let restarted = try Instance(1, of: 3, parallelism: 2, fromSavepoint: nil, environment: environment)
+        everyInstance.append(restarted)
+        try restarted.process.waitForLog("restoring checkpoint", timeout: 60)
+        try restarted.process.waitForLog(" complete in ", timeout: 60)
+        instances[1] = restarted
+        sleep(2)
+
+        // Rescale 3 x 2 -> 2 x 1, mid-stream.
+        try stop(instances, savepoint: "rescale-1")
+        instances = try start(2, parallelism: 1, fromSavepoint: "rescale-1")
+        XCTAssertTrue(instances[0].process.stderrText.contains("rescaling from savepoint 'rescale-1' of layout 3 x 2"), instances[0].process.stderrText.suffix(3000).description)
+        sleep(3)
+
+        // Rescale 2 x 1 -> 4 x 1.
+        try stop(instances, savepoint: "rescale-2")
+        instances = try start(4, parallelism: 1, fromSavepoint: "rescale-2")
+
+        XCTAssertEqual(try producer.wait(timeout: 120).status, 0, producer.stderrText)
+        let deadline = Date().addingTimeInterval(180)
+        var rows = 0, dead = 0
+        while Date() < deadline {
+            rows = Int(try clickhouse.scalar("SELECT count() FROM sensor_readings")) ?? 0
+            dead = Int(try clickhouse.scalar("SELECT count() FROM sensor_readings_errors")) ?? 0
+            if rows + dead >= n { break }
+            sleep(1)
+        }
+        sleep(2)  // anything more arriving now would be a duplicate
+        for instance in instances { kill(instance.process.pid, SIGTERM) }
+        for instance in instances {
+            let result = try instance.process.wait(timeout: 60)
+            XCTAssertEqual(result.status, 0, String(result.stderr.suffix(3000)))
+        }
+
+        let malformed = try String(contentsOfFile: malformedFile, encoding: .utf8).split(separator: "\n").count
+        let valid = n - malformed
+        XCTAssertEqual(malformed, n / 100)
+        XCTAssertEqual(try clickhouse.scalar("SELECT count() FROM sensor_readings"), String(valid))
+        XCTAssertEqual(try clickhouse.scalar("SELECT uniqExact(seq) FROM sensor_readings"), String(valid))
+        XCTAssertEqual(try clickhouse.scalar("SELECT count() FROM sensor_readings_errors"), String(malformed))
+        XCTAssertEqual(try clickhouse.scalar("SELECT uniqExact(message_id) FROM sensor_readings_errors"), String(malformed))
+        XCTAssertEqual(try clickhouse.scalar("SELECT countIf(seq % 100 = 37) FROM sensor_readings"), "0")
+
+        // The last layout stopped with plain final checkpoints: another layout cannot start
+        // from them.
+        let fromCheckpoint = try runProcess(Built.sluice, ["run", Built.packageRoot + "/pipelines/sensors.yaml", "--instance", "0/2"],
+                                            environment: environment.merging(["SLUICE_PARALLELISM": "1"]) { $1 }, timeout: 60)
+        XCTAssertEqual(fromCheckpoint.status, 78, fromCheckpoint.output)
+        XCTAssertTrue(fromCheckpoint.stderr.contains("A layout changes only through a savepoint of every instance"), fromCheckpoint.output)
+    }
+}
