@@ -125,6 +125,28 @@ final class ConsumerStateMachineTests: XCTestCase {
         XCTAssertEqual(sm.consumed(50), .sendFlow(permits: 1), "empty and nothing outstanding: one more entry")
     }
 
+    /// pulsar-lite's entry dispatcher can miss a FLOW (a lost wake-up): a consumer waiting for
+    /// entries it granted, with none arriving between two checks, nudges it with FLOW(0).
+    func testAnEntryConsumerWaitingInVainNudgesTheBrokerWithoutGrantingMore() {
+        var sm = ConsumerStateMachine(receiverQueueSize: 1000)
+        _ = sm.subscribe(requestID: 1)
+        _ = sm.subscribeSucceeded(permitsPerEntry: true)
+        XCTAssertEqual(sm.entryReceived(messages: 100), .sendFlow(permits: 9))
+        XCTAssertEqual(sm.idleCheck(), .none, "the first check only notes where it stands")
+        XCTAssertEqual(sm.idleCheck(), .sendFlow(permits: 0), "9 entries granted, none arrived since the last check")
+        XCTAssertEqual(sm.entryReceived(messages: 100), .none)
+        XCTAssertEqual(sm.idleCheck(), .none, "an entry arrived since the last check")
+        for _ in 0..<8 { _ = sm.entryReceived(messages: 100) }
+        XCTAssertEqual(sm.idleCheck(), .none)
+        XCTAssertEqual(sm.idleCheck(), .none, "nothing granted is outstanding: the queue is full, the application is behind")
+        // A broker that counts permits per message never gets one.
+        var messages = ConsumerStateMachine(receiverQueueSize: 10)
+        _ = messages.subscribe(requestID: 1)
+        _ = messages.subscribeSucceeded()
+        XCTAssertEqual(messages.idleCheck(), .none)
+        XCTAssertEqual(messages.idleCheck(), .none)
+    }
+
     func testRedeliveredMessagesAreSkipped() {
         var sm = ConsumerStateMachine(receiverQueueSize: 10)
         _ = sm.subscribe(requestID: 1)

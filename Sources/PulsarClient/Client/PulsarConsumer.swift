@@ -218,6 +218,8 @@ private final class PartitionConsumer: PulsarConnectionListener {
     var subscribePromise: EventLoopPromise<Void>?
     var closePromise: EventLoopPromise<Void>?
     var wasSubscribed = false
+    /// `ConsumerStateMachine.idleCheck` every 500 ms from the first subscription to the close.
+    var idleChecks: RepeatedTask?
 
     init(owner: PulsarConsumer, index: Int, topic: String, partition: Int32, consumerID: UInt64, startAfter: Position?) {
         self.owner = owner
@@ -261,6 +263,12 @@ private final class PartitionConsumer: PulsarConnectionListener {
     /// The subscription is usable: the first `subscribeOnce` succeeds.
     private func becameActive() {
         guard stateMachine.state == .active else { return }
+        if idleChecks == nil {
+            idleChecks = eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(500), delay: .milliseconds(500)) { [weak self] _ in
+                guard let self else { return }
+                self.run(self.stateMachine.idleCheck())
+            }
+        }
         stateMachine.resetBackoff()
         if wasSubscribed { owner.log("resubscribed to \(topic)") }
         wasSubscribed = true
@@ -451,6 +459,8 @@ private final class PartitionConsumer: PulsarConnectionListener {
     }
 
     func close() -> EventLoopFuture<Void> {
+        idleChecks?.cancel()
+        idleChecks = nil
         let promise = eventLoop.makePromise(of: Void.self)
         closePromise = promise
         run(stateMachine.close(requestID: 0))

@@ -14,7 +14,12 @@
 /// worth of messages per returned permit and fill memory with the whole backlog. For them
 /// (`permitsPerEntry`) permits are granted in entries, sized by the average entry seen, so that
 /// queued messages plus the entries granted and not yet received stay within about
-/// `receiverQueueSize` messages: one entry first, then as room frees up.
+/// `receiverQueueSize` messages: one entry first, then as room frees up. Those dispatchers
+/// also sometimes miss a FLOW that arrives while they dispatch (a lost wake-up: the permits
+/// are counted but nothing more is sent, seen with one consumer per lane reading two
+/// partitions of a backlog); `idleCheck` answers an entry-mode consumer that waits for granted
+/// entries and received none since the last check with a FLOW of 0 permits, which wakes the
+/// dispatcher without granting more.
 ///
 /// Duplicates: the broker redelivers everything not yet acknowledged after a reconnect. Every
 /// message at or before the last one queued (or before `startAfter`, the position restored from
@@ -104,6 +109,8 @@ public struct ConsumerStateMachine {
     /// and not yet received, and the running sums that give the average entry size.
     private var queuedMessages = 0
     private var outstandingEntries = 0
+    /// `entriesSeen` at the last `idleCheck`.
+    private var entriesSeenAtLastCheck = -1
     private var entriesSeen = 0
     private var messagesSeen = 0
     private var reconnectAttempt = 0
@@ -213,6 +220,15 @@ public struct ConsumerStateMachine {
         queuedMessages += messages
         guard state == .active else { return .none }
         return entryGrant() ?? .none
+    }
+
+    /// Called periodically (the client: every 500 ms). In entry mode, a consumer that waits for
+    /// entries it granted and received none since the last check nudges the broker with a FLOW
+    /// of 0 permits; on a topic with nothing new that is one small frame per check.
+    public mutating func idleCheck() -> Action {
+        defer { entriesSeenAtLastCheck = entriesSeen }
+        guard permitsPerEntry, state == .active, outstandingEntries > 0, entriesSeen == entriesSeenAtLastCheck else { return .none }
+        return .sendFlow(permits: 0)
     }
 
     /// SUBSCRIBE failed; a first subscription that is retried by its caller uses `reset`.

@@ -27,27 +27,33 @@ enum InstanceFolders {
         return found
     }
 
-    // MARK: - The start marker
+    // MARK: - The start record
 
-    /// Written when an instance starts from a savepoint (its own, or a rescale) and removed
-    /// once its first checkpoint is durable: a restart in between (a crash, a pod moved, a
-    /// supervisor restart without the flag) starts from that savepoint again, instead of from
-    /// anything an earlier history or layout left in the folder.
-    static func startMarker(in directory: String) -> String { directory + "/start-from-savepoint" }
-
-    static func readStartMarker(in directory: String) -> String? {
-        guard let bytes = try? DurableFile.read(startMarker(in: directory)) else { return nil }
-        let name = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return name.isEmpty ? nil : name
+    /// Which savepoint this instance last started from, and whether a checkpoint has been
+    /// durable since. Written (not yet checkpointed) when an instance starts from a savepoint,
+    /// its own or a rescale; marked once its first checkpoint is durable:
+    /// - before that, a restart (a crash, a pod moved, a supervisor restart without the flag)
+    ///   starts from that savepoint again, not from anything an earlier history or layout left
+    ///   in the folder;
+    /// - after it, a restart still given `--from-savepoint` of that name (a pod whose arguments
+    ///   were not changed back) resumes from its newest checkpoint instead of reading again
+    ///   what it committed since.
+    struct StartRecord: Equatable {
+        var savepoint: String
+        var checkpointed: Bool
     }
 
-    static func writeStartMarker(_ name: String, in directory: String) throws {
-        try DurableFile.replace(startMarker(in: directory), bytes: Array((name + "\n").utf8))
+    static func startRecordPath(in directory: String) -> String { directory + "/start-from-savepoint" }
+
+    static func readStartRecord(in directory: String) -> StartRecord? {
+        guard let bytes = try? DurableFile.read(startRecordPath(in: directory)) else { return nil }
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let name = lines.first, !name.isEmpty else { return nil }
+        return StartRecord(savepoint: name, checkpointed: lines.dropFirst().contains("checkpointed"))
     }
 
-    static func removeStartMarker(in directory: String) throws {
-        guard DurableFile.exists(startMarker(in: directory)) else { return }
-        try DurableFile.remove(startMarker(in: directory))
-        try DurableFile.syncDirectory(directory)
+    static func writeStartRecord(_ record: StartRecord, in directory: String) throws {
+        let text = record.savepoint + "\n" + (record.checkpointed ? "checkpointed\n" : "")
+        try DurableFile.replace(startRecordPath(in: directory), bytes: Array(text.utf8))
     }
 }

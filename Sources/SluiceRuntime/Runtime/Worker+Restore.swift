@@ -21,21 +21,30 @@ extension Worker {
     }
 
     /// The explicit savepoint (this instance's own, or a rescale from every old instance's),
-    /// or the one a start from a savepoint left in the marker and has no checkpoint since,
-    /// else the newest valid checkpoint or savepoint. Newer corrupt checkpoints are reported
+    /// unless this instance already started from it and checkpointed since; or the savepoint
+    /// of a start that has no checkpoint yet (see ``InstanceFolders/StartRecord``); else the
+    /// newest valid checkpoint or savepoint. Newer corrupt checkpoints are reported
     /// and skipped. A checkpoint of another layout is refused: layouts change only through
     /// savepoints. So is resuming unasked from the savepoint of a stop: that instance was
     /// stopped on purpose, perhaps for a rescale that will read from the savepoint, and rows
     /// committed past it would then be read twice.
     func chooseRestorePoint() throws -> RestorePoint {
-        let pending = InstanceFolders.readStartMarker(in: store.directory)
-        if let name = options.fromSavepoint ?? pending {
-            if options.fromSavepoint == nil {
-                Log.info("this instance started from savepoint '\(name)' and has no checkpoint of its own since: starting from it again")
+        let record = InstanceFolders.readStartRecord(in: store.directory)
+        var startFrom: String?
+        if let explicit = options.fromSavepoint {
+            if let record, record.savepoint == explicit, record.checkpointed {
+                Log.warn("this instance already started from savepoint '\(explicit)' and has checkpointed since: resuming from its newest checkpoint, not the savepoint (drop --from-savepoint to stop seeing this)")
+            } else {
+                startFrom = explicit
             }
+        } else if let record, !record.checkpointed {
+            Log.info("this instance started from savepoint '\(record.savepoint)' and has no checkpoint of its own since: starting from it again")
+            startFrom = record.savepoint
+        }
+        if let name = startFrom {
             if let own = try? store.savepoint(named: name), own.layout == layout {
                 try abandonCheckpoints(newerThan: own.id)
-                try InstanceFolders.writeStartMarker(name, in: store.directory)
+                try InstanceFolders.writeStartRecord(.init(savepoint: name, checkpointed: false), in: store.directory)
                 return .resume(own)
             }
             return try rescale(from: name)
@@ -84,7 +93,7 @@ extension Worker {
         // Checked before anything in the folder changes: a refused rescale leaves it as it was.
         _ = try RestorePlan.rescale(from: savepoints, name: name, topology: PipelineTopology(spec, layout: layout),
                                     plugins: plan.plugins.map(\.name), pipeline: spec.name)
-        try InstanceFolders.writeStartMarker(name, in: store.directory)
+        try InstanceFolders.writeStartRecord(.init(savepoint: name, checkpointed: false), in: store.directory)
         try abandonCheckpoints(newerThan: 0)
         return .rescale(name: name, savepoints: savepoints)
     }

@@ -1,4 +1,3 @@
-import DurableFiles
 import Foundation
 import SluiceCore
 
@@ -49,8 +48,8 @@ final class Worker {
     /// The savepoint of a stop (`POST /stop` with a name), marked once every operator has
     /// stopped cleanly, which means every epoch it sealed was committed.
     var stopSavepoint: String?
-    /// Set until the first checkpoint after a start from a savepoint is durable.
-    var startMarkerPending = false
+    /// The savepoint this worker started from, until its first checkpoint is durable.
+    var startRecordPending: InstanceFolders.StartRecord?
     let layout: PipelineLayout
     var spec: PipelineSpec { plan.spec }
     var topology: PipelineTopology { machine.topology }
@@ -78,7 +77,7 @@ final class Worker {
         } catch let error as PlanError {
             return .misconfigured("\(error)")
         } catch { return .failed("\(error)") }
-        startMarkerPending = DurableFile.exists(InstanceFolders.startMarker(in: store.directory))
+        startRecordPending = InstanceFolders.readStartRecord(in: store.directory).flatMap { $0.checkpointed ? nil : $0 }
         if layout != .single { Log.info("this is \(layout)") }
         let coordinator = CheckpointCoordinator(
             configuration: .init(pipeline: spec.name,
@@ -234,9 +233,10 @@ final class Worker {
         case .persist(let manifest):
             do {
                 try store.write(manifest)
-                if startMarkerPending {
-                    try InstanceFolders.removeStartMarker(in: store.directory)
-                    startMarkerPending = false
+                if var record = startRecordPending {
+                    record.checkpointed = true
+                    try InstanceFolders.writeStartRecord(record, in: store.directory)
+                    startRecordPending = nil
                 }
                 apply(.persisted(CheckpointID(manifest.id), now: monotonicNanoseconds()))
             } catch {
