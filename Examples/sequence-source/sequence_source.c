@@ -12,13 +12,17 @@
  * Configuration (JSON): {"count": 1000, "batch_size": 100, "start": 1, "rate": 0,
  *                        "format": "int64", "segfault_at": 0, "segfault_marker": "/tmp/x",
  *                        "decline_every": 0}
- * `rate` limits rows per second (0: unlimited). `segfault_at`, for crash tests, makes the plugin
+ * With several lanes (ABI 1.2 `lane`, `lane_count`), lane L emits the batches b = L, L + N, ...
+ * (counted from `start` in steps of `batch_size`) of the same sequence, so the lanes together
+ * emit each value once; its state then resumes only in the same layout.
+ * `rate` limits rows per second per lane (0: unlimited). `segfault_at`, for crash tests, makes the plugin
  * dereference NULL when it is about to emit that value, once: it first creates the file
  * `segfault_marker` and does not crash again while that file exists. `decline_every: N`, for
  * checkpoint tests, fails the snapshot of every checkpoint whose id is a multiple of N: the
  * host then aborts that checkpoint and a later one covers the rows.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +44,8 @@ typedef struct {
   char segfault_marker[512];
   double started_at;
   int64_t emitted_since_start;
+  int64_t lane, lanes; /* 0 and 1 on a host without lanes */
+  int restored;
   const sluice_host_api* host;
 } sequence_source;
 
@@ -238,6 +244,13 @@ static sluice_status create(const char* json, const sluice_host_api* host, void*
   sequence_source* s = calloc(1, sizeof *s);
   if (!parse_config(json, s, error)) { free(s); return SLUICE_ERROR; }
   s->host = host;
+  s->lane = 0;
+  s->lanes = 1;
+  if (host->struct_size >= offsetof(sluice_host_api, lane_count) + sizeof host->lane_count && host->lane_count > 1) {
+    s->lane = host->lane;
+    s->lanes = host->lane_count;
+  }
+  s->next = s->start + s->lane * s->batch_size;
   *instance = s;
   return SLUICE_OK;
 }
@@ -276,7 +289,7 @@ static sluice_status next(void* instance, struct ArrowSchema* schema, struct Arr
   }
   maybe_segfault(s, s->next, length);
   export_batch(s->float64, s->next, length, schema, array);
-  s->next += length;
+  s->next += length + (s->lanes - 1) * s->batch_size; /* the next batch of this lane */
   s->emitted_since_start += length;
   return SLUICE_OK;
 }
@@ -305,6 +318,12 @@ static sluice_status snapshot(void* instance, uint64_t checkpoint_id, sluice_byt
 static sluice_status restore(void* instance, uint64_t checkpoint_id, const uint8_t* state,
                              size_t length, sluice_error* error) {
   sequence_source* s = instance;
+  if (s->restored) {
+    snprintf(error->message, sizeof error->message,
+             "sequence-source cannot be rescaled: its state is the next value of one lane layout");
+    return SLUICE_ERROR;
+  }
+  s->restored = 1;
   if (length != 8) {
     snprintf(error->message, sizeof error->message,
              "checkpoint %llu holds %zu bytes of sequence-source state, expected 8",

@@ -97,7 +97,10 @@ public final class PulsarSource: SourcePlugin {
         }
         if owned.isEmpty {
             host.log(.warn, "lane \(lane.index) of \(lane.count) owns no partition of \(config.topicList): it idles (a topic needs at least as many partitions as the pipeline has lanes)")
+            host.setStatus("idle: lane \(lane.index) of \(lane.count) owns no partition of \(config.topicList)")
         } else {
+            host.setStatus("reads " + owned.map { $0.split(separator: "/").last.map(String.init) ?? $0 }.joined(separator: ", ")
+                           + (lane.count == 1 ? "" : " (lane \(lane.index) of \(lane.count))"))
             host.log(.info, "subscribed '\(config.subscription)' (\(config.subscriptionType.rawValue)) to \(owned.joined(separator: ", "))"
                      + (lane.count == 1 ? "" : " as lane \(lane.index) of \(lane.count)")
                      + (resumed.isEmpty ? "" : "; resuming after \(resumed.joined(separator: ", "))"))

@@ -57,6 +57,15 @@ public struct PluginHost: @unchecked Sendable {
         return (Int(api.pointee.lane), Int(api.pointee.lane_count))
     }
 
+    /// Says what this instance is doing, for `sluice status` (ABI 1.2; ignored by older hosts).
+    /// Any thread.
+    public func setStatus(_ text: String) {
+        guard let offset = MemoryLayout<sluice_host_api>.offset(of: \sluice_host_api.set_status),
+              Int(api.pointee.struct_size) >= offset + MemoryLayout<UnsafeRawPointer?>.size,
+              let setStatus = api.pointee.set_status else { return }
+        setStatus(api.pointee.host_data, text)
+    }
+
     public var pipelineName: String { String(cString: api.pointee.pipeline_name) }
     public var operatorName: String { String(cString: api.pointee.operator_name) }
 }

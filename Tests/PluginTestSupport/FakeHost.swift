@@ -43,7 +43,11 @@ public final class FakeHost: @unchecked Sendable {
             state_dir: UnsafePointer(state),
             delivery_mode: exactlyOnce ? SLUICE_EXACTLY_ONCE : SLUICE_AT_LEAST_ONCE,
             pipeline_name: UnsafePointer(name), operator_name: UnsafePointer(op), open_purpose: SLUICE_OPEN_RUN,
-            lane: UInt32(lane), lane_count: UInt32(laneCount)))
+            lane: UInt32(lane), lane_count: UInt32(laneCount),
+            set_status: { data, status in
+                guard let data, let status else { return }
+                Unmanaged<FakeHost>.fromOpaque(data).takeUnretainedValue().log.append("[status] " + String(cString: status))
+            }))
         api.pointee.host_data = Unmanaged.passUnretained(self).toOpaque()
     }
 

@@ -20,11 +20,12 @@ final class WorkerInProcessTests: XCTestCase {
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-    private func run(count: Int) throws -> Worker.Outcome {
+    private func run(count: Int, parallelism: Int = 1) throws -> Worker.Outcome {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let path = dir + "/pipeline.yaml"
         try """
         name: in-process
+        parallelism: \(parallelism)
         source: { plugin: sequence-source, config: { count: \(count), batch_size: 100 } }
         sink: { plugin: file-sink, config: { directory: \(dir)/out } }
         checkpointing: { interval: 20ms, directory: \(dir)/checkpoints, mode: exactly-once }
@@ -55,6 +56,26 @@ final class WorkerInProcessTests: XCTestCase {
         // The same pipeline with a longer stream resumes after the last committed value.
         XCTAssertEqual(try run(count: 5_000), .finished)
         XCTAssertEqual(try committed().sorted(), Array(1...5_000), "each value once, across the two runs")
+    }
+
+    /// Three lanes, each a chain on its own threads under one coordinator: the sequence source
+    /// gives each lane every third batch, each lane's file sink commits its own part files, and
+    /// a restart resumes every lane from the one manifest.
+    func testLanesShareTheInputAndCheckpointTogether() throws {
+        XCTAssertEqual(try run(count: 3_000, parallelism: 3), .finished)
+        XCTAssertEqual(try committed().sorted(), Array(1...3_000))
+        let parts = try FileManager.default.contentsOfDirectory(atPath: dir + "/out")
+        for lane in 0..<3 { XCTAssertTrue(parts.contains { $0.hasSuffix("-lane\(lane).jsonl") }, "\(parts)") }
+        let store = try CheckpointStore(directory: dir + "/checkpoints")
+        let newest = try XCTUnwrap(store.newestValidCheckpoint()?.manifest)
+        XCTAssertEqual(newest.layout, PipelineLayout(instance: 0, instances: 1, parallelism: 3))
+        XCTAssertEqual(newest.operators.map(\.operatorName), ["source@0", "sink@0", "source@1", "sink@1", "source@2", "sink@2"])
+
+        XCTAssertEqual(try run(count: 5_000, parallelism: 3), .finished)
+        XCTAssertEqual(try committed().sorted(), Array(1...5_000), "each value once, across the two runs")
+        // Another parallelism cannot resume from these checkpoints.
+        guard case .misconfigured(let reason) = try run(count: 5_000, parallelism: 2) else { return XCTFail("another layout must be refused") }
+        XCTAssertTrue(reason.contains("A layout changes only through a savepoint of every instance"), reason)
     }
 
     func testAPluginThatFailsToOpenFailsTheWorkerNamingTheOperator() throws {

@@ -82,6 +82,11 @@ final class ScaleOutTests: XCTestCase {
         try instances[1].process.waitForLog("as lane 3 of 6", timeout: 30)
         XCTAssertTrue(instances[1].process.stderrText.contains("sensors-scaled-partition-2 as lane 2 of 6"), instances[1].process.stderrText.suffix(3000).description)
 
+        // Each lane says which partition it reads.
+        let status = try runProcess(Built.sluice, ["status"] + instances[0].admin, environment: ["SLUICE_ADMIN_TOKEN": token], timeout: 30)
+        XCTAssertTrue(status.stdout.contains("instance 0 of 3, 2 lane(s) each: lanes 0, 1 of 6"), status.output)
+        XCTAssertTrue(status.stdout.contains("reads sensors-scaled-partition-1 (lane 1 of 6)"), status.output)
+
         // A second process as instance 0 on this host: the checkpoint folder's lock refuses it.
         let twin = try runProcess(Built.sluice, ["run", Built.packageRoot + "/pipelines/sensors.yaml", "--instance", "0/3"],
                                   environment: environment.merging(["SLUICE_PARALLELISM": "2"]) { $1 }, timeout: 60)
@@ -148,5 +153,41 @@ final class ScaleOutTests: XCTestCase {
                                             environment: environment.merging(["SLUICE_PARALLELISM": "1"]) { $1 }, timeout: 60)
         XCTAssertEqual(fromCheckpoint.status, 78, fromCheckpoint.output)
         XCTAssertTrue(fromCheckpoint.stderr.contains("A layout changes only through a savepoint of every instance"), fromCheckpoint.output)
+    }
+
+    /// More lanes than partitions: the lanes that own none idle and say so, the others read;
+    /// a non-partitioned topic goes to lane 0 alone.
+    func testLanesWithoutAPartitionIdleAndSaySo() throws {
+        let broker = try PulsarBroker()
+        let dir = makeTemporaryDirectory("idle-lanes")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try broker.python("produce.py", [broker.url, "single", "500", "--batch", "50"])
+        let adminPort = freePort()
+        try """
+        name: idle-lanes
+        parallelism: 2
+        source: { plugin: pulsar-source, config: { service_url: "\(broker.url)", topic: single, subscription: idle } }
+        sink: { plugin: file-sink, config: { directory: \(dir)/out } }
+        checkpointing: { interval: 200ms, directory: \(dir)/checkpoints }
+        """.write(toFile: dir + "/pipeline.yaml", atomically: true, encoding: .utf8)
+        let run = try StartedProcess(Built.sluice, ["run", dir + "/pipeline.yaml", "--admin", "127.0.0.1:\(adminPort)"],
+                                     environment: ["SLUICE_ADMIN_TOKEN": token])
+        defer { if run.process.isRunning { kill(run.pid, SIGKILL) } }
+        let deadline = Date().addingTimeInterval(60)
+        var committed = 0
+        while committed < 500 && Date() < deadline {
+            usleep(100_000)
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/out")) ?? []
+            committed = files.filter { $0.hasPrefix("part-") }.reduce(0) {
+                $0 + ((try? String(contentsOfFile: dir + "/out/" + $1, encoding: .utf8))?.split(separator: "\n").count ?? 0)
+            }
+        }
+        XCTAssertEqual(committed, 500, run.stderrText)
+        XCTAssertTrue(run.stderrText.contains("only lane 0 of 2 reads it"), run.stderrText)
+        let status = try runProcess(Built.sluice, ["status", "--admin", "127.0.0.1:\(adminPort)"], environment: ["SLUICE_ADMIN_TOKEN": token], timeout: 30)
+        XCTAssertTrue(status.stdout.contains("idle: lane 1 of 2 owns no partition of single"), status.output)
+        XCTAssertTrue(status.stdout.contains("reads single (lane 0 of 2)"), status.output)
+        kill(run.pid, SIGTERM)
+        XCTAssertEqual(try run.wait(timeout: 60).status, 0)
     }
 }

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # scripts/bench scale: lanes on this machine's cores.
 #   cpu     no broker: the line source replays 200,000 sensor readings (SCALE_REPEAT times,
-#           default 10) through the sensor parser into a null sink, with 1 lane and with 2
-#           lanes, SCALE_RUNS (default 3) runs each, interleaved; the ratio of the medians
+#           default 30) through the sensor parser into a null sink, with 1 lane and with 2
+#           lanes, SCALE_RUNS (default 5) runs each, interleaved; the ratio of the medians
 #           (target >= 1.7x on 2 cores), with CPU per row from getrusage.
 #   sensors pipelines/sensors.yaml on a 4-partition topic holding SCALE_MESSAGES (default
 #           400,000) readings, with 1 and with 2 lanes, each until ClickHouse holds them all;
@@ -10,7 +10,7 @@
 scale() {
   echo
   echo "== scale: 1 lane against 2 lanes =="
-  local dir="$work/scale" runs=${SCALE_RUNS:-3} repeat=${SCALE_REPEAT:-10}
+  local dir="$work/scale" runs=${SCALE_RUNS:-5} repeat=${SCALE_REPEAT:-30}
   mkdir -p "$dir"
   python3 - "$dir/readings.jsonl" <<'PY'
 import json, random, sys

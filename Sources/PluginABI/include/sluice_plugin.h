@@ -1,6 +1,6 @@
 /*
  * sluice_plugin.h — the sluice plugin ABI, version 1.2 (1.1 added `output_schema`; 1.2 added
- * `sluice_host_api.open_purpose`, `lane` and `lane_count`).
+ * `sluice_host_api.open_purpose`, `lane`, `lane_count` and `set_status`).
  *
  * This header is the only contract between the sluice host and its plugins. A plugin is a
  * shared object that exports one symbol, `sluice_plugin_entry`, and needs nothing else from the
@@ -212,6 +212,10 @@ typedef struct sluice_host_api {
    *  when struct_size covers them, and take lane 0 of 1 otherwise. */
   uint32_t lane;
   uint32_t lane_count;
+  /** A one-line status of this instance for `sluice status` and GET /status (what it reads,
+   *  why it idles), replacing the previous one; `status` is copied during the call. Callable
+   *  from any thread between create and destroy. */
+  void (*set_status)(void* host_data, const char* status);
 } sluice_host_api;
 
 /* ------------------------------------------------------------------------------------------ */

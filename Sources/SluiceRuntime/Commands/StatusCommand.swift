@@ -19,9 +19,13 @@ struct StatusCommand: ParsableCommand {
         if let last = status["last_checkpoint"] as? [String: Any] {
             print("last checkpoint \(last["id"] ?? "?"): \(String(format: "%.1f", last["duration_ms"] as? Double ?? 0)) ms, \(last["size_bytes"] ?? 0) bytes of state")
         }
-        print("\(pad("operator", 16)) \(pad("plugin", 18)) \(pad("in", 12)) \(pad("out", 12)) \(pad("queue", 6)) dead letters")
+        if let lanes = status["lanes"] as? [Int], let instances = status["instances"] as? Int, let parallelism = status["parallelism"] as? Int,
+           instances * parallelism > 1 {
+            print("instance \(status["instance"] ?? 0) of \(instances), \(parallelism) lane(s) each: lanes \(lanes.map(String.init).joined(separator: ", ")) of \(instances * parallelism)")
+        }
+        print("\(pad("operator", 16)) \(pad("lane", 5)) \(pad("plugin", 18)) \(pad("in", 12)) \(pad("out", 12)) \(pad("queue", 6)) \(pad("dead letters", 12)) status")
         for op in status["operators"] as? [[String: Any]] ?? [] {
-            print("\(pad("\(op["name"] ?? "")", 16)) \(pad("\(op["plugin"] ?? "")", 18)) \(pad("\(op["records_in"] ?? 0)", 12)) \(pad("\(op["records_out"] ?? 0)", 12)) \(pad("\(op["queue_depth"] ?? 0)", 6)) \(op["dead_letters"] ?? 0)")
+            print("\(pad("\(op["name"] ?? "")", 16)) \(pad("\(op["lane"] ?? 0)", 5)) \(pad("\(op["plugin"] ?? "")", 18)) \(pad("\(op["records_in"] ?? 0)", 12)) \(pad("\(op["records_out"] ?? 0)", 12)) \(pad("\(op["queue_depth"] ?? 0)", 6)) \(pad("\(op["dead_letters"] ?? 0)", 12)) \(op["status"] as? String ?? "")")
         }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import PluginABI
 import SluiceArrow
@@ -23,6 +24,13 @@ final class HostContext {
     private var operatorColumn: ArrowColumnBuilder?
     private(set) var lastRejectReason: String?
     private(set) var rejectedCount = 0
+    /// What the plugin last said about itself (`set_status`); any thread.
+    var status: String? { statusLock.withLock { statusText } }
+    private var statusText: String?
+    private let statusLock = NSLock()
+
+    /// Any thread.
+    func setStatus(_ text: String) { statusLock.withLock { statusText = text } }
 
     init(operatorName: String, logName: String? = nil, pluginName: String, hasDeadLetterOutput: Bool) {
         self.operatorName = operatorName
@@ -124,7 +132,11 @@ final class HostAPIStorage {
             operator_name: UnsafePointer(op),
             open_purpose: openPurpose,
             lane: UInt32(lane.index),
-            lane_count: UInt32(lane.count)))
+            lane_count: UInt32(lane.count),
+            set_status: { data, status in
+                guard let data, let status else { return }
+                Unmanaged<HostContext>.fromOpaque(data).takeUnretainedValue().setStatus(String(cString: status))
+            }))
     }
 
     deinit {

@@ -117,7 +117,14 @@ final class OperatorThread {
     private func prepare(restoring restore: [RestoredState]) throws {
         instance = try Self.openInstance(setup, hasDeadLetterOutput: hasDeadLetterOutput, deliveryMode: deliveryMode,
                                          pipelineName: pipelineName, restoring: restore)
+        statsLock.withLock { context = instance?.context }
     }
+
+    /// The host side of the current plugin instance, for its status; under `statsLock`.
+    private var context: HostContext?
+
+    /// What the plugin last said about itself (`set_status`), if anything; any thread.
+    var pluginStatus: String? { statsLock.withLock { context }?.status }
 
     /// Creates, restores and opens the plugin instance of `setup`. On the operator's thread, or
     /// on a preparation thread for a sink about to be swapped in (the instance moves to the
@@ -294,6 +301,7 @@ final class OperatorThread {
         instance?.destroy()
         setup = newSetup
         instance = newInstance
+        statsLock.withLock { context = newInstance.context }
         swapRequested = false
         paused = false
         mailbox.post(.sinkSwapped(at: monotonicNanoseconds()))

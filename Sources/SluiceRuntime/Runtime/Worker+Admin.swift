@@ -153,7 +153,7 @@ extension Worker {
             let c = op.counters
             return ["name": op.setup.spec.name, "lane": op.setup.lane.index, "plugin": op.setup.plugin.name, "version": op.setup.plugin.version,
                     "role": "\(op.role)", "records_in": c.rowsIn, "records_out": c.rowsOut, "dead_letters": c.deadLetters,
-                    "queue_depth": op.inbox.depth]
+                    "queue_depth": op.inbox.depth, "status": op.pluginStatus ?? NSNull()]
         }
         var document: [String: Any] = [
             "pipeline": spec.name, "state": values.state, "worker_pid": Int(getpid()), "restarts": options.restarts,

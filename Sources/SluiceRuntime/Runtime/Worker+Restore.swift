@@ -108,7 +108,8 @@ extension Worker {
         for entry in newer {
             try FileManager.default.moveItem(atPath: entry.path, toPath: aside + "/" + (entry.path as NSString).lastPathComponent)
         }
-        Log.warn("\(id == 0 ? "starting a new layout" : "restoring an older savepoint"): moved \(newer.count) checkpoint(s) to \(aside)")
+        Log.warn(id == 0 ? "starting a new layout: moved \(newer.count) checkpoint(s) of the old one to \(aside)"
+                         : "restoring an older savepoint: moved \(newer.count) newer checkpoint(s) to \(aside)")
     }
 
     /// What each operator restores from `point`.

@@ -68,6 +68,11 @@ final class Worker {
         let restorePoint: RestorePoint
         let restorePlan: RestorePlan
         let topology = PipelineTopology(spec, layout: layout)
+        let source = plan.plugins[topology.source]
+        if layout.laneCount > 1 && source.abiVersion & 0xFFFF < 2 {
+            // Built before lanes, it cannot know its share: every lane would read everything.
+            return .misconfigured("source plugin '\(source.name)' \(source.version) was built against ABI \(source.abiVersionString), which has no lanes, so it cannot take a share of its input; run it with one instance and parallelism 1, or rebuild it against ABI 1.2 and read sluice_host_api.lane")
+        }
         do {
             plan = try SinkOverride.apply(to: plan, store: store, searchPath: options.searchPath)
             restorePoint = try chooseRestorePoint()

@@ -29,9 +29,13 @@ enum PipelineChange: Equatable {
             changed.append("restart")
         }
         if old.queueCapacity != new.queueCapacity { changed.append("queue_capacity") }
+        // A rescale: the worker restarts from the stop's savepoint in the new layout.
+        if old.parallelism != new.parallelism { changed.append("parallelism") }
         if old.admin != new.admin { changed.append("admin") }
         if old.statusInterval != new.statusInterval { changed.append("status_interval") }
         if !changed.isEmpty { return .restartNeeded(changed) }
-        return same(old.sink, new.sink) ? .nothing : .sinkOnly
+        if same(old.sink, new.sink) { return .nothing }
+        // A sink swap needs one lane; with several the worker restarts with the new sink.
+        return old.parallelism == 1 ? .sinkOnly : .restartNeeded(["sink (with \(old.parallelism) lanes)"])
     }
 }
