@@ -5,7 +5,7 @@
 #           lanes, SCALE_RUNS (default 5) runs each, interleaved; the ratio of the medians
 #           (target >= 1.7x on 2 cores), with CPU per row from getrusage.
 #   sensors pipelines/sensors.yaml on a 4-partition topic holding SCALE_MESSAGES (default
-#           400,000) readings, with 1 and with 2 lanes, each until ClickHouse holds them all;
+#           2,000,000) readings, with 1 and with 2 lanes, each until ClickHouse holds them all;
 #           with the CPU the broker and ClickHouse used meanwhile, since all share the cores.
 scale() {
   echo
@@ -68,7 +68,7 @@ print(f'2 lanes / 1 lane = {med[2][0] / med[1][0]:.2f}x (target >= 1.7x on 2 cor
 "
 
   # The sensors pipeline on a partitioned topic.
-  local n=${SCALE_MESSAGES:-400000}
+  local n=${SCALE_MESSAGES:-2000000}
   start_services "$dir/services" 4
   chq() { curl -sS --fail-with-body "$ch/" --data-binary "$1"; }
   local topic=persistent://public/default/sensors-scale
