@@ -37,6 +37,8 @@ public final class PulsarSource: SourcePlugin {
     private var consumer: PulsarConsumer?
     private let builder = MessageBatchBuilder()
     private var restoredPositions: [String: Position] = [:]
+    /// This lane owns no partition of its topics (more lanes than partitions).
+    private var ownsNothing = false
 
     public init(config: Config, host: PluginHost) throws {
         self.config = config
@@ -88,6 +90,7 @@ public final class PulsarSource: SourcePlugin {
             throw PluginError("cannot subscribe '\(config.subscription)' at \(config.serviceURL): \(error)")
         }
         let owned = consumer.topicPartitions
+        ownsNothing = owned.isEmpty
         tracker.retain(partitions: Set(owned))
         let resumed = owned.compactMap { name in restoredPositions[name].map { "\(name)@\($0)" } }
         if lane.count > 1 {
@@ -122,7 +125,8 @@ public final class PulsarSource: SourcePlugin {
         guard let consumer else { throw PluginError("pulsar-source: next() before open()") }
         var limit = config.maxBatchRows
         if let stop = config.stopAfterMessages {
-            if emitted >= stop { return .endOfStream }
+            // A lane that owns no partition will never read its share: its stream is over.
+            if emitted >= stop || ownsNothing { return .endOfStream }
             limit = min(limit, stop - emitted)
         }
         let chunks: [ArraySlice<ReceivedMessage>]

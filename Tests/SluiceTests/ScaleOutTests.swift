@@ -177,10 +177,7 @@ final class ScaleOutTests: XCTestCase {
         var committed = 0
         while committed < 500 && Date() < deadline {
             usleep(100_000)
-            let files = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/out")) ?? []
-            committed = files.filter { $0.hasPrefix("part-") }.reduce(0) {
-                $0 + ((try? String(contentsOfFile: dir + "/out/" + $1, encoding: .utf8))?.split(separator: "\n").count ?? 0)
-            }
+            committed = committedLines(in: dir + "/out")
         }
         XCTAssertEqual(committed, 500, run.stderrText)
         XCTAssertTrue(run.stderrText.contains("only lane 0 of 2 reads it"), run.stderrText)
@@ -189,5 +186,27 @@ final class ScaleOutTests: XCTestCase {
         XCTAssertTrue(status.stdout.contains("reads single (lane 0 of 2)"), status.output)
         kill(run.pid, SIGTERM)
         XCTAssertEqual(try run.wait(timeout: 60).status, 0)
+
+        // Bounded (stop_after_messages is per lane): the idle lane's stream ends at once, so the
+        // pipeline ends after lane 0's 500.
+        try """
+        name: idle-bounded
+        parallelism: 2
+        source: { plugin: pulsar-source, config: { service_url: "\(broker.url)", topic: single, subscription: bounded, stop_after_messages: 500 } }
+        sink: { plugin: file-sink, config: { directory: \(dir)/bounded } }
+        checkpointing: { interval: 200ms, directory: \(dir)/bounded-checkpoints }
+        """.write(toFile: dir + "/bounded.yaml", atomically: true, encoding: .utf8)
+        let bounded = try runProcess(Built.sluice, ["run", dir + "/bounded.yaml"], timeout: 60)
+        XCTAssertEqual(bounded.status, 0, bounded.stderr)
+        XCTAssertTrue(bounded.stderr.contains("final checkpoint"), bounded.stderr)
+        XCTAssertEqual(committedLines(in: dir + "/bounded"), 500)
+    }
+
+    /// Lines in the file sink's part files under `directory`.
+    private func committedLines(in directory: String) -> Int {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return files.filter { $0.hasPrefix("part-") }.reduce(0) {
+            $0 + ((try? String(contentsOfFile: directory + "/" + $1, encoding: .utf8))?.split(separator: "\n").count ?? 0)
+        }
     }
 }

@@ -17,7 +17,7 @@ final class ProgressReporter {
     func report(_ worker: Worker) {
         let now = monotonicNanoseconds()
         guard now - lastReport >= interval else { return }
-        let rows = worker.operators[0].counters.rowsOut
+        let rows = worker.topology.sources.reduce(0) { $0 + worker.operators[$1].counters.rowsOut }
         let rate = Double(rows - lastRows) / (Double(now - lastReport) / 1e9)
         lastReport = now
         lastRows = rows
