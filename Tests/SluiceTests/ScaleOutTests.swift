@@ -114,6 +114,9 @@ final class ScaleOutTests: XCTestCase {
 
         // Rescale 3 x 2 -> 2 x 1, mid-stream.
         try stop(instances, savepoint: "rescale-1")
+        let listed = try runProcess(Built.sluice, ["checkpoints", "list", root + "/instance-2"])
+        XCTAssertTrue(listed.stdout.split(separator: "\n").contains { $0.contains("savepoint 'rescale-1'") && $0.contains("instance 2 of 3 x 2") && $0.contains("epochs committed") },
+                      listed.output)
         instances = try start(2, parallelism: 1, fromSavepoint: "rescale-1")
         XCTAssertTrue(instances[0].process.stderrText.contains("rescaling from savepoint 'rescale-1' of layout 3 x 2"), instances[0].process.stderrText.suffix(3000).description)
         sleep(3)

@@ -27,7 +27,9 @@ struct CheckpointsCommand: ParsableCommand {
                     if case .savepoint(let n) = m.kind { kind = "savepoint '\(n)'" } else { kind = "checkpoint" }
                     let created = formatter.string(from: Date(timeIntervalSince1970: Double(m.createdAtMilliseconds) / 1000))
                     let ops = m.operators.map { "\($0.operatorName)=\($0.state.count)B" }.joined(separator: " ")
-                    print("\(pad(String(m.id), 8)) \(pad(kind, 12)) \(created)  \(entry.sizeBytes) bytes  pipeline \(m.pipeline)  [\(ops)]  \(name)")
+                    var layout = m.layout == .single ? "" : "  instance \(m.layout.instance) of \(m.layout.shape)"
+                    if m.epochsCommitted { layout += "  (stop: epochs committed, can start another layout)" }
+                    print("\(pad(String(m.id), 8)) \(pad(kind, 12)) \(created)  \(entry.sizeBytes) bytes  pipeline \(m.pipeline)\(layout)  [\(ops)]  \(name)")
                 case .invalid(let reason):
                     print("\(pad(entry.id.map(String.init) ?? "?", 8)) \(pad("INVALID", 12)) \(name): \(reason)")
                 }
