@@ -17,7 +17,10 @@ struct CheckpointsCommand: ParsableCommand {
             }
             let store = try CheckpointStore(directory: directory)
             let entries = store.entries()
-            if entries.isEmpty { print("no checkpoints in \(directory)") }
+            if entries.isEmpty {
+                let instances = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix("instance-") }.sorted()
+                print("no checkpoints in \(directory)" + (instances.isEmpty ? "" : "; each instance keeps its own: \(instances.map { directory + "/" + $0 }.joined(separator: ", "))"))
+            }
             let formatter = ISO8601DateFormatter()
             for entry in entries {
                 let name = (entry.path as NSString).lastPathComponent
