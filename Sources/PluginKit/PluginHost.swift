@@ -43,29 +43,30 @@ public struct PluginHost: @unchecked Sendable {
     /// True when `open` is a check (`sluice validate --connect`, ABI 1.2): try each endpoint
     /// once and fail with the cause instead of retrying. False on a 1.1 host.
     public var isConnectionCheck: Bool {
-        guard let offset = MemoryLayout<sluice_host_api>.offset(of: \sluice_host_api.open_purpose),
-              Int(api.pointee.struct_size) >= offset + MemoryLayout<sluice_open_purpose>.size else { return false }
-        return api.pointee.open_purpose == SLUICE_OPEN_CHECK
+        hostProvides(\.open_purpose) && api.pointee.open_purpose == SLUICE_OPEN_CHECK
     }
 
     /// The pipeline-wide lane of this instance and the pipeline's lane count (ABI 1.2): a
     /// source reads its share of the input by them. Lane 0 of 1 on a host without lanes.
     public var lane: (index: Int, count: Int) {
-        guard let offset = MemoryLayout<sluice_host_api>.offset(of: \sluice_host_api.lane_count),
-              Int(api.pointee.struct_size) >= offset + MemoryLayout<UInt32>.size, api.pointee.lane_count >= 1,
-              api.pointee.lane < api.pointee.lane_count else { return (0, 1) }
+        guard hostProvides(\.lane_count), api.pointee.lane_count >= 1, api.pointee.lane < api.pointee.lane_count else { return (0, 1) }
         return (Int(api.pointee.lane), Int(api.pointee.lane_count))
     }
 
     /// Says what this instance is doing, for `sluice status` (ABI 1.2; ignored by older hosts).
     /// Any thread.
     public func setStatus(_ text: String) {
-        guard let offset = MemoryLayout<sluice_host_api>.offset(of: \sluice_host_api.set_status),
-              Int(api.pointee.struct_size) >= offset + MemoryLayout<UnsafeRawPointer?>.size,
-              let setStatus = api.pointee.set_status else { return }
+        guard hostProvides(\.set_status), let setStatus = api.pointee.set_status else { return }
         setStatus(api.pointee.host_data, text)
     }
 
     public var pipelineName: String { String(cString: api.pointee.pipeline_name) }
+
+    /// Whether the host's table reaches `member`: a member a minor version appended is there
+    /// only when `struct_size` covers it.
+    private func hostProvides<Member>(_ member: KeyPath<sluice_host_api, Member>) -> Bool {
+        guard let offset = MemoryLayout<sluice_host_api>.offset(of: member) else { return false }
+        return Int(api.pointee.struct_size) >= offset + MemoryLayout<Member>.size
+    }
     public var operatorName: String { String(cString: api.pointee.operator_name) }
 }

@@ -10,10 +10,11 @@ struct InstanceOptions: ParsableArguments {
         valueName: "I/N"))
     var instance: String?
 
-    /// Instance and instance count; a bad value is a configuration error.
-    func resolve() throws -> (instance: Int, instances: Int) {
+    /// This process's layout for `spec`; a bad identity is a configuration error.
+    func layout(of spec: PipelineSpec) throws -> PipelineLayout {
         do {
-            return try InstanceIdentity.resolve(flag: instance, environment: ProcessInfo.processInfo.environment)
+            let (index, count) = try InstanceIdentity.resolve(flag: instance, environment: ProcessInfo.processInfo.environment)
+            return PipelineLayout(instance: index, instances: count, parallelism: spec.parallelism)
         } catch {
             printError("\(error)")
             throw ExitCode(ExitStatus.configuration)

@@ -24,8 +24,7 @@ struct RunCommand: ParsableCommand {
         // Check everything up front, so a wrong pipeline fails here with every error listed
         // instead of in a restart loop.
         let plan = try plugins.loadPlan(file)
-        let (instance, instances) = try identity.resolve()
-        let layout = PipelineLayout(instance: instance, instances: instances, parallelism: plan.spec.parallelism)
+        let layout = try identity.layout(of: plan.spec)
         let directory = InstanceFolders.directory(root: plan.spec.checkpointing.directory, layout: layout)
         if let name = fromSavepoint {
             // A missing savepoint is a configuration error, not a reason to restart.
@@ -50,7 +49,7 @@ struct RunCommand: ParsableCommand {
         }
         let supervisor = Supervisor(plan: plan, options: .init(
             pipelineFile: file,
-            workerArguments: plugins.pluginPath.flatMap { ["--plugin-path", $0] } + ["--instance", "\(instance)/\(instances)"],
+            workerArguments: plugins.pluginPath.flatMap { ["--plugin-path", $0] } + ["--instance", "\(layout.instance)/\(layout.instances)"],
             fromSavepoint: fromSavepoint, admin: admin, watch: watch), directoryLock: directoryLock)
         let status = supervisor.run()
         if status != 0 { throw ExitCode(status) }

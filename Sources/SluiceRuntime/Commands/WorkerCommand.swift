@@ -20,8 +20,7 @@ struct WorkerCommand: ParsableCommand {
         Log.component = "worker[\(getpid())]"
         WorkerParent.dieWithSupervisor()
         let plan = try plugins.loadPlan(file)
-        let (instance, instances) = try identity.resolve()
-        let layout = PipelineLayout(instance: instance, instances: instances, parallelism: plan.spec.parallelism)
+        let layout = try identity.layout(of: plan.spec)
         let directoryLock: CheckpointDirectoryLock
         do {
             let directory = InstanceFolders.directory(root: plan.spec.checkpointing.directory, layout: layout)
@@ -37,7 +36,7 @@ struct WorkerCommand: ParsableCommand {
         do {
             worker = try Worker(plan: plan, options: .init(fromSavepoint: fromSavepoint, restarts: restarts,
                                                            adminAddress: adminAddress, searchPath: plugins.searchPath,
-                                                           instance: instance, instances: instances))
+                                                           instance: layout.instance, instances: layout.instances))
         } catch {
             Log.error("\(error)")
             throw ExitCode.failure

@@ -10,17 +10,12 @@ struct OperatorSetup {
     let stateDirectory: String
     /// The states to restore, in order: none on a fresh start, this operator's own on a
     /// resume, and on a rescale every old lane's state that the operator may take a share of.
-    let restore: [RestoredState]
+    let restore: [RestorePlan.State]
     /// The pipeline-wide lane the operator runs in.
     var lane: LaneAssignment = .single
-    /// For log lines and messages: the name, with the lane when the pipeline has several.
-    var displayName: String { lane.count == 1 ? spec.name : "\(spec.name)@\(lane.index)" }
-}
-
-/// One state handed to a plugin's `restore`.
-struct RestoredState {
-    var checkpoint: UInt64
-    var state: [UInt8]
+    /// For log lines and messages: the name, with the lane when the pipeline has several (as
+    /// checkpoints name it).
+    var displayName: String { PipelineTopology.checkpointName(spec.name, globalLane: lane.index, laneCount: lane.count) }
 }
 
 /// Counters of one operator, updated on its thread and read from any thread.
@@ -114,7 +109,7 @@ final class OperatorThread {
         }
     }
 
-    private func prepare(restoring restore: [RestoredState]) throws {
+    private func prepare(restoring restore: [RestorePlan.State]) throws {
         instance = try Self.openInstance(setup, hasDeadLetterOutput: hasDeadLetterOutput, deliveryMode: deliveryMode,
                                          pipelineName: pipelineName, restoring: restore)
         statsLock.withLock { context = instance?.context }
@@ -130,7 +125,7 @@ final class OperatorThread {
     /// on a preparation thread for a sink about to be swapped in (the instance moves to the
     /// sink thread afterwards; its calls never overlap).
     static func openInstance(_ setup: OperatorSetup, hasDeadLetterOutput: Bool, deliveryMode: DeliveryMode, pipelineName: String,
-                             restoring restore: [RestoredState]) throws -> PluginInstance {
+                             restoring restore: [RestorePlan.State]) throws -> PluginInstance {
         let context = HostContext(operatorName: setup.spec.name, logName: setup.displayName, pluginName: setup.plugin.name,
                                   hasDeadLetterOutput: hasDeadLetterOutput)
         let instance = try PluginInstance(plugin: setup.plugin, configJSON: setup.spec.configJSON, context: context,

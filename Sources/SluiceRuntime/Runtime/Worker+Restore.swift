@@ -8,14 +8,15 @@ extension Worker {
         case fresh
         /// A checkpoint or savepoint this instance's layout wrote.
         case resume(CheckpointManifest)
-        /// Savepoint `name` of every instance of another layout.
-        case rescale(name: String, savepoints: [CheckpointManifest])
+        /// The savepoints of one name of every instance of another layout: what each operator
+        /// takes from them, and the highest id among them.
+        case rescale(RestorePlan, highestID: UInt64)
 
         var highestID: UInt64 {
             switch self {
             case .fresh: return 0
             case .resume(let manifest): return manifest.id
-            case .rescale(_, let savepoints): return savepoints.map(\.id).max() ?? 0
+            case .rescale(_, let highestID): return highestID
             }
         }
     }
@@ -28,7 +29,7 @@ extension Worker {
     /// savepoints. So is resuming unasked from the savepoint of a stop: that instance was
     /// stopped on purpose, perhaps for a rescale that will read from the savepoint, and rows
     /// committed past it would then be read twice.
-    func chooseRestorePoint() throws -> RestorePoint {
+    func chooseRestorePoint(topology: PipelineTopology) throws -> RestorePoint {
         let record = InstanceFolders.readStartRecord(in: store.directory)
         var startFrom: String?
         if let explicit = options.fromSavepoint {
@@ -44,10 +45,10 @@ extension Worker {
         if let name = startFrom {
             if let own = try? store.savepoint(named: name), own.layout == layout {
                 try abandonCheckpoints(newerThan: own.id)
-                try InstanceFolders.writeStartRecord(.init(savepoint: name, checkpointed: false), in: store.directory)
+                try recordStart(from: name)
                 return .resume(own)
             }
-            return try rescale(from: name)
+            return try rescale(from: name, topology: topology)
         }
         var newest: CheckpointManifest?
         for entry in store.entries() {
@@ -84,18 +85,25 @@ extension Worker {
     /// Savepoint `name` of every old instance, checked; the marker makes a restart before the
     /// first checkpoint come back here. Checkpoints the old layout left in this instance's
     /// folder are moved aside, so nothing can resume from them.
-    private func rescale(from name: String) throws -> RestorePoint {
+    private func rescale(from name: String, topology: PipelineTopology) throws -> RestorePoint {
         let root = spec.checkpointing.directory
         let savepoints = try InstanceFolders.savepoints(named: name, root: root)
         guard !savepoints.isEmpty else {
             throw PlanError(messages: ["no savepoint named \"\(name)\" in \(root) or any instance-* folder below it; take one with `sluice stop --savepoint \(name)` on every instance, or pick an existing name (`sluice checkpoints list DIR`)"])
         }
         // Checked before anything in the folder changes: a refused rescale leaves it as it was.
-        _ = try RestorePlan.rescale(from: savepoints, name: name, topology: PipelineTopology(spec, layout: layout),
-                                    plugins: plan.plugins.map(\.name), pipeline: spec.name)
-        try InstanceFolders.writeStartRecord(.init(savepoint: name, checkpointed: false), in: store.directory)
+        let restorePlan = try RestorePlan.rescale(from: savepoints, name: name, topology: topology,
+                                                  plugins: plan.plugins.map(\.name), pipeline: spec.name)
+        try recordStart(from: name)
         try abandonCheckpoints(newerThan: 0)
-        return .rescale(name: name, savepoints: savepoints)
+        return .rescale(restorePlan, highestID: savepoints.map(\.id).max() ?? 0)
+    }
+
+    /// Remembers the savepoint this start comes from until the first checkpoint is durable.
+    private func recordStart(from name: String) throws {
+        let record = InstanceFolders.StartRecord(savepoint: name, checkpointed: false)
+        try InstanceFolders.writeStartRecord(record, in: store.directory)
+        startRecordPending = record
     }
 
     /// Restoring an older savepoint starts a new history: checkpoints after it are moved
@@ -122,8 +130,8 @@ extension Worker {
         case .resume(let manifest):
             Log.info("restoring checkpoint \(manifest.id) from \(store.directory)\(manifest.kind == .checkpoint ? "" : " (savepoint)")")
             result = try RestorePlan.resume(manifest, topology: topology, plugins: plugins)
-        case .rescale(let name, let savepoints):
-            result = try RestorePlan.rescale(from: savepoints, name: name, topology: topology, plugins: plugins, pipeline: spec.name)
+        case .rescale(let restorePlan, _):
+            result = restorePlan
         }
         result.warnings.forEach { Log.warn($0) }
         return result

@@ -48,7 +48,8 @@ final class Worker {
     /// The savepoint of a stop (`POST /stop` with a name), marked once every operator has
     /// stopped cleanly, which means every epoch it sealed was committed.
     var stopSavepoint: String?
-    /// The savepoint this worker started from, until its first checkpoint is durable.
+    /// The savepoint this worker started from, until its first checkpoint is durable (set by
+    /// `chooseRestorePoint`).
     var startRecordPending: InstanceFolders.StartRecord?
     let layout: PipelineLayout
     var spec: PipelineSpec { plan.spec }
@@ -75,14 +76,13 @@ final class Worker {
         }
         do {
             plan = try SinkOverride.apply(to: plan, store: store, searchPath: options.searchPath)
-            restorePoint = try chooseRestorePoint()
+            restorePoint = try chooseRestorePoint(topology: topology)
             restorePlan = try makeRestorePlan(restorePoint, topology: topology)
         } catch let error as RestoreProblem {
             return .misconfigured(error.description)
         } catch let error as PlanError {
             return .misconfigured("\(error)")
         } catch { return .failed("\(error)") }
-        startRecordPending = InstanceFolders.readStartRecord(in: store.directory).flatMap { $0.checkpointed ? nil : $0 }
         if layout != .single { Log.info("this is \(layout)") }
         let coordinator = CheckpointCoordinator(
             configuration: .init(pipeline: spec.name,
@@ -125,7 +125,7 @@ final class Worker {
             let lane = topology.globalLane(of: index)
             var setup = OperatorSetup(index: index, spec: op, plugin: plugin,
                                       stateDirectory: try stateDirectory(op, plugin, lane: lane),
-                                      restore: restorePlan.states[index].map { RestoredState(checkpoint: $0.checkpoint, state: $0.state) })
+                                      restore: restorePlan.states[index])
             setup.lane = LaneAssignment(index: lane, count: layout.laneCount)
             operators.append(OperatorThread(
                 setup: setup, role: role, inbox: inboxes[index],
