@@ -39,6 +39,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
@@ -61,6 +62,17 @@ let package = Package(
         .target(name: "ConfigValues", path: "Sources/ConfigValues", swiftSettings: swift6),
         // A mutex with condition variables on the monotonic clock, for queues between threads.
         .target(name: "ThreadConditions", path: "Sources/ThreadConditions", swiftSettings: swift6),
+        // TLS settings as users write them (trust, client certificate, the two verifications) and
+        // one-line explanations of TLS failures, for every connection sluice opens.
+        .target(
+            name: "TLSSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Sources/TLSSupport", swiftSettings: swift6
+        ),
         // CRC-32C, for checkpoint files and Pulsar frames.
         .target(name: "CRC32C", path: "Sources/CRC32C", swiftSettings: swift6),
         // Pure logic: the pipeline model and its YAML, the checkpoint coordinator and file format,
@@ -79,7 +91,7 @@ let package = Package(
         .target(
             name: "SluiceRuntime",
             dependencies: [
-                "SluiceCore", "SluiceArrow", "PluginABI", "PulsarClient", "CProcessControl", "DurableFiles", "ConfigValues", "ThreadConditions",
+                "SluiceCore", "SluiceArrow", "PluginABI", "PulsarClient", "TLSSupport", "CProcessControl", "DurableFiles", "ConfigValues", "ThreadConditions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -98,16 +110,20 @@ let package = Package(
         .target(
             name: "PulsarClient",
             dependencies: [
-                "CRC32C", "CCompression", "ThreadConditions",
+                "CRC32C", "CCompression", "ThreadConditions", "TLSSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Sources/PulsarClient"
         ),
-        .target(name: "PulsarSource", dependencies: ["PluginKit", "PulsarClient"], path: "Plugins/PulsarSource", exclude: ["Entry"]),
+        // What the Pulsar source and sink share: the broker's TLS and authentication settings.
+        .target(name: "PulsarConnection", dependencies: ["PluginKit", "PulsarClient", "TLSSupport"], path: "Plugins/PulsarConnection"),
+        .target(name: "PulsarSource", dependencies: ["PluginKit", "PulsarClient", "PulsarConnection"], path: "Plugins/PulsarSource", exclude: ["Entry"]),
         .target(name: "PulsarSourceEntry", dependencies: ["PulsarSource", "PluginKit"], path: "Plugins/PulsarSource/Entry"),
-        .target(name: "PulsarSink", dependencies: ["PluginKit", "PulsarClient"], path: "Plugins/PulsarSink", exclude: ["Entry"]),
+        .target(name: "PulsarSink", dependencies: ["PluginKit", "PulsarClient", "PulsarConnection"], path: "Plugins/PulsarSink", exclude: ["Entry"]),
         .target(name: "PulsarSinkEntry", dependencies: ["PulsarSink", "PluginKit"], path: "Plugins/PulsarSink/Entry"),
         .target(name: "SensorParser", dependencies: ["PluginKit"], path: "Plugins/SensorParser", exclude: ["Entry"], swiftSettings: uncheckedExclusivity),
         .target(name: "SensorParserEntry", dependencies: ["SensorParser", "PluginKit"], path: "Plugins/SensorParser/Entry"),
@@ -118,8 +134,9 @@ let package = Package(
         .target(
             name: "ClickHouseSink",
             dependencies: [
-                "PluginKit", "CCompression",
+                "PluginKit", "CCompression", "TLSSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -150,6 +167,7 @@ let package = Package(
         .testTarget(name: "CRC32CTests", dependencies: ["CRC32C"], path: "Tests/CRC32CTests"),
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "CRC32C"], path: "Tests/SluiceCoreTests"),
         .testTarget(name: "PulsarClientTests", dependencies: ["PulsarClient"], path: "Tests/PulsarClientTests"),
+        .testTarget(name: "TLSSupportTests", dependencies: ["TLSSupport", "ServiceTestSupport"], path: "Tests/TLSSupportTests"),
         .testTarget(name: "PulsarSourceTests", dependencies: ["PulsarSource", "PulsarClient", "PluginKit"], path: "Tests/PulsarSourceTests"),
         .testTarget(name: "PulsarSinkTests", dependencies: ["PulsarSink", "PulsarClient", "PluginKit"], path: "Tests/PulsarSinkTests"),
         .testTarget(name: "SensorParserTests", dependencies: ["SensorParser", "PluginKit", "PluginTestSupport"], path: "Tests/SensorParserTests"),

@@ -3,7 +3,9 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Glibc
+import TLSSupport
 
 /// Streams a byte range of a staged file into a request body: reads a chunk (on the event
 /// loop; the page cache has it), writes it, and reads the next once the write completed, so at
@@ -64,12 +66,16 @@ enum ClickHouseError: Error, CustomStringConvertible {
     case server(status: Int, code: Int?, message: String)
     /// A local problem (compression, a staging file).
     case local(String)
+    /// TLS failed in a way the same settings cannot fix (a certificate that does not verify, a
+    /// refused client certificate): the message says what to change.
+    case tls(String)
 
     var description: String {
         switch self {
         case .unreachable(let why): return why
         case .server(let status, _, let message): return "HTTP \(status): \(message)"
         case .local(let why): return why
+        case .tls(let why): return why
         }
     }
 
@@ -78,7 +84,7 @@ enum ClickHouseError: Error, CustomStringConvertible {
     var isRetryable: Bool {
         switch self {
         case .unreachable: return true
-        case .local: return false
+        case .local, .tls: return false
         case .server(let status, let code, _):
             guard status >= 500 else { return false }
             if let code, ClickHouseError.permanentCodes.contains(code) { return false }
@@ -109,6 +115,8 @@ final class ClickHouseClient {
         var gzip = false
         var connectTimeout: TimeInterval = 5
         var requestTimeout: TimeInterval = 300
+        /// How an https:// URL is verified, and the client certificate; unused for http://.
+        var tls = TLSSettings(names: .clickHouse)
     }
 
     struct RetryPolicy {
@@ -125,10 +133,16 @@ final class ClickHouseClient {
     private let authorization: String?
     private var isShutDown = false
 
-    init(options: Options) {
+    /// Throws when the TLS settings cannot be used (a missing file).
+    init(options: Options) throws {
+        var configuration = HTTPClient.Configuration()
+        if options.usesTLS {
+            do { configuration.tlsConfiguration = try options.tls.clientConfiguration() } catch {
+                throw ClickHouseError.tls("TLS to \(options.url): \(error)")
+            }
+        }
         self.options = options
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .milliseconds(Int64(options.connectTimeout * 1000)),
                                       read: .milliseconds(Int64(options.requestTimeout * 1000)))
         configuration.connectionPool = .init(idleTimeout: .seconds(20))
@@ -264,6 +278,10 @@ final class ClickHouseClient {
         } catch let error as ClickHouseError {
             throw error
         } catch {
+            if options.usesTLS, let explained = TLSFailure.explain(error, endpoint: displayURL, settings: options.tls) {
+                guard explained.isPermanent else { throw ClickHouseError.unreachable(explained.message) }
+                throw ClickHouseError.tls(diagnose(error) ?? explained.message)
+            }
             throw ClickHouseError.unreachable("ClickHouse at \(displayURL) unreachable (\(ClickHouseClient.describeTransportError(error)))")
         }
         var bodyBuffer = response.body ?? ByteBuffer()
@@ -274,6 +292,15 @@ final class ClickHouseClient {
                                          message: ClickHouseClient.redact(text, password: options.password))
         }
         return bytes
+    }
+
+    /// Why the server's certificate did not verify (expired, unknown CA), from its chain; nil
+    /// when it cannot tell or the failure is of another kind.
+    private func diagnose(_ error: Error) -> String? {
+        guard TLSFailure.isVerificationFailure(error), let url = URL(string: options.url), let host = url.host else { return nil }
+        let probe = TLSFailure.diagnoseVerification(host: host, port: url.port ?? 443, endpoint: displayURL,
+                                                    settings: options.tls, on: group.next())
+        return (try? probe.wait()) ?? nil
     }
 
     static func url(_ base: String, parameters: [String: String]) -> String {
@@ -344,4 +371,15 @@ final class ClickHouseClient {
         "'" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
             .replacingOccurrences(of: "\n", with: "\\n") + "'"
     }
+}
+
+extension ClickHouseClient.Options {
+    var usesTLS: Bool { url.lowercased().hasPrefix("https://") }
+}
+
+extension TLSSettings.OptionNames {
+    /// The names of the sink's `tls` block.
+    static let clickHouse = TLSSettings.OptionNames(
+        trustFile: "tls.ca_file", certificateFile: "tls.cert_file", keyFile: "tls.key_file",
+        verifyHostname: "tls.verify_hostname", insecure: "tls.insecure_skip_verify")
 }

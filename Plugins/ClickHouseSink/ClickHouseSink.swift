@@ -50,10 +50,15 @@ public final class ClickHouseSink: SinkPlugin {
 
     public func open() throws {
         let password = try config.password.resolve()
-        let client = ClickHouseClient(options: .init(
+        let options = ClickHouseClient.Options(
             url: config.url, user: config.user, password: password, database: config.database,
             settings: config.settings.mapValues(\.text), gzip: config.compression == "gzip",
-            connectTimeout: config.connectTimeout.seconds, requestTimeout: config.requestTimeout.seconds))
+            connectTimeout: config.connectTimeout.seconds, requestTimeout: config.requestTimeout.seconds,
+            tls: config.tls.settings)
+        if options.usesTLS, let warning = options.tls.insecureWarning(endpoint: config.url) {
+            host.log(.warn, "warning: " + warning)
+        }
+        let client = try ClickHouseClient(options: options)
         self.client = client
         // A connection check tries once: the deadline is now, so nothing is retried.
         let deadline = Date().addingTimeInterval(host.isConnectionCheck ? 0 : config.openTimeout.seconds)
@@ -141,7 +146,7 @@ public final class ClickHouseSink: SinkPlugin {
         case .unreachable(let why):
             if host.isConnectionCheck { return why }
             return "\(why); gave up opening after \(ClickHouseSink.format(config.openTimeout.seconds))"
-        case .local(let why): return why
+        case .local(let why), .tls(let why): return why
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import PluginKit
+import TLSSupport
 
 /// A setting value: any JSON scalar, sent as text.
 struct SettingValue: Decodable {
@@ -39,6 +40,44 @@ extension ClickHouseSink {
         var requestTimeout: ConfigDuration
         var openTimeout: ConfigDuration
         var retry: Retry
+        var tls: TLS
+
+        /// The `tls` block: how an https:// URL is verified, and the client certificate.
+        struct TLS: Decodable {
+            var caFile: String?
+            var certFile: String?
+            var keyFile: String?
+            var verifyHostname = true
+            var insecureSkipVerify = false
+
+            enum CodingKeys: String, CodingKey {
+                case caFile = "ca_file", certFile = "cert_file", keyFile = "key_file"
+                case verifyHostname = "verify_hostname", insecureSkipVerify = "insecure_skip_verify"
+            }
+
+            init() {}
+
+            init(from decoder: Decoder) throws {
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                caFile = try c.decodeIfPresent(String.self, forKey: .caFile)
+                certFile = try c.decodeIfPresent(String.self, forKey: .certFile)
+                keyFile = try c.decodeIfPresent(String.self, forKey: .keyFile)
+                verifyHostname = try c.decodeIfPresent(Bool.self, forKey: .verifyHostname) ?? true
+                insecureSkipVerify = try c.decodeIfPresent(Bool.self, forKey: .insecureSkipVerify) ?? false
+            }
+
+            var isGiven: Bool { caFile != nil || certFile != nil || keyFile != nil || !verifyHostname || insecureSkipVerify }
+
+            var settings: TLSSettings {
+                var settings = TLSSettings(names: .clickHouse)
+                settings.trustFile = caFile
+                settings.certificateFile = certFile
+                settings.keyFile = keyFile
+                settings.verifyHostname = verifyHostname
+                settings.verifyCertificate = !insecureSkipVerify
+                return settings
+            }
+        }
 
         struct Retry: Decodable {
             var initialDelay = ConfigDuration(.milliseconds(100))
@@ -64,7 +103,7 @@ extension ClickHouseSink {
         }
 
         enum CodingKeys: String, CodingKey {
-            case url, database, table, user, password, mode, columns, settings, compression, retry
+            case url, database, table, user, password, mode, columns, settings, compression, retry, tls
             case passwordEnv = "password_env", passwordFile = "password_file"
             case maxBlockRows = "max_block_rows", maxBlockBytes = "max_block_bytes", commitParallelism = "commit_parallelism"
             case flushRows = "flush_rows", flushBytes = "flush_bytes", flushInterval = "flush_interval"
@@ -97,6 +136,7 @@ extension ClickHouseSink {
             requestTimeout = try optional(.requestTimeout, ConfigDuration(.seconds(300)))
             openTimeout = try optional(.openTimeout, ConfigDuration(.seconds(30)))
             retry = try optional(.retry, Retry())
+            tls = try optional(.tls, TLS())
         }
 
         var mapping: ColumnMapping {
@@ -138,7 +178,13 @@ extension ClickHouseSink {
         "initial_delay":{"type":["string","number"],"default":"100ms"},
         "max_delay":{"type":["string","number"],"default":"10s"},
         "multiplier":{"type":"number","minimum":1,"default":2},
-        "max_attempts":{"type":"integer","minimum":0,"default":0,"description":"0: retry forever"}}}
+        "max_attempts":{"type":"integer","minimum":0,"default":0,"description":"0: retry forever"}}},
+      "tls":{"type":"object","additionalProperties":false,"description":"https:// only","properties":{
+        "ca_file":{"type":"string","minLength":1,"description":"PEM file of the CAs to trust (default: the system's trust store)"},
+        "cert_file":{"type":"string","minLength":1,"description":"client certificate (PEM) for mutual TLS"},
+        "key_file":{"type":"string","minLength":1,"description":"the client certificate's private key (PEM)"},
+        "verify_hostname":{"type":"boolean","default":true,"description":"the server's certificate must name the URL's host"},
+        "insecure_skip_verify":{"type":"boolean","default":false,"description":"accept any certificate (logged as a warning; never in production)"}}}
      }}
     """#
 
@@ -154,6 +200,13 @@ extension ClickHouseSink {
             throw PluginError("url must not carry a query string; put ClickHouse settings under 'settings'", configPath: "/url")
         }
         if let problem = config.password.problems().first { throw problem }
+        if scheme == "http" && config.tls.isGiven {
+            // Never a silent downgrade: TLS settings on a plaintext URL are a mistake.
+            throw PluginError("tls settings are given but url \(config.url) is plaintext: use https://", configPath: "/url")
+        }
+        if let problem = config.tls.settings.problems().first {
+            throw PluginError(problem.message, configPath: "/tls/" + problem.option.replacingOccurrences(of: "tls.", with: ""))
+        }
         if let schema = config.inputSchema {
             for (name, type) in schema.sorted(by: { $0.key < $1.key }) where ArrowFormat(typeName: type) == nil {
                 throw PluginError("input_schema: '\(type)' for column '\(name)' is not an Arrow type (use bool, int8...int64, uint8...uint64, float32, float64, utf8, binary, date32, timestamp[s|ms|us|ns])", configPath: "/input_schema/\(name)")

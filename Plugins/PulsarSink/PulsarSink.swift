@@ -1,6 +1,7 @@
 import Foundation
 import PluginKit
 import PulsarClient
+import PulsarConnection
 
 /// Writes rows to a Pulsar topic: one message per row, its payload from a binary or utf8
 /// column, its key from an optional column, and every other column as a message property. Meant
@@ -19,12 +20,12 @@ final class PulsarSink: SinkPlugin {
         var payloadColumn: String
         var keyColumn: String
         var compression: CompressionCodec
-        var token: ConfigSecret
+        /// TLS and credentials.
+        var connection: PulsarConnectionConfig
 
         enum CodingKeys: String, CodingKey {
-            case topic, compression, token
+            case topic, compression
             case serviceURL = "service_url", payloadColumn = "payload_column", keyColumn = "key_column"
-            case tokenEnv = "token_env", tokenFile = "token_file"
         }
 
         init(from decoder: Decoder) throws {
@@ -38,7 +39,7 @@ final class PulsarSink: SinkPlugin {
                 throw DecodingError.dataCorruptedError(forKey: .compression, in: c, debugDescription: "unknown compression '\(codec)': use none, lz4, zlib, zstd or snappy")
             }
             self.compression = compression
-            token = try c.decodeSecret(named: "token", value: .token, environmentVariable: .tokenEnv, file: .tokenFile)
+            connection = try PulsarConnectionConfig(from: decoder)
         }
     }
 
@@ -47,20 +48,18 @@ final class PulsarSink: SinkPlugin {
     static let description = "Publishes rows to a Pulsar topic, one message per row, committed per checkpoint"
     static let configSchema = #"""
     {"type":"object","required":["service_url","topic"],"additionalProperties":false,"properties":{
-      "service_url":{"type":"string","description":"pulsar://host:port"},
+      "service_url":{"type":"string","description":"pulsar://host:port or pulsar+ssl://host:port"},
       "topic":{"type":"string"},
       "payload_column":{"type":"string","description":"binary or utf8 column with the message body (default payload)"},
       "key_column":{"type":"string","description":"utf8 column with the message key (default key, when present)"},
       "compression":{"type":"string","enum":["none","lz4","zlib","zstd","snappy"]},
-      "token":{"type":"string","description":"broker token (prefer token_env or token_file)"},
-      "token_env":{"type":"string","description":"environment variable holding the broker token"},
-      "token_file":{"type":"string","description":"file holding the broker token"}}}
+    \#(PulsarConnectionConfig.schemaProperties)}}
     """#
 
     static func validate(_ config: Config) throws {
         do { _ = try ServiceURL(config.serviceURL) } catch { throw PluginError("\(error)", configPath: "/service_url") }
         do { _ = try TopicName(config.topic) } catch { throw PluginError("\(error)", configPath: "/topic") }
-        if let problem = config.token.problems().first { throw problem }
+        if let problem = config.connection.problems(serviceURL: config.serviceURL).first { throw problem }
     }
 
     private let config: Config
@@ -78,8 +77,12 @@ final class PulsarSink: SinkPlugin {
     }
 
     func open() throws {
-        var clientConfig = ClientConfiguration(
-            serviceURL: try ServiceURL(config.serviceURL), token: try config.token.resolve())
+        var clientConfig: ClientConfiguration
+        do {
+            clientConfig = try config.connection.clientConfiguration(serviceURL: config.serviceURL) { [host] in host.log(.warn, $0) }
+        } catch {
+            throw PluginError("cannot connect to \(config.serviceURL): \(error)")
+        }
         clientConfig.retryWhileStarting = !host.isConnectionCheck
         let client = PulsarClient(configuration: clientConfig)
         client.log = { [host] line in host.log(.info, line) }

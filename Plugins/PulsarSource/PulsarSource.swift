@@ -62,7 +62,13 @@ public final class PulsarSource: SourcePlugin {
     }
 
     public func open() throws {
-        var clientConfig = ClientConfiguration(serviceURL: try ServiceURL(config.serviceURL), token: try config.token.resolve())
+        let host = self.host
+        var clientConfig: ClientConfiguration
+        do {
+            clientConfig = try config.connection.clientConfiguration(serviceURL: config.serviceURL) { host.log(.warn, $0) }
+        } catch {
+            throw PluginError("cannot connect to \(config.serviceURL): \(error)")
+        }
         if let timeout = config.connectionTimeout { clientConfig.connectionTimeout = .nanoseconds(Int64(timeout.seconds * 1e9)) }
         if let timeout = config.operationTimeout { clientConfig.operationTimeout = .nanoseconds(Int64(timeout.seconds * 1e9)) }
         if let max = config.maxFrameSize { clientConfig.maxFrameSize = max }
@@ -71,7 +77,6 @@ public final class PulsarSource: SourcePlugin {
         clientConfig.crashSafeClose = !host.isConnectionCheck
         clientConfig.retryWhileStarting = !host.isConnectionCheck
         let client = PulsarClient(configuration: clientConfig)
-        let host = self.host
         client.log = { host.log(.info, $0) }
         var consumerConfig = ConsumerConfiguration(topics: try config.topicNames(), subscription: config.subscription)
         consumerConfig.subscriptionType = config.subscriptionType

@@ -1,6 +1,7 @@
 import Foundation
 import PluginKit
 import PulsarClient
+import PulsarConnection
 
 /// The `pulsar-source` configuration block, decoded from the pipeline's YAML (as JSON).
 public struct PulsarSourceConfig: Decodable {
@@ -13,7 +14,8 @@ public struct PulsarSourceConfig: Decodable {
     public var initialPositionName: String
     public var receiverQueueSize: Int
     public var maxBatchRows: Int
-    public var token: ConfigSecret
+    /// TLS and credentials.
+    public var connection: PulsarConnectionConfig
     public var connectionTimeout: ConfigDuration?
     public var operationTimeout: ConfigDuration?
     public var maxFrameSize: Int?
@@ -22,10 +24,9 @@ public struct PulsarSourceConfig: Decodable {
     public var stopAfterMessages: Int?
 
     enum CodingKeys: String, CodingKey {
-        case topic, topics, subscription, token
+        case topic, topics, subscription
         case serviceURL = "service_url", subscriptionType = "subscription_type", initialPosition = "initial_position"
         case receiverQueueSize = "receiver_queue_size", maxBatchRows = "max_batch_rows"
-        case tokenEnv = "token_env", tokenFile = "token_file"
         case connectionTimeout = "connection_timeout", operationTimeout = "operation_timeout"
         case maxFrameSize = "max_frame_size", stopAfterMessages = "stop_after_messages"
     }
@@ -40,7 +41,7 @@ public struct PulsarSourceConfig: Decodable {
         initialPositionName = try c.decodeIfPresent(String.self, forKey: .initialPosition) ?? "earliest"
         receiverQueueSize = try c.decodeIfPresent(Int.self, forKey: .receiverQueueSize) ?? 1000
         maxBatchRows = try c.decodeIfPresent(Int.self, forKey: .maxBatchRows) ?? 4096
-        token = try c.decodeSecret(named: "token", value: .token, environmentVariable: .tokenEnv, file: .tokenFile)
+        connection = try PulsarConnectionConfig(from: decoder)
         connectionTimeout = try c.decodeIfPresent(ConfigDuration.self, forKey: .connectionTimeout)
         operationTimeout = try c.decodeIfPresent(ConfigDuration.self, forKey: .operationTimeout)
         maxFrameSize = try c.decodeIfPresent(Int.self, forKey: .maxFrameSize)
@@ -50,7 +51,7 @@ public struct PulsarSourceConfig: Decodable {
     public static let schema = #"""
     {"type":"object","required":["service_url","subscription"],"additionalProperties":false,
      "properties":{
-      "service_url":{"type":"string","description":"pulsar://host:port"},
+      "service_url":{"type":"string","description":"pulsar://host:port or pulsar+ssl://host:port"},
       "topic":{"type":"string","description":"persistent://tenant/namespace/topic or a short name (public/default)"},
       "topics":{"type":"array","items":{"type":"string"},"description":"Several topics"},
       "subscription":{"type":"string","description":"Subscription name"},
@@ -58,9 +59,7 @@ public struct PulsarSourceConfig: Decodable {
       "initial_position":{"type":"string","enum":["earliest","latest"],"default":"earliest"},
       "receiver_queue_size":{"type":"integer","minimum":1,"maximum":1000000,"default":1000,"description":"Messages buffered per partition (flow permits)"},
       "max_batch_rows":{"type":"integer","minimum":1,"maximum":1048576,"default":4096},
-      "token":{"type":"string","description":"Authentication token (prefer token_env or token_file)"},
-      "token_env":{"type":"string","description":"Environment variable holding the token"},
-      "token_file":{"type":"string","description":"File holding the token"},
+    \#(PulsarConnectionConfig.schemaProperties),
       "connection_timeout":{"type":["string","number"],"default":"10s"},
       "operation_timeout":{"type":["string","number"],"default":"30s"},
       "max_frame_size":{"type":"integer","minimum":1024,"description":"Largest frame accepted, bytes (default 5 MiB + 10 KiB)"},
@@ -77,7 +76,7 @@ public struct PulsarSourceConfig: Decodable {
     public func problems() -> [PluginError] {
         var errors: [PluginError] = []
         do { _ = try ServiceURL(serviceURL) } catch {
-            errors.append(PluginError("service_url '\(serviceURL)' is not a Pulsar service URL: expected pulsar://host:port", configPath: "/service_url"))
+            errors.append(PluginError("service_url '\(serviceURL)' is not a Pulsar service URL: expected pulsar://host:port or pulsar+ssl://host:port", configPath: "/service_url"))
         }
         switch (topic, topics) {
         case (nil, nil), (nil, .some([])):
@@ -100,7 +99,7 @@ public struct PulsarSourceConfig: Decodable {
         }
         if receiverQueueSize < 1 { errors.append(PluginError("receiver_queue_size must be at least 1", configPath: "/receiver_queue_size")) }
         if maxBatchRows < 1 { errors.append(PluginError("max_batch_rows must be at least 1", configPath: "/max_batch_rows")) }
-        errors += token.problems().map { PluginError($0.message, configPath: $0.configPath) }
+        errors += connection.problems(serviceURL: serviceURL)
         for (key, value) in [("connection_timeout", connectionTimeout), ("operation_timeout", operationTimeout)] {
             if let value, value.duration <= .zero {
                 errors.append(PluginError("\(key) must be positive", configPath: "/\(key)"))

@@ -6,8 +6,11 @@ public enum PulsarError: Error, CustomStringConvertible, Equatable {
     case connectionClosed(String)
     /// A request got no answer in time.
     case timeout(String)
-    /// The service URL is not `pulsar://host:port`.
+    /// The service URL is not `pulsar://host:port` or `pulsar+ssl://host:port`.
     case invalidURL(String)
+    /// TLS or authentication failed: retrying with the same settings cannot help (a wrong CA,
+    /// a refused certificate, a token the issuer refused). The message says what to change.
+    case notAuthorized(String)
     /// A protocol violation by the peer.
     case protocolViolation(String)
     case compression(String)
@@ -19,7 +22,8 @@ public enum PulsarError: Error, CustomStringConvertible, Equatable {
         case .server(let code, let message): return "broker error \(code): \(message)"
         case .connectionClosed(let why): return "connection closed: \(why)"
         case .timeout(let what): return "timed out: \(what)"
-        case .invalidURL(let url): return "invalid service URL '\(url)': expected pulsar://host:port"
+        case .invalidURL(let url): return "invalid service URL '\(url)': expected pulsar://host:port or pulsar+ssl://host:port"
+        case .notAuthorized(let why): return why
         case .protocolViolation(let why): return "protocol violation: \(why)"
         case .compression(let why): return "compression: \(why)"
         case .closed: return "closed"
@@ -36,14 +40,24 @@ public enum PulsarError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// `pulsar://host:port`, parsed.
+/// `pulsar://host:port` or `pulsar+ssl://host:port` (TLS), parsed. The scheme is kept: a TLS
+/// URL is never reached in plaintext, nor the other way round.
 public struct ServiceURL: Hashable, Sendable, CustomStringConvertible {
     public let host: String
     public let port: Int
+    public let usesTLS: Bool
 
     public init(_ text: String) throws {
-        guard text.hasPrefix("pulsar://") else { throw PulsarError.invalidURL(text) }
-        var rest = text.dropFirst("pulsar://".count)
+        var rest: Substring
+        if text.hasPrefix("pulsar://") {
+            rest = text.dropFirst("pulsar://".count)
+            usesTLS = false
+        } else if text.hasPrefix("pulsar+ssl://") {
+            rest = text.dropFirst("pulsar+ssl://".count)
+            usesTLS = true
+        } else {
+            throw PulsarError.invalidURL(text)
+        }
         if rest.hasSuffix("/") { rest = rest.dropLast() }
         // A list of hosts (pulsar://a:6650,b:6650): the first is used.
         if let comma = rest.firstIndex(of: ",") { rest = rest[..<comma] }
@@ -55,5 +69,5 @@ public struct ServiceURL: Hashable, Sendable, CustomStringConvertible {
         self.port = port
     }
 
-    public var description: String { "pulsar://\(host):\(port)" }
+    public var description: String { "\(usesTLS ? "pulsar+ssl" : "pulsar")://\(host):\(port)" }
 }

@@ -5,8 +5,12 @@
 #   clickhouse.sh install                       Debian's clickhouse-server and -client, curl, and
 #                                               chdb-core in .venv (chdb may fail: it only gates
 #                                               the encoder conformance test)
-#   clickhouse.sh start DIR HTTP_PORT TCP_PORT  writes DIR/config.xml and DIR/users.xml, starts the
-#                                               server in the background (DIR/pid), waits for SELECT 1
+#   clickhouse.sh start DIR HTTP_PORT TCP_PORT [HTTPS_PORT CERT KEY [CLIENT_CA]]
+#                                               writes DIR/config.xml and DIR/users.xml, starts the
+#                                               server in the background (DIR/pid), waits for SELECT 1;
+#                                               with HTTPS_PORT it also serves HTTPS there with CERT and
+#                                               KEY (its own OpenSSL), and with CLIENT_CA it requires
+#                                               client certificates signed by that CA
 #   clickhouse.sh stop DIR                      stops it (SIGTERM, then SIGKILL after 20 s)
 #
 # Users: `default` without a password, and `sluice` with the password `sluice-secret` (for the
@@ -43,7 +47,25 @@ install() {
 }
 
 write_config() {
-  local dir=$1 http=$2 tcp=$3
+  local dir=$1 http=$2 tcp=$3 https=${4:-} cert=${5:-} key=${6:-} client_ca=${7:-}
+  local tls=""
+  if [ -n "$https" ]; then
+    local verification="none" ca_line=""
+    if [ -n "$client_ca" ]; then verification="strict"; ca_line="<caConfig>$client_ca</caConfig>"; fi
+    tls="<https_port>$https</https_port>
+    <openSSL>
+        <server>
+            <certificateFile>$cert</certificateFile>
+            <privateKeyFile>$key</privateKeyFile>
+            <verificationMode>$verification</verificationMode>
+            $ca_line
+            <loadDefaultCAFile>false</loadDefaultCAFile>
+            <cacheSessions>true</cacheSessions>
+            <disableProtocols>sslv2,sslv3</disableProtocols>
+            <preferServerCiphers>true</preferServerCiphers>
+        </server>
+    </openSSL>"
+  fi
   mkdir -p "$dir/data" "$dir/tmp" "$dir/log" "$dir/user_files" "$dir/format_schemas"
   cat > "$dir/config.xml" <<XML
 <?xml version="1.0"?>
@@ -58,6 +80,7 @@ write_config() {
     <listen_host>127.0.0.1</listen_host>
     <http_port>$http</http_port>
     <tcp_port>$tcp</tcp_port>
+    $tls
     <path>$dir/data/</path>
     <tmp_path>$dir/tmp/</tmp_path>
     <user_files_path>$dir/user_files/</user_files_path>
@@ -118,7 +141,8 @@ XML
 }
 
 start() {
-  local dir=${1:?usage: clickhouse.sh start DIR HTTP_PORT TCP_PORT} http=${2:?HTTP_PORT} tcp=${3:?TCP_PORT}
+  local dir=${1:?usage: clickhouse.sh start DIR HTTP_PORT TCP_PORT [HTTPS_PORT CERT KEY [CLIENT_CA]]} http=${2:?HTTP_PORT} tcp=${3:?TCP_PORT}
+  local https=${4:-} cert=${5:-} key=${6:-} client_ca=${7:-}
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
   local binary
@@ -127,7 +151,7 @@ start() {
     echo "a ClickHouse server from $dir is already running (pid $(cat "$dir/pid"))" >&2
     exit 1
   fi
-  write_config "$dir" "$http" "$tcp"
+  write_config "$dir" "$http" "$tcp" "$https" "$cert" "$key" "$client_ca"
   # setsid: the server gets its own session, so a test runner's signals do not reach it.
   # shellcheck disable=SC2086
   setsid $binary --config-file="$dir/config.xml" >"$dir/log/stdout.log" 2>&1 < /dev/null &
@@ -136,8 +160,11 @@ start() {
   pid=$(cat "$dir/pid")
   for _ in $(seq 1 300); do
     if [ "$(curl -s --max-time 2 "http://127.0.0.1:$http/?query=SELECT%201" 2>/dev/null)" = "1" ]; then
-      echo "ClickHouse is up at http://127.0.0.1:$http (pid $pid, folder $dir)"
-      return 0
+      # HTTPS comes up with HTTP; wait for its port too.
+      if [ -z "$https" ] || (exec 3<>"/dev/tcp/127.0.0.1/$https") 2>/dev/null; then
+        echo "ClickHouse is up at http://127.0.0.1:$http${https:+ and https://127.0.0.1:$https} (pid $pid, folder $dir)"
+        return 0
+      fi
     fi
     if ! kill -0 "$pid" 2>/dev/null; then break; fi
     sleep 0.1
@@ -171,5 +198,5 @@ case "$command" in
   install) install ;;
   start) start "$@" ;;
   stop) stop "$@" ;;
-  *) echo "usage: $0 install | start DIR HTTP_PORT TCP_PORT | stop DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 install | start DIR HTTP_PORT TCP_PORT [HTTPS_PORT CERT KEY [CLIENT_CA]] | stop DIR" >&2; exit 2 ;;
 esac

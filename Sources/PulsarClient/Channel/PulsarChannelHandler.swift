@@ -1,4 +1,5 @@
 import NIOCore
+import TLSSupport
 
 /// Receives the commands a connection routes to one consumer or producer, and its loss.
 /// Called on the connection's event loop.
@@ -18,9 +19,13 @@ final class PulsarChannelHandler: ChannelInboundHandler, RemovableChannelHandler
 
     struct Settings {
         var clientVersion = "sluice-pulsar 1.0"
-        var token: String?
+        var authentication: PulsarAuthentication = .none
         var operationTimeout: TimeAmount = .seconds(30)
         var keepAliveInterval: TimeAmount = .seconds(30)
+        /// The broker's URL, for messages.
+        var endpoint = ""
+        /// The TLS settings of a `pulsar+ssl` connection, for explaining its failures.
+        var tls: TLSSettings?
     }
 
     private var stateMachine = ConnectionStateMachine()
@@ -33,6 +38,8 @@ final class PulsarChannelHandler: ChannelInboundHandler, RemovableChannelHandler
     let connected: EventLoopPromise<Void>
     let closeFuture: EventLoopFuture<Void>
     private var closeError: PulsarError?
+    /// The TLS failure that closed this connection, explained.
+    private(set) var tlsError: TLSConnectionError?
     private var pendingWrites = false
 
     enum ListenerKey: Hashable { case consumer(UInt64), producer(UInt64) }
@@ -100,6 +107,15 @@ final class PulsarChannelHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // A TLS failure (a refused client certificate arrives after the handshake in TLS 1.3)
+        // is explained once, and retrying with the same settings cannot help.
+        if let tls = settings.tls, let explained = TLSFailure.explain(error, endpoint: settings.endpoint, settings: tls) {
+            if tlsError == nil && explained.isPermanent { tlsError = TLSConnectionError(underlying: error, explanation: explained.message) }
+            if !explained.isPermanent {
+                run(stateMachine.errorCaught(explained.message))
+                return
+            }
+        }
         run(stateMachine.errorCaught("\(error)"))
     }
 
@@ -125,9 +141,13 @@ final class PulsarChannelHandler: ChannelInboundHandler, RemovableChannelHandler
         case .none:
             break
         case .sendConnect:
-            write(PulsarCommands.connect(clientVersion: settings.clientVersion, token: settings.token))
+            let auth = settings.authentication
+            write(PulsarCommands.connect(clientVersion: settings.clientVersion, authMethod: auth.methodName, authData: auth.currentData()))
         case .sendAuthResponse:
-            write(PulsarCommands.authResponse(clientVersion: settings.clientVersion, token: settings.token ?? ""))
+            // The broker re-checks the credentials (an OAuth2 token it holds expired): the
+            // current one, renewed ahead of expiry by its source.
+            let auth = settings.authentication
+            write(PulsarCommands.authResponse(clientVersion: settings.clientVersion, authMethod: auth.methodName ?? "none", authData: auth.currentData()))
         case .sendPong:
             write(PulsarCommands.pong())
         case .sendPing:
@@ -147,17 +167,19 @@ final class PulsarChannelHandler: ChannelInboundHandler, RemovableChannelHandler
         case .forwardToConsumer, .forwardToProducer:
             break
         case .closeConnection(let error, let failing):
+            let error = tlsError.map { PulsarError.notAuthorized($0.explanation) } ?? error
             closeError = error
             for id in failing { requests.removeValue(forKey: id)?.promise.fail(error) }
             context?.close(promise: nil)
         case .connectionClosed(let error, let failing):
-            let error = closeError ?? error
+            let error = closeError ?? tlsError.map { PulsarError.notAuthorized($0.explanation) } ?? error
             for id in failing { requests.removeValue(forKey: id)?.promise.fail(error) }
             for (_, r) in requests { r.promise.fail(error) }
             requests = [:]
             for timer in timers { timer.cancel() }
             timers = []
-            connected.fail(error)
+            // A TLS failure before CONNECTED keeps its cause, for the client's diagnosis.
+            connected.fail(tlsError ?? error)
             let all = listeners.values
             listeners = [:]
             for listener in all { listener.connectionClosed(self, error: error) }
@@ -182,4 +204,10 @@ final class PulsarChannelHandler: ChannelInboundHandler, RemovableChannelHandler
             self.run(self.stateMachine.keepAliveTick())
         })
     }
+}
+
+/// A TLS failure of a broker connection: the error NIOSSL reported and its explanation.
+struct TLSConnectionError: Error {
+    let underlying: Error
+    let explanation: String
 }

@@ -1,12 +1,17 @@
 import Dispatch
 import NIOCore
 import NIOPosix
+import NIOSSL
+import TLSSupport
 
 /// Connection settings shared by consumers and producers.
 public struct ClientConfiguration: Sendable {
     public var serviceURL: ServiceURL
-    /// Token for `token` authentication; never logged.
-    public var token: String?
+    /// Credentials sent in CONNECT and on AUTH_CHALLENGE; never logged.
+    public var authentication: PulsarAuthentication = .none
+    /// How `pulsar+ssl://` connections are verified, and the client certificate for mutual TLS.
+    /// Unused for `pulsar://`.
+    public var tls = TLSSettings(names: .pulsar)
     public var connectionTimeout: TimeAmount = .seconds(10)
     public var operationTimeout: TimeAmount = .seconds(30)
     public var keepAliveInterval: TimeAmount = .seconds(30)
@@ -22,8 +27,15 @@ public struct ClientConfiguration: Sendable {
 
     public init(serviceURL: ServiceURL, token: String? = nil) {
         self.serviceURL = serviceURL
-        self.token = token
+        if let token { authentication = .token(token) }
     }
+}
+
+extension TLSSettings.OptionNames {
+    /// The names the Pulsar source and sink (and Pulsar's own clients) give these settings.
+    public static let pulsar = TLSSettings.OptionNames(
+        trustFile: "tls_trust_certs_file", certificateFile: "tls_cert_file", keyFile: "tls_key_file",
+        verifyHostname: "tls_hostname_verification", insecure: "tls_allow_insecure_connection")
 }
 
 /// A client: broker connections (one per broker address, reused), topic lookups and
@@ -39,6 +51,10 @@ public final class PulsarClient: @unchecked Sendable {
     private var connections: [ServiceURL: EventLoopFuture<PulsarChannelHandler>] = [:]
     private var resolved: [ServiceURL: PulsarChannelHandler] = [:]
     private var nextID: UInt64 = 0
+    /// The TLS context for `pulsar+ssl` connections, made once (it loads the trust store).
+    private var tlsContext: Result<NIOSSLContext, Error>?
+    /// Whether the lookup's missing TLS URL was logged.
+    private var loggedLookupWithoutTLS = false
     /// Called on the event loop for log-worthy events (reconnects); never with a secret.
     public var log: (@Sendable (String) -> Void)?
 
@@ -56,6 +72,7 @@ public final class PulsarClient: @unchecked Sendable {
 
     /// Closes every connection and, when the client made its own event loop, stops it.
     public func shutdown() {
+        if case .oauth2(let source) = configuration.authentication { source.shutdown() }
         let done = eventLoop.submit { () -> [EventLoopFuture<PulsarChannelHandler>] in
             let all = Array(self.connections.values)
             self.connections = [:]
@@ -105,18 +122,39 @@ public final class PulsarClient: @unchecked Sendable {
         return future
     }
 
+    /// The TLS context, made on first use; its failure (an unreadable file) is reported by
+    /// every TLS connection attempt.
+    private func sslContext() throws -> NIOSSLContext {
+        if tlsContext == nil {
+            tlsContext = Result { try configuration.tls.makeContext() }
+        }
+        return try tlsContext!.get()
+    }
+
     private func open(_ url: ServiceURL) -> EventLoopFuture<PulsarChannelHandler> {
         let config = configuration
         var settings = PulsarChannelHandler.Settings()
-        settings.token = config.token
+        settings.authentication = config.authentication
         settings.operationTimeout = config.operationTimeout
         settings.keepAliveInterval = config.keepAliveInterval
+        settings.endpoint = url.description
         let loop = eventLoop
+        var context: NIOSSLContext?
+        if url.usesTLS {
+            settings.tls = config.tls
+            do { context = try sslContext() } catch {
+                return loop.makeFailedFuture(PulsarError.notAuthorized("TLS to \(url): \(error)"))
+            }
+        }
         let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(config.connectionTimeout)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
+            .channelInitializer { [context] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let context {
+                        let tls = try NIOSSLClientHandler(context: context, serverHostname: TLSSettings.serverName(forHost: url.host))
+                        try channel.pipeline.syncOperations.addHandler(tls)
+                    }
                     let handler = PulsarChannelHandler(settings: settings, eventLoop: channel.eventLoop, closeFuture: channel.closeFuture)
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PulsarFrameDecoder(maxFrameSize: config.maxFrameSize)))
                     try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(PulsarFrameEncoder()))
@@ -124,6 +162,8 @@ public final class PulsarClient: @unchecked Sendable {
                 }
             }
         let connect: EventLoopFuture<Channel>
+        // OAuth2: a valid token before the connection, so CONNECT carries it.
+        let prepared = config.authentication.prepare(on: loop)
         if config.crashSafeClose {
             // Connect the socket here (blocking, off the event loop), hand a second descriptor
             // of it to a guardian process, then give it to NIO.
@@ -143,7 +183,7 @@ public final class PulsarClient: @unchecked Sendable {
                     promise.fail(error)
                 }
             }
-            connect = promise.futureResult.flatMap { fd, guardian in
+            connect = prepared.flatMap { promise.futureResult }.flatMap { fd, guardian in
                 bootstrap.withConnectedSocket(fd).map { channel in
                     if let guardian { channel.closeFuture.whenComplete { _ in guardian.release() } }
                     return channel
@@ -153,7 +193,7 @@ public final class PulsarClient: @unchecked Sendable {
                 }
             }
         } else {
-            connect = bootstrap.connect(host: url.host, port: url.port)
+            connect = prepared.flatMap { bootstrap.connect(host: url.host, port: url.port) }
         }
         return connect.flatMap { channel in
             channel.pipeline.handler(type: PulsarChannelHandler.self)
@@ -162,9 +202,19 @@ public final class PulsarClient: @unchecked Sendable {
                 handler.close()
             }
             return handler.connected.futureResult.map { timeout.cancel(); return handler }
-        }.flatMapErrorThrowing { error in
-            if let error = error as? PulsarError { throw error }
-            throw PulsarError.connectionClosed("cannot connect to \(url): \(error)")
+        }.flatMapError { error in
+            if let tls = error as? TLSConnectionError {
+                guard TLSFailure.isVerificationFailure(tls.underlying) else {
+                    return loop.makeFailedFuture(PulsarError.notAuthorized(tls.explanation))
+                }
+                // BoringSSL says only that verification failed: look at the chain for why.
+                return TLSFailure.diagnoseVerification(host: url.host, port: url.port, endpoint: url.description,
+                                                       settings: config.tls, on: loop).flatMapThrowing { diagnosis in
+                    throw PulsarError.notAuthorized(diagnosis ?? tls.explanation)
+                }
+            }
+            if let error = error as? PulsarError { return loop.makeFailedFuture(error) }
+            return loop.makeFailedFuture(PulsarError.connectionClosed("cannot connect to \(url): \(error)"))
         }
     }
 
@@ -185,11 +235,21 @@ public final class PulsarClient: @unchecked Sendable {
                 if r.response == .failed || r.hasError {
                     return self.eventLoop.makeFailedFuture(PulsarError.server(code: "\(r.error)", message: r.message))
                 }
-                if r.proxyThroughServiceURL || !r.hasBrokerServiceURL {
+                // Over TLS the broker's TLS URL is followed; a plaintext one never is (no
+                // silent downgrade), and neither is a TLS one from a plaintext service URL.
+                let useTLS = self.configuration.serviceURL.usesTLS
+                let advertised = useTLS ? (r.hasBrokerServiceURLTls ? r.brokerServiceURLTls : nil) : (r.hasBrokerServiceURL ? r.brokerServiceURL : nil)
+                if r.proxyThroughServiceURL || advertised == nil || advertised!.isEmpty {
+                    if useTLS && !r.proxyThroughServiceURL && r.hasBrokerServiceURL && !self.loggedLookupWithoutTLS {
+                        // A single broker behind a TLS terminator (stunnel, a load balancer) does not know its
+                        // TLS address; the service URL is the way to it.
+                        self.loggedLookupWithoutTLS = true
+                        self.log?("the lookup of \(topic) answered only the plaintext broker URL \(r.brokerServiceURL); staying on \(self.configuration.serviceURL) (TLS)")
+                    }
                     return self.connection(to: self.configuration.serviceURL)
                 }
-                guard let target = try? ServiceURL(r.brokerServiceURL) else {
-                    return self.eventLoop.makeFailedFuture(PulsarError.protocolViolation("lookup answered with broker URL '\(r.brokerServiceURL)'"))
+                guard let target = try? ServiceURL(advertised!), target.usesTLS == useTLS else {
+                    return self.eventLoop.makeFailedFuture(PulsarError.protocolViolation("lookup answered with broker URL '\(advertised!)'"))
                 }
                 if r.response == .redirect {
                     return self.lookup(topic, at: target, authoritative: r.authoritative, hops: hops + 1)

@@ -12,14 +12,16 @@ enum PulsarCommands {
 
     // MARK: - Connection
 
-    /// Opens a connection; a token, when there is one, goes with it for `token` authentication.
-    static func connect(clientVersion: String, token: String?) -> Pulsar_Proto_BaseCommand {
+    /// Opens a connection with the authentication method and its data, when there is one.
+    /// The client says it can answer AUTH_CHALLENGE (renewed OAuth2 tokens).
+    static func connect(clientVersion: String, authMethod: String?, authData: String) -> Pulsar_Proto_BaseCommand {
         var connect = Pulsar_Proto_CommandConnect()
         connect.clientVersion = clientVersion
         connect.protocolVersion = protocolVersion
-        if let token {
-            connect.authMethodName = "token"
-            connect.authData = Data(token.utf8)
+        connect.featureFlags.supportsAuthRefresh = true
+        if let authMethod {
+            connect.authMethodName = authMethod
+            connect.authData = Data(authData.utf8)
         }
         var command = Pulsar_Proto_BaseCommand()
         command.type = .connect
@@ -27,14 +29,14 @@ enum PulsarCommands {
         return command
     }
 
-    /// Answers the broker's AUTH_CHALLENGE with the token again.
-    static func authResponse(clientVersion: String, token: String) -> Pulsar_Proto_BaseCommand {
+    /// Answers the broker's AUTH_CHALLENGE with the current credentials.
+    static func authResponse(clientVersion: String, authMethod: String, authData: String) -> Pulsar_Proto_BaseCommand {
         var response = Pulsar_Proto_CommandAuthResponse()
         response.clientVersion = clientVersion
         response.protocolVersion = protocolVersion
         var data = Pulsar_Proto_AuthData()
-        data.authMethodName = "token"
-        data.authData = Data(token.utf8)
+        data.authMethodName = authMethod
+        data.authData = Data(authData.utf8)
         response.response = data
         var command = Pulsar_Proto_BaseCommand()
         command.type = .authResponse

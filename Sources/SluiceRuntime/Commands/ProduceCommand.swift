@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PulsarClient
+import TLSSupport
 
 /// `sluice produce`: writes sample sensor readings (or the lines of a file) to a Pulsar topic
 /// with sluice's own producer (batching, compression). A load generator for tests and
@@ -16,7 +17,7 @@ struct ProduceCommand: ParsableCommand {
         its property "seq" is seq.
         """)
 
-    @Option(help: "Service URL, pulsar://host:port.") var url: String
+    @Option(help: "Service URL, pulsar://host:port or pulsar+ssl://host:port.") var url: String
     @Option(help: "Topic: persistent://tenant/namespace/name or a short name.") var topic: String
     @Option(help: "Number of messages (default for --file: every line).") var count: Int?
     @Option(help: "Messages per second (default: as fast as the broker takes them).") var rate: Double?
@@ -29,6 +30,15 @@ struct ProduceCommand: ParsableCommand {
     @Option(name: .customLong("start-seq"), help: "seq of the first sensor reading.") var startSeq = 1
     @Option(help: "Seed of the sample generator.") var seed: UInt64 = 1
     @Option(name: .customLong("token-file"), help: "File holding an authentication token.") var tokenFile: String?
+    @Option(name: .customLong("tls-trust-certs-file"), help: "pulsar+ssl: PEM file of the CAs to trust (default: the system's).") var tlsTrustCertsFile: String?
+    @Option(name: .customLong("tls-cert-file"), help: "pulsar+ssl: client certificate (PEM) for mutual TLS.") var tlsCertFile: String?
+    @Option(name: .customLong("tls-key-file"), help: "pulsar+ssl: the client certificate's private key (PEM).") var tlsKeyFile: String?
+    @Flag(name: .customLong("no-tls-hostname-verification"), help: "pulsar+ssl: accept a certificate that does not name the host.") var noHostnameVerification = false
+    @Flag(name: .customLong("tls-allow-insecure-connection"), help: "pulsar+ssl: accept any certificate (never in production).") var tlsAllowInsecureConnection = false
+    @Option(name: .customLong("oauth2-credentials-file"), help: "OAuth2 client credentials: JSON file with client_id and client_secret.") var oauth2CredentialsFile: String?
+    @Option(name: .customLong("oauth2-issuer-url"), help: "OAuth2 issuer (default: issuer_url in the credentials file).") var oauth2IssuerURL: String?
+    @Option(name: .customLong("oauth2-audience"), help: "OAuth2 audience.") var oauth2Audience: String?
+    @Option(name: .customLong("oauth2-scope"), help: "OAuth2 scope.") var oauth2Scope: String?
 
     func validate() throws {
         guard (template == nil) != (file == nil) else { throw ValidationError("give exactly one of --template sensors and --file PATH") }
@@ -41,6 +51,24 @@ struct ProduceCommand: ParsableCommand {
         if !(0...100).contains(malformedPercent) { throw ValidationError("--malformed-percent must be between 0 and 100") }
         do { _ = try ServiceURL(url) } catch { throw ValidationError("\(error)") }
         do { _ = try TopicName(topic) } catch { throw ValidationError("\(error)") }
+        if tlsOptionsGiven && !url.hasPrefix("pulsar+ssl://") { throw ValidationError("TLS options need a pulsar+ssl:// URL") }
+        if let problem = tlsSettings.problems().first { throw ValidationError(problem.message) }
+        if tokenFile != nil && oauth2CredentialsFile != nil { throw ValidationError("give either --token-file or --oauth2-credentials-file") }
+    }
+
+    private var tlsOptionsGiven: Bool {
+        tlsTrustCertsFile != nil || tlsCertFile != nil || tlsKeyFile != nil || noHostnameVerification || tlsAllowInsecureConnection
+    }
+
+    private var tlsSettings: TLSSettings {
+        var settings = TLSSettings(names: .init(trustFile: "--tls-trust-certs-file", certificateFile: "--tls-cert-file", keyFile: "--tls-key-file",
+                                                verifyHostname: "--no-tls-hostname-verification", insecure: "--tls-allow-insecure-connection"))
+        settings.trustFile = tlsTrustCertsFile
+        settings.certificateFile = tlsCertFile
+        settings.keyFile = tlsKeyFile
+        settings.verifyHostname = !noHostnameVerification
+        settings.verifyCertificate = !tlsAllowInsecureConnection
+        return settings
     }
 
     func run() throws {
@@ -57,7 +85,20 @@ struct ProduceCommand: ParsableCommand {
         }
         let total = file != nil ? min(count ?? lines.count, lines.count) : count!
 
-        let client = PulsarClient(configuration: ClientConfiguration(serviceURL: try ServiceURL(url), token: token))
+        var clientConfiguration = ClientConfiguration(serviceURL: try ServiceURL(url), token: token)
+        clientConfiguration.tls = tlsSettings
+        if let warning = tlsSettings.insecureWarning(endpoint: url), clientConfiguration.serviceURL.usesTLS { Log.warn(warning) }
+        if let oauth2CredentialsFile {
+            var settings = OAuth2TokenSource.Configuration(issuerURL: oauth2IssuerURL, credentialsFile: oauth2CredentialsFile,
+                                                           audience: oauth2Audience, scope: oauth2Scope)
+            settings.trustFile = tlsTrustCertsFile
+            do { clientConfiguration.authentication = .oauth2(try OAuth2TokenSource(configuration: settings)) } catch {
+                throw ValidationError("\(error)")
+            }
+        } else if token == nil && tlsCertFile != nil {
+            clientConfiguration.authentication = .tlsCertificate
+        }
+        let client = PulsarClient(configuration: clientConfiguration)
         client.log = { line in Log.info(line) }
         defer { client.shutdown() }
         var config = ProducerConfiguration(topic: try TopicName(topic))
