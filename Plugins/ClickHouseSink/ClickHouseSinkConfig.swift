@@ -204,7 +204,8 @@ extension ClickHouseSink {
             // Never a silent downgrade: TLS settings on a plaintext URL are a mistake.
             throw PluginError("tls settings are given but url \(config.url) is plaintext: use https://", configPath: "/url")
         }
-        if let problem = config.tls.settings.problems().first {
+        // The files are read when connecting (validate --connect, open).
+        if let problem = config.tls.settings.structuralProblems().first {
             throw PluginError(problem.message, configPath: "/tls/" + problem.option.replacingOccurrences(of: "tls.", with: ""))
         }
         if let schema = config.inputSchema {

@@ -78,7 +78,9 @@ public struct PulsarConnectionConfig: Decodable {
         tlsTrustCertsFile != nil || tlsCertFile != nil || tlsKeyFile != nil || tlsAllowInsecureConnection || !tlsHostnameVerification
     }
 
-    /// Every problem, each with the JSON Pointer of its key. Reads the files it names; connects nowhere.
+    /// Every problem, each with the JSON Pointer of its key. Reads no file (the certificates and
+    /// credentials are read when connecting, so a pipeline validates where its secrets are not
+    /// mounted); connects nowhere.
     public func problems(serviceURL: String) -> [PluginError] {
         var errors = token.problems().map { PluginError($0.message, configPath: $0.configPath) }
         let url = try? ServiceURL(serviceURL)
@@ -86,15 +88,12 @@ public struct PulsarConnectionConfig: Decodable {
             // Never a silent downgrade: TLS settings on a plaintext URL are a mistake.
             errors.append(PluginError("TLS settings are given but service_url \(serviceURL) is plaintext: use pulsar+ssl://", configPath: "/service_url"))
         }
-        for problem in tlsSettings.problems() {
+        for problem in tlsSettings.structuralProblems() {
             errors.append(PluginError(problem.message, configPath: "/" + problem.option))
         }
         if let oauth2 {
             if token.isGiven {
                 errors.append(PluginError("give either a token or oauth2, not both", configPath: "/oauth2"))
-            }
-            if FileManager.default.isReadableFile(atPath: oauth2.credentialsFile) == false {
-                errors.append(PluginError("oauth2.credentials_file \(oauth2.credentialsFile) cannot be read", configPath: "/oauth2/credentials_file"))
             }
             if let issuer = oauth2.issuerURL, !(issuer.hasPrefix("https://") || issuer.hasPrefix("http://")) {
                 errors.append(PluginError("oauth2.issuer_url must be an http(s) URL, got '\(issuer)'", configPath: "/oauth2/issuer_url"))

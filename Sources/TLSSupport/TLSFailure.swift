@@ -36,7 +36,8 @@ public enum TLSFailure {
             return "TLS to \(endpoint): the server's certificate does not name host '\(hostOf(endpoint))' (use the host its certificate was issued for, or set \(names.verifyHostname): false knowingly)"
         }
         guard let tls = error as? NIOSSLError else {
-            if error is BoringSSLError { return "TLS to \(endpoint) failed: \(error)" }
+            // After the handshake (a TLS 1.3 server refuses a client certificate only then).
+            if error is BoringSSLError { return explainBoringSSL("\(error)", endpoint: endpoint, settings: settings) }
             return nil
         }
         switch tls {

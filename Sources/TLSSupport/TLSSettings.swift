@@ -51,14 +51,18 @@ public struct TLSSettings: Sendable, Equatable {
         return nil
     }
 
-    /// Problems with the settings themselves (files missing or unreadable, a certificate without
-    /// its key), each with the name of the setting; reads the files but never prints them.
-    public func problems() -> [(option: String, message: String)] {
+    /// Problems of the settings as written (a certificate without its key), each with the name of
+    /// the setting. Reads no file: a pipeline validates on a machine without its secrets mounted.
+    public func structuralProblems() -> [(option: String, message: String)] {
+        guard (certificateFile == nil) != (keyFile == nil) else { return [] }
+        let (given, missing) = certificateFile != nil ? (names.certificateFile, names.keyFile) : (names.keyFile, names.certificateFile)
+        return [(missing, "\(given) is set but \(missing) is not: a client certificate needs both")]
+    }
+
+    /// Problems of the files the settings name (missing, unreadable, not PEM), each with the name
+    /// of the setting; reads the files but never prints them. Checked when connecting.
+    public func fileProblems() -> [(option: String, message: String)] {
         var found: [(String, String)] = []
-        if (certificateFile == nil) != (keyFile == nil) {
-            let (given, missing) = certificateFile != nil ? (names.certificateFile, names.keyFile) : (names.keyFile, names.certificateFile)
-            found.append((missing, "\(given) is set but \(missing) is not: a client certificate needs both"))
-        }
         if let trustFile {
             if let problem = Self.readProblem(trustFile) { found.append((names.trustFile, "\(names.trustFile) \(problem)")) }
             else if (try? NIOSSLCertificate.fromPEMFile(trustFile))?.isEmpty ?? true {
@@ -90,7 +94,7 @@ public struct TLSSettings: Sendable, Equatable {
 
     /// NIOSSL's client configuration for these settings.
     public func clientConfiguration() throws -> TLSConfiguration {
-        if let problem = problems().first { throw TLSSetupError(message: problem.message) }
+        if let problem = (structuralProblems() + fileProblems()).first { throw TLSSetupError(message: problem.message) }
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.minimumTLSVersion = .tlsv12
         configuration.certificateVerification = !verifyCertificate ? .none : (verifyHostname ? .fullVerification : .noHostnameVerification)

@@ -52,7 +52,7 @@ struct ProduceCommand: ParsableCommand {
         do { _ = try ServiceURL(url) } catch { throw ValidationError("\(error)") }
         do { _ = try TopicName(topic) } catch { throw ValidationError("\(error)") }
         if tlsOptionsGiven && !url.hasPrefix("pulsar+ssl://") { throw ValidationError("TLS options need a pulsar+ssl:// URL") }
-        if let problem = tlsSettings.problems().first { throw ValidationError(problem.message) }
+        if let problem = (tlsSettings.structuralProblems() + tlsSettings.fileProblems()).first { throw ValidationError(problem.message) }
         if tokenFile != nil && oauth2CredentialsFile != nil { throw ValidationError("give either --token-file or --oauth2-credentials-file") }
     }
 
