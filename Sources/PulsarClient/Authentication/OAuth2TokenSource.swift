@@ -114,15 +114,20 @@ public final class OAuth2TokenSource: @unchecked Sendable {
 
     // MARK: - Fetching
 
-    /// One token request at a time; callers that arrive during it share its answer.
+    /// One token request at a time; callers that arrive during it share its answer. Nothing
+    /// runs under the lock but the bookkeeping (a future may complete at once).
     private func fetch() -> EventLoopFuture<String> {
-        lock.withLock { () -> EventLoopFuture<String> in
-            if let inFlight { return inFlight }
-            let request = endpoint().flatMap { self.requestToken(at: $0) }
-            inFlight = request
-            request.whenComplete { _ in self.lock.withLock { self.inFlight = nil } }
-            return request
+        let (existing, created) = lock.withLock { () -> (EventLoopFuture<String>?, EventLoopPromise<String>?) in
+            if let inFlight { return (inFlight, nil) }
+            let promise = http.eventLoopGroup.next().makePromise(of: String.self)
+            inFlight = promise.futureResult
+            return (nil, promise)
         }
+        if let existing { return existing }
+        let promise = created!
+        promise.futureResult.whenComplete { _ in self.lock.withLock { self.inFlight = nil } }
+        endpoint().flatMap { self.requestToken(at: $0) }.cascade(to: promise)
+        return promise.futureResult
     }
 
     /// The token endpoint, from the issuer's OpenID metadata (looked up once).
