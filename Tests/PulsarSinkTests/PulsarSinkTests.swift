@@ -50,7 +50,7 @@ final class PulsarSinkTests: XCTestCase {
         XCTAssertEqual(config.payloadColumn, "payload")
         XCTAssertEqual(config.keyColumn, "key")
         XCTAssertEqual(config.compression, .none)
-        XCTAssertEqual(config.token, ConfigSecret(key: "token", environmentVariable: "T"))
+        XCTAssertEqual(config.connection.token, ConfigSecret(key: "token", environmentVariable: "T"))
         XCTAssertThrowsError(try decode(#"{"service_url":"pulsar://h:6650","topic":"dlq","compression":"brotli"}"#)) { error in
             XCTAssertTrue("\(error)".contains("unknown compression 'brotli'"), "\(error)")
         }

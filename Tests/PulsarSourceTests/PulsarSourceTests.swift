@@ -90,9 +90,9 @@ final class PulsarSourceConfigTests: XCTestCase {
         let file = NSTemporaryDirectory() + "pulsar-token-\(UUID().uuidString)"
         try "secret-token-value\n".write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
-        XCTAssertEqual(try config(#"{"service_url":"pulsar://h:1","topic":"t","subscription":"s","token_file":"\#(file)"}"#).token.resolve(), "secret-token-value")
-        XCTAssertEqual(try config(#"{"service_url":"pulsar://h:1","topic":"t","subscription":"s","token_env":"PT"}"#).token.resolve(environment: ["PT": "abc"]), "abc")
-        XCTAssertThrowsError(try config(#"{"service_url":"pulsar://h:1","topic":"t","subscription":"s","token_env":"PT"}"#).token.resolve(environment: [:])) { error in
+        XCTAssertEqual(try config(#"{"service_url":"pulsar://h:1","topic":"t","subscription":"s","token_file":"\#(file)"}"#).connection.token.resolve(), "secret-token-value")
+        XCTAssertEqual(try config(#"{"service_url":"pulsar://h:1","topic":"t","subscription":"s","token_env":"PT"}"#).connection.token.resolve(environment: ["PT": "abc"]), "abc")
+        XCTAssertThrowsError(try config(#"{"service_url":"pulsar://h:1","topic":"t","subscription":"s","token_env":"PT"}"#).connection.token.resolve(environment: [:])) { error in
             XCTAssertFalse("\(error)".contains("abc"))
         }
         let both = try config(#"{"service_url":"pulsar://h:1","topic":"t","subscription":"s","token":"x","token_file":"\#(file)"}"#)

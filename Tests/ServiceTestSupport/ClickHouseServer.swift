@@ -8,6 +8,24 @@ public final class ClickHouseServer {
     public let httpPort: Int
     public let tcpPort: Int
     public var url: String { "http://127.0.0.1:\(httpPort)" }
+    /// ClickHouse's own HTTPS, when started with `https`.
+    public let https: HTTPS?
+    public var httpsURL: String? { https.map { "https://localhost:\($0.port)" } }
+
+    /// HTTPS served by ClickHouse itself: its certificate and key, and the CA whose client
+    /// certificates it requires (nil: none required).
+    public struct HTTPS {
+        public let port: Int
+        public let certificate: String
+        public let key: String
+        public let clientCA: String?
+        public init(certificate: String, key: String, clientCA: String? = nil) {
+            port = freePort()
+            self.certificate = certificate
+            self.key = key
+            self.clientCA = clientCA
+        }
+    }
 
     public static let packageRoot: String = {
         var url = URL(fileURLWithPath: #filePath)
@@ -16,7 +34,8 @@ public final class ClickHouseServer {
     }()
     static var script: String { packageRoot + "/scripts/services/clickhouse.sh" }
 
-    public init() throws {
+    public init(https: HTTPS? = nil) throws {
+        self.https = https
         let installed = FileManager.default.isExecutableFile(atPath: "/usr/sbin/clickhouse-server")
             || (try? runCommand("/bin/sh", ["-c", "command -v clickhouse-server || command -v clickhouse"]).status) == 0
         guard installed else {
@@ -31,7 +50,9 @@ public final class ClickHouseServer {
     }
 
     public func start() throws {
-        let result = try runCommand("/bin/bash", [Self.script, "start", directory, String(httpPort), String(tcpPort)], timeout: 90)
+        var arguments = [Self.script, "start", directory, String(httpPort), String(tcpPort)]
+        if let https { arguments += [String(https.port), https.certificate, https.key] + (https.clientCA.map { [$0] } ?? []) }
+        let result = try runCommand("/bin/bash", arguments, timeout: 90)
         guard result.status == 0 else { throw TestFailure("ClickHouse did not start:\n\(result.output)") }
     }
 

@@ -94,6 +94,10 @@ stunnel_start() {
     echo "pid ="
     echo "debug = notice"
     echo "output = $dir/stunnel.log"
+    # On an error (a client gone without a TLS close, as a killed process's connection is)
+    # stunnel would end the broker side with a TCP reset, after which pulsar-lite 0.2.0 keeps
+    # the dead connection's consumers forever (see pulsar.sh); close it normally instead.
+    echo "reset = no"
     echo "[tls]"
     echo "accept = 127.0.0.1:$accept"
     echo "connect = 127.0.0.1:$connect"
