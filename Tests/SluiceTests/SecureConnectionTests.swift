@@ -57,7 +57,7 @@ final class SecureConnectionTests: XCTestCase {
 
     /// A pipeline Pulsar source -> ClickHouse sink with the given extra lines in each config.
     private func pipeline(pulsarURL: String, pulsarSettings: [String] = [], clickhouseURL: String, clickhouseTLS: [String] = [],
-                          topic: String = "secure", stopAfter: Int = 1) throws -> String {
+                          topic: String = "secure", stopAfter: Int = 1, table: String = "readings") throws -> String {
         let path = dir + "/pipeline-\(UUID().uuidString.prefix(6)).yaml"
         let tls = clickhouseTLS.isEmpty ? "" : "    tls:\n" + clickhouseTLS.map { "      \($0)\n" }.joined()
         let text = """
@@ -80,7 +80,7 @@ final class SecureConnectionTests: XCTestCase {
           plugin: clickhouse-sink
           config:
             url: \(clickhouseURL)
-            table: readings
+            table: \(table)
         \(tls)checkpointing:
           interval: 1s
           directory: \(dir)/checkpoints
@@ -260,5 +260,100 @@ final class SecureConnectionTests: XCTestCase {
         XCTAssertEqual(try strict.scalar("SELECT count() FROM sensor_readings"), String(n))
         XCTAssertEqual(try strict.scalar("SELECT uniqExact(seq) FROM sensor_readings"), String(n))
         XCTAssertEqual(try strict.scalar("SELECT count() FROM sensor_readings_errors"), "0")
+    }
+
+    // MARK: - OAuth2
+
+    /// A Python helper (an OAuth2 issuer or the token-checking broker front) started in the
+    /// background; it writes its counters to `stats` once it serves.
+    private final class Helper {
+        let process: StartedProcess
+        let stats: String
+        init(_ script: String, _ arguments: [String], stats: String, port: Int) throws {
+            self.stats = stats
+            process = try StartedProcess(PulsarBroker.python, [Built.packageRoot + "/Tests/Fixtures/oauth2/" + script] + arguments + ["--stats", stats])
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline {
+                if FileManager.default.fileExists(atPath: stats), (try? runProcess("/bin/bash", ["-c", "exec 3<>/dev/tcp/127.0.0.1/\(port)"]))?.status == 0 { return }
+                guard process.process.isRunning else { break }
+                usleep(50_000)
+            }
+            throw TestFailure("\(script) did not start:\n\(process.stderrText)")
+        }
+        func counters() throws -> [String: Any] {
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stats))) as? [String: Any] ?? [:]
+        }
+        deinit { kill(process.pid, SIGKILL) }
+    }
+
+    /// OAuth2 client credentials against an issuer that hands out 2-second tokens, through a
+    /// front that checks the token in CONNECT and challenges the client every 1.5 s, as a broker
+    /// does when the token it holds expires. The pipeline runs for about 8 s: the token is
+    /// renewed before each expiry, every challenge is answered with a valid token, and every
+    /// reading arrives. A wrong client secret and a static token the front does not accept are
+    /// refused in one line, the secret never printed.
+    func testOAuth2TokensAreRenewedAndAnswerTheBrokersChallenges() throws {
+        let secretFile = dir + "/client-secret"
+        let secret = "s3cret-\(UUID().uuidString.prefix(8))"
+        try secret.write(toFile: secretFile, atomically: true, encoding: .utf8)
+        let credentials = dir + "/credentials.json"
+        try #"{"type":"client_credentials","client_id":"sluice-test","client_secret":"\#(secret)"}"#.write(toFile: credentials, atomically: true, encoding: .utf8)
+        let signingKey = UUID().uuidString
+        let issuerPort = freePort()
+        let issuer = try Helper("token_server.py", ["--port", String(issuerPort), "--client-id", "sluice-test", "--client-secret-file", secretFile,
+                                                    "--signing-key", signingKey, "--audience", "urn:sluice:test", "--lifetime", "2",
+                                                    "--cert", certs.serverCertificate, "--key", certs.serverKey],
+                                stats: dir + "/issuer.json", port: issuerPort)
+        let frontPort = freePort()
+        let front = try Helper("auth_proxy.py", ["--port", String(frontPort), "--broker-port", String(Self.broker.port), "--signing-key", signingKey,
+                                                 "--challenge-every", "1.5"],
+                               stats: dir + "/front.json", port: frontPort)
+        let terminator = try TLSTerminator(forwardingTo: frontPort, certificate: certs.serverCertificate, key: certs.serverKey)
+        let url = "pulsar+ssl://localhost:\(terminator.port)"
+        try Self.clickhouse.query("CREATE TABLE readings_oauth2 (seq UInt64, sensor_id String) ENGINE = MergeTree ORDER BY seq")
+        func oauth2(_ credentialsFile: String) -> [String] {
+            ["tls_trust_certs_file: \(certs.ca)", "oauth2:", "  issuer_url: https://localhost:\(issuerPort)",
+             "  credentials_file: \(credentialsFile)", "  audience: urn:sluice:test"]
+        }
+
+        let n = 2000
+        let topic = "oauth2-\(UUID().uuidString.prefix(6))"
+        let producer = try StartedProcess(Built.sluice, ["produce", "--url", Self.broker.url, "--topic", topic, "--template", "sensors",
+                                                         "--count", String(n), "--rate", "250"])
+        let path = try pipeline(pulsarURL: url, pulsarSettings: oauth2(credentials), clickhouseURL: Self.clickhouse.url, topic: topic,
+                                stopAfter: n, table: "readings_oauth2")
+        let run = try runProcess(Built.sluice, ["run", path], timeout: 120)
+        XCTAssertEqual(run.status, 0, String(run.stderr.suffix(4000)))
+        XCTAssertEqual(try producer.wait(timeout: 60).status, 0)
+        XCTAssertEqual(try Self.clickhouse.scalar("SELECT count() FROM readings_oauth2"), String(n))
+        XCTAssertEqual(try Self.clickhouse.scalar("SELECT uniqExact(seq) FROM readings_oauth2"), String(n))
+        XCTAssertFalse(run.output.contains(secret), "the client secret was printed")
+
+        let issued = try issuer.counters()
+        let checked = try front.counters()
+        let tokenRequests = issued["token_requests"] as? Int ?? 0
+        let challenges = checked["challenges"] as? Int ?? 0
+        let responses = checked["auth_responses"] as? Int ?? 0
+        XCTAssertGreaterThanOrEqual(tokenRequests, 3, "tokens renewed before they expire: \(issued)")
+        XCTAssertEqual(issued["refused"] as? Int, 0, "\(issued)")
+        XCTAssertEqual(issued["last_form_keys"] as? [String], ["audience", "client_id", "client_secret", "grant_type"])
+        XCTAssertGreaterThanOrEqual(challenges, 3, "\(checked)")
+        XCTAssertGreaterThanOrEqual(responses, challenges - 1, "every challenge answered: \(checked)")
+        XCTAssertGreaterThanOrEqual((checked["tokens"] as? [String])?.count ?? 0, 3, "renewed tokens reached the broker: \(checked)")
+        XCTAssertEqual(checked["refused"] as? Int, 0, "no expired or invalid token reached the broker: \(checked)")
+
+        // A wrong secret: the issuer's refusal, in one line, without the secret.
+        let wrongSecret = "wrong-\(UUID().uuidString.prefix(8))"
+        let wrongCredentials = dir + "/wrong.json"
+        try #"{"client_id":"sluice-test","client_secret":"\#(wrongSecret)"}"#.write(toFile: wrongCredentials, atomically: true, encoding: .utf8)
+        let refused = try runProcess(Built.sluice, ["validate", "--connect", try pipeline(pulsarURL: url, pulsarSettings: oauth2(wrongCredentials), clickhouseURL: Self.clickhouse.url)], timeout: 90)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.output.split(separator: "\n").contains { $0.contains("the issuer refused the token request for client_id sluice-test at https://localhost:\(issuerPort)/oauth/token (HTTP 401, invalid_client") }, refused.output)
+        XCTAssertFalse(refused.output.contains(wrongSecret), refused.output)
+        // A static token the broker does not accept.
+        let bogus = try runProcess(Built.sluice, ["validate", "--connect", try pipeline(pulsarURL: url, pulsarSettings: ["tls_trust_certs_file: \(certs.ca)", "token: not-a-valid-token"], clickhouseURL: Self.clickhouse.url)], timeout: 90)
+        XCTAssertNotEqual(bogus.status, 0)
+        XCTAssertTrue(bogus.output.contains("invalid or expired token"), bogus.output)
+        XCTAssertFalse(bogus.output.contains("not-a-valid-token"), bogus.output)
     }
 }

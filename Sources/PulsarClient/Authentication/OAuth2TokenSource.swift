@@ -102,14 +102,21 @@ public final class OAuth2TokenSource: @unchecked Sendable {
         return fetch().hop(to: loop)
     }
 
-    /// Stops renewing and closes the HTTP client. Once, when the Pulsar client shuts down.
+    /// Stops renewing and closes the HTTP client, when the Pulsar client shuts down.
     public func shutdown() {
-        lock.withLock {
-            stopped = true
+        let first = lock.withLock { () -> Bool in
+            defer { stopped = true }
             renewal?.cancel()
             renewal = nil
+            return !stopped
         }
-        try? http.syncShutdown()
+        if first { try? http.syncShutdown() }
+    }
+
+    /// A source dropped without `shutdown` (its plugin failed to open): close the HTTP client
+    /// without waiting, since this may run on any thread.
+    deinit {
+        if !stopped { http.shutdown { _ in } }
     }
 
     // MARK: - Fetching
