@@ -166,7 +166,7 @@ let package = Package(
         .testTarget(name: "PluginKitTests", dependencies: ["PluginKit"], path: "Tests/PluginKitTests"),
         .testTarget(name: "CRC32CTests", dependencies: ["CRC32C"], path: "Tests/CRC32CTests"),
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "CRC32C"], path: "Tests/SluiceCoreTests"),
-        .testTarget(name: "PulsarClientTests", dependencies: ["PulsarClient"], path: "Tests/PulsarClientTests"),
+        .testTarget(name: "PulsarClientTests", dependencies: ["PulsarClient", .product(name: "NIOEmbedded", package: "swift-nio")], path: "Tests/PulsarClientTests"),
         .testTarget(name: "TLSSupportTests", dependencies: ["TLSSupport", "ServiceTestSupport"], path: "Tests/TLSSupportTests"),
         .testTarget(name: "PulsarSourceTests", dependencies: ["PulsarSource", "PulsarClient", "PluginKit"], path: "Tests/PulsarSourceTests"),
         .testTarget(name: "PulsarSinkTests", dependencies: ["PulsarSink", "PulsarClient", "PluginKit"], path: "Tests/PulsarSinkTests"),

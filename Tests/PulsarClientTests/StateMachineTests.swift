@@ -389,7 +389,13 @@ final class NamesTests: XCTestCase {
         let url = try ServiceURL("pulsar://127.0.0.1:6650")
         XCTAssertEqual(url.host, "127.0.0.1")
         XCTAssertEqual(url.port, 6650)
-        for bad in ["http://x:1", "pulsar://x", "pulsar://x:0", "pulsar://:1", "pulsar://x:y"] {
+        XCTAssertFalse(url.usesTLS)
+        let tls = try ServiceURL("pulsar+ssl://broker.example.com:6651/")
+        XCTAssertTrue(tls.usesTLS)
+        XCTAssertEqual(tls.host, "broker.example.com")
+        XCTAssertEqual(tls.description, "pulsar+ssl://broker.example.com:6651")
+        XCTAssertNotEqual(try ServiceURL("pulsar://h:1"), try ServiceURL("pulsar+ssl://h:1"), "never the same connection")
+        for bad in ["pulsar+tls://x:1", "https://x:1", "http://x:1", "pulsar://x", "pulsar://x:0", "pulsar://:1", "pulsar://x:y"] {
             XCTAssertThrowsError(try ServiceURL(bad), bad)
         }
         let id = MessageID(ledger: 1, entry: 2, batchIndex: 3, partition: 4)
