@@ -3,6 +3,8 @@
 # ClickHouse (started for the run), from a backlog of E2E_MESSAGES (default 1,000,000) sensor
 # readings:
 #   sluice      pipelines/sensors.yaml, exactly-once, checkpoints every second (release build)
+#   sluice TLS  the same over TLS on both sides (pulsar+ssl through stunnel, ClickHouse's HTTPS),
+#               a fresh subscription into a copy of the table
 #   python      the pipeline a user would write by hand: official client, json.loads, an HTTP
 #               insert every 20,000 rows, cumulative ack after each insert
 #   limit       the slower of consuming alone (sluice's Pulsar source into a null sink) and
@@ -44,6 +46,17 @@ PY
   rows=$(chq "SELECT count() FROM sensor_readings")
   [ "$rows" = "$(chq 'SELECT uniqExact(seq) FROM sensor_readings')" ] || echo "WARNING: duplicates in sensor_readings" >&2
 
+  # sluice over TLS on both sides: the same file with the CA added to each connection.
+  chq "CREATE TABLE sensor_readings_tls AS sensor_readings" >/dev/null
+  sed -e "s|    receiver_queue_size: 2000|    receiver_queue_size: 2000\n    tls_trust_certs_file: $certs/ca.pem|" \
+      -e "s|    table: sensor_readings\$|    table: sensor_readings_tls\n    tls: { ca_file: \"$certs/ca.pem\" }|" \
+      -e "s|    table: sensor_readings_errors|    table: sensor_readings_errors\n    tls: { ca_file: \"$certs/ca.pem\" }|" \
+      "$dir/sensors.yaml" > "$dir/sensors-tls.yaml"
+  local t_s t_rss t_cpu t_rows
+  read -r t_s t_rss t_cpu < <(PULSAR_URL=$pulsar_tls CLICKHOUSE_URL=$ch_tls PULSAR_SUBSCRIPTION=bench-tls SLUICE_CHECKPOINT_DIR=$dir/ck-tls SLUICE_CHECKPOINT_INTERVAL=1s \
+    measure "$dir/sluice-tls" "$bin/sluice" worker "$dir/sensors-tls.yaml")
+  t_rows=$(chq "SELECT count() FROM sensor_readings_tls")
+
   # python: a fresh subscription on the same topic.
   local p_s p_rss p_cpu
   read -r p_s p_rss p_cpu < <(measure "$dir/python" "$python" Tests/Fixtures/bench/python_pipeline.py "$pulsar" "$topic" bench-python "$ch" sensor_readings_py "$n")
@@ -75,6 +88,9 @@ s, p, c, i = rows / $s_s, $(chq "SELECT count() FROM sensor_readings_py") / $p_s
 limit = min(c, i)
 # CPU per row (getrusage of the child) is steadier than wall time on a shared machine.
 print(f"sluice (exactly-once, checkpoint/s): {s:>11,.0f} rows/s  {$s_s:6.2f} s  peak RSS {$s_rss/1024:6.1f} MB  CPU {$s_cpu:.1f} s = {$s_cpu/rows*1e6:.2f} us/row")
+t = $t_rows / $t_s
+print(f"sluice over TLS (both sides):        {t:>11,.0f} rows/s  {$t_s:6.2f} s  peak RSS {$t_rss/1024:6.1f} MB  CPU {$t_cpu:.1f} s = {$t_cpu/max(1, $t_rows)*1e6:.2f} us/row"
+      f"  (TLS / plaintext: {t/s:.2f}x rows/s, {($t_cpu/max(1, $t_rows))/($s_cpu/rows):.2f}x CPU per row)")
 print(f"python by hand (20k-row inserts):    {p:>11,.0f} rows/s  {$p_s:6.2f} s  peak RSS {$p_rss/1024:6.1f} MB  CPU {$p_cpu:.1f} s = {$p_cpu/max(1, $(chq "SELECT count() FROM sensor_readings_py"))*1e6:.2f} us/row")
 print(f"consuming alone (sluice, null sink): {c:>11,.0f} msg/s")
 print(f"inserting alone (curl, Native):      {i:>11,.0f} rows/s")
