@@ -117,6 +117,9 @@ final class ClickHouseClient {
         var requestTimeout: TimeInterval = 300
         /// How an https:// URL is verified, and the client certificate; unused for http://.
         var tls = TLSSettings(names: .clickHouse)
+        /// The client certificate is the user's credential (ClickHouse's certificate
+        /// authentication) instead of a password.
+        var certificateAuthentication = false
     }
 
     struct RetryPolicy {
@@ -130,7 +133,8 @@ final class ClickHouseClient {
     let options: Options
     private let group: MultiThreadedEventLoopGroup
     private let http: HTTPClient
-    private let authorization: String?
+    /// The headers that say who the client is, sent with every request.
+    let identityHeaders: [(String, String)]
     private var isShutDown = false
 
     /// Throws when the TLS settings cannot be used (a missing file).
@@ -154,12 +158,19 @@ final class ClickHouseClient {
         configuration.decompression = .disabled
         configuration.redirectConfiguration = .disallow
         http = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: configuration)
-        if !options.user.isEmpty || options.password != nil {
-            let credentials = "\(options.user):\(options.password ?? "")"
-            authorization = "Basic " + Data(credentials.utf8).base64EncodedString()
-        } else {
-            authorization = nil
+        identityHeaders = Self.identityHeaders(options)
+    }
+
+    /// Basic authentication with user and password; or, with `certificateAuthentication`,
+    /// ClickHouse's certificate authentication (22.3 and later): the user named, the client
+    /// certificate of the TLS connection as the proof, no password sent.
+    static func identityHeaders(_ options: Options) -> [(String, String)] {
+        if options.certificateAuthentication {
+            return [("X-ClickHouse-User", options.user), ("X-ClickHouse-SSL-Certificate-Auth", "on")]
         }
+        guard !options.user.isEmpty || options.password != nil else { return [] }
+        let credentials = "\(options.user):\(options.password ?? "")"
+        return [("Authorization", "Basic " + Data(credentials.utf8).base64EncodedString())]
     }
 
     deinit { if !isShutDown { shutdown() } }
@@ -263,7 +274,7 @@ final class ClickHouseClient {
         all["database"] = options.database
         let url = ClickHouseClient.url(options.url, parameters: all)
         var headers = HTTPHeaders()
-        if let authorization { headers.add(name: "Authorization", value: authorization) }
+        for (name, value) in identityHeaders { headers.add(name: name, value: value) }
         headers.add(name: "Content-Type", value: "application/octet-stream")
         if compressedHeader { headers.add(name: "Content-Encoding", value: "gzip") }
         let request: HTTPClient.Request

@@ -54,7 +54,7 @@ public final class ClickHouseSink: SinkPlugin {
             url: config.url, user: config.user, password: password, database: config.database,
             settings: config.settings.mapValues(\.text), gzip: config.compression == "gzip",
             connectTimeout: config.connectTimeout.seconds, requestTimeout: config.requestTimeout.seconds,
-            tls: config.tls.settings)
+            tls: config.tls.settings, certificateAuthentication: config.tls.certificateAuthentication)
         if options.usesTLS, let warning = options.tls.insecureWarning(endpoint: config.url) {
             host.log(.warn, "warning: " + warning)
         }

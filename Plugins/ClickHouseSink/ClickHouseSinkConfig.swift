@@ -49,10 +49,13 @@ extension ClickHouseSink {
             var keyFile: String?
             var verifyHostname = true
             var insecureSkipVerify = false
+            /// The client certificate authenticates `user` (ClickHouse's certificate authentication).
+            var certificateAuthentication = false
 
             enum CodingKeys: String, CodingKey {
                 case caFile = "ca_file", certFile = "cert_file", keyFile = "key_file"
                 case verifyHostname = "verify_hostname", insecureSkipVerify = "insecure_skip_verify"
+                case certificateAuthentication = "certificate_authentication"
             }
 
             init() {}
@@ -64,9 +67,10 @@ extension ClickHouseSink {
                 keyFile = try c.decodeIfPresent(String.self, forKey: .keyFile)
                 verifyHostname = try c.decodeIfPresent(Bool.self, forKey: .verifyHostname) ?? true
                 insecureSkipVerify = try c.decodeIfPresent(Bool.self, forKey: .insecureSkipVerify) ?? false
+                certificateAuthentication = try c.decodeIfPresent(Bool.self, forKey: .certificateAuthentication) ?? false
             }
 
-            var isGiven: Bool { caFile != nil || certFile != nil || keyFile != nil || !verifyHostname || insecureSkipVerify }
+            var isGiven: Bool { caFile != nil || certFile != nil || keyFile != nil || !verifyHostname || insecureSkipVerify || certificateAuthentication }
 
             var settings: TLSSettings {
                 var settings = TLSSettings(names: .clickHouse)
@@ -184,7 +188,8 @@ extension ClickHouseSink {
         "cert_file":{"type":"string","minLength":1,"description":"client certificate (PEM) for mutual TLS"},
         "key_file":{"type":"string","minLength":1,"description":"the client certificate's private key (PEM)"},
         "verify_hostname":{"type":"boolean","default":true,"description":"the server's certificate must name the URL's host"},
-        "insecure_skip_verify":{"type":"boolean","default":false,"description":"accept any certificate (logged as a warning; never in production)"}}}
+        "insecure_skip_verify":{"type":"boolean","default":false,"description":"accept any certificate (logged as a warning; never in production)"},
+        "certificate_authentication":{"type":"boolean","default":false,"description":"the client certificate authenticates user, no password (ClickHouse 22.3+)"}}}
      }}
     """#
 
@@ -207,6 +212,14 @@ extension ClickHouseSink {
         // The files are read when connecting (validate --connect, open).
         if let problem = config.tls.settings.structuralProblems().first {
             throw PluginError(problem.message, configPath: "/tls/" + problem.option.replacingOccurrences(of: "tls.", with: ""))
+        }
+        if config.tls.certificateAuthentication {
+            if config.tls.certFile == nil {
+                throw PluginError("tls.certificate_authentication needs tls.cert_file and tls.key_file: the certificate is the credential", configPath: "/tls/certificate_authentication")
+            }
+            if config.password.isGiven {
+                throw PluginError("tls.certificate_authentication sends no password: remove the password", configPath: "/tls/certificate_authentication")
+            }
         }
         if let schema = config.inputSchema {
             for (name, type) in schema.sorted(by: { $0.key < $1.key }) where ArrowFormat(typeName: type) == nil {

@@ -57,7 +57,7 @@ final class SecureConnectionTests: XCTestCase {
 
     /// A pipeline Pulsar source -> ClickHouse sink with the given extra lines in each config.
     private func pipeline(pulsarURL: String, pulsarSettings: [String] = [], clickhouseURL: String, clickhouseTLS: [String] = [],
-                          topic: String = "secure", stopAfter: Int = 1, table: String = "readings") throws -> String {
+                          topic: String = "secure", stopAfter: Int = 1, table: String = "readings", extra: String = "") throws -> String {
         let path = dir + "/pipeline-\(UUID().uuidString.prefix(6)).yaml"
         let tls = clickhouseTLS.isEmpty ? "" : "    tls:\n" + clickhouseTLS.map { "      \($0)\n" }.joined()
         let text = """
@@ -84,6 +84,7 @@ final class SecureConnectionTests: XCTestCase {
         \(tls)checkpointing:
           interval: 1s
           directory: \(dir)/checkpoints
+        \(extra)
         """
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
@@ -154,10 +155,23 @@ final class SecureConnectionTests: XCTestCase {
         try assertRefused(try pipeline(pulsarURL: endpoint, pulsarSettings: [trust, "tls_cert_file: \(certs.clientCertificate)", "tls_key_file: \(dir)/missing.key"],
                                        clickhouseURL: Self.clickhouse.url),
                           [endpoint, "tls_key_file \(dir)/missing.key cannot be read"])
-        let good = try pipeline(pulsarURL: endpoint, pulsarSettings: [trust, "tls_cert_file: \(certs.clientCertificate)", "tls_key_file: \(certs.clientKey)"],
-                                clickhouseURL: Self.clickhouse.url)
+        // The Pulsar sink (dead letters to a topic) takes the same settings.
+        let mutual = [trust, "tls_cert_file: \(certs.clientCertificate)", "tls_key_file: \(certs.clientKey)"]
+        let deadLetters = """
+        dead_letter:
+          plugin: pulsar-sink
+          config:
+            service_url: \(endpoint)
+            topic: secure-dead-letters
+        \(mutual.map { "    \($0)" }.joined(separator: "\n"))
+        """
+        let good = try pipeline(pulsarURL: endpoint, pulsarSettings: mutual, clickhouseURL: Self.clickhouse.url, extra: deadLetters)
         let connected = try runProcess(Built.sluice, ["validate", "--connect", good], timeout: 90)
         XCTAssertEqual(connected.status, 0, connected.output)
+        XCTAssertEqual(connected.output.components(separatedBy: ": connected (open and close succeeded)").count - 1, 4, "source, parser, sink and dead letters:\n\(connected.output)")
+        let sinkWithoutCertificate = try pipeline(pulsarURL: endpoint, pulsarSettings: mutual, clickhouseURL: Self.clickhouse.url,
+                                                  extra: "dead_letter: { plugin: pulsar-sink, config: { service_url: \"\(endpoint)\", topic: d, tls_trust_certs_file: \"\(certs.ca)\" } }")
+        try assertRefused(sinkWithoutCertificate, [endpoint, "the server requires a client certificate"])
     }
 
     // MARK: - ClickHouse
