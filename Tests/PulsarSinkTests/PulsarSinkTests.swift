@@ -55,7 +55,7 @@ final class PulsarSinkTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("unknown compression 'brotli'"), "\(error)")
         }
         XCTAssertThrowsError(try PulsarSink.validate(try decode(#"{"service_url":"pulsar://h:6650","topic":"dlq","token":"a","token_file":"/x"}"#))) { error in
-            XCTAssertEqual((error as? ConfigProblem)?.configPath, "/token_file")
+            XCTAssertEqual((error as? PluginError)?.configPath, "/token_file")
         }
     }
 }
