@@ -166,24 +166,28 @@ public final class PulsarClient: @unchecked Sendable {
         let prepared = config.authentication.prepare(on: loop)
         if config.crashSafeClose {
             // Connect the socket here (blocking, off the event loop), hand a second descriptor
-            // of it to a guardian process, then give it to NIO.
-            let promise = loop.makePromise(of: (Int32, SocketGuardian?).self)
+            // of it to a guardian process, then give it to NIO; only once the credentials are
+            // ready, so a failed token request leaves no socket behind.
             let log = self.log
-            DispatchQueue.global().async {
-                do {
-                    let fd = try connectSocket(host: url.host, port: url.port, timeout: config.connectionTimeout)
-                    var guardian: SocketGuardian?
+            let connected = prepared.flatMap { () -> EventLoopFuture<(Int32, SocketGuardian?)> in
+                let promise = loop.makePromise(of: (Int32, SocketGuardian?).self)
+                DispatchQueue.global().async {
                     do {
-                        guardian = try SocketGuardian.start(socket: fd)
+                        let fd = try connectSocket(host: url.host, port: url.port, timeout: config.connectionTimeout)
+                        var guardian: SocketGuardian?
+                        do {
+                            guardian = try SocketGuardian.start(socket: fd)
+                        } catch {
+                            log?("cannot start the connection guardian (\(error)); if this process is killed, the broker sees a reset")
+                        }
+                        promise.succeed((fd, guardian))
                     } catch {
-                        log?("cannot start the connection guardian (\(error)); if this process is killed, the broker sees a reset")
+                        promise.fail(error)
                     }
-                    promise.succeed((fd, guardian))
-                } catch {
-                    promise.fail(error)
                 }
+                return promise.futureResult
             }
-            connect = prepared.flatMap { promise.futureResult }.flatMap { fd, guardian in
+            connect = connected.flatMap { fd, guardian in
                 bootstrap.withConnectedSocket(fd).map { channel in
                     if let guardian { channel.closeFuture.whenComplete { _ in guardian.release() } }
                     return channel
