@@ -79,3 +79,30 @@ final class AuthenticationTests: XCTestCase {
         XCTAssertEqual(OAuth2TokenSource.formEncode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9")
     }
 }
+
+/// Where a lookup answer sends a client, over TLS and over plaintext.
+final class LookupAnswerTests: XCTestCase {
+    private func answer(_ fill: (inout Pulsar_Proto_CommandLookupTopicResponse) -> Void) -> Pulsar_Proto_CommandLookupTopicResponse {
+        var r = Pulsar_Proto_CommandLookupTopicResponse()
+        r.response = .connect
+        fill(&r)
+        return r
+    }
+
+    func testTLSFollowsOnlyTheTLSAddress() throws {
+        let tls = try ServiceURL("pulsar+ssl://cluster:6651")
+        let both = answer { $0.brokerServiceURL = "pulsar://broker-2:6650"; $0.brokerServiceURLTls = "pulsar+ssl://broker-2:6651" }
+        XCTAssertEqual(LookupAnswer(both, serviceURL: tls), .connect(try ServiceURL("pulsar+ssl://broker-2:6651")))
+        XCTAssertEqual(LookupAnswer(both, serviceURL: try ServiceURL("pulsar://cluster:6650")), .connect(try ServiceURL("pulsar://broker-2:6650")))
+        let plaintextOnly = answer { $0.brokerServiceURL = "pulsar://127.0.0.1:6650" }
+        XCTAssertEqual(LookupAnswer(plaintextOnly, serviceURL: tls), .serviceURL(plaintextOnly: "pulsar://127.0.0.1:6650"), "never downgraded")
+        let redirect = answer { $0.response = .redirect; $0.authoritative = true; $0.brokerServiceURLTls = "pulsar+ssl://broker-3:6651" }
+        XCTAssertEqual(LookupAnswer(redirect, serviceURL: tls), .redirect(try ServiceURL("pulsar+ssl://broker-3:6651"), authoritative: true))
+        let proxied = answer { $0.proxyThroughServiceURL = true; $0.brokerServiceURLTls = "pulsar+ssl://broker-2:6651" }
+        XCTAssertEqual(LookupAnswer(proxied, serviceURL: tls), .serviceURL(plaintextOnly: nil))
+        let mislabelled = answer { $0.brokerServiceURLTls = "pulsar://broker-2:6650" }
+        guard case .failed = LookupAnswer(mislabelled, serviceURL: tls) else { return XCTFail("a plaintext URL in the TLS field is refused") }
+        let failed = answer { $0.response = .failed; $0.error = .topicNotFound; $0.message = "no topic" }
+        XCTAssertEqual(LookupAnswer(failed, serviceURL: tls), .failed(.server(code: "topicNotFound", message: "no topic")))
+    }
+}

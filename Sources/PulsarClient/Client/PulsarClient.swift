@@ -235,30 +235,20 @@ public final class PulsarClient: @unchecked Sendable {
             handler.request { id in
                 PulsarCommands.lookup(topic: topic, requestID: id, authoritative: authoritative)
             }.flatMap { response in
-                let r = response.lookupTopicResponse
-                if r.response == .failed || r.hasError {
-                    return self.eventLoop.makeFailedFuture(PulsarError.server(code: "\(r.error)", message: r.message))
-                }
-                // Over TLS the broker's TLS URL is followed; a plaintext one never is (no
-                // silent downgrade), and neither is a TLS one from a plaintext service URL.
-                let useTLS = self.configuration.serviceURL.usesTLS
-                let advertised = useTLS ? (r.hasBrokerServiceURLTls ? r.brokerServiceURLTls : nil) : (r.hasBrokerServiceURL ? r.brokerServiceURL : nil)
-                if r.proxyThroughServiceURL || advertised == nil || advertised!.isEmpty {
-                    if useTLS && !r.proxyThroughServiceURL && r.hasBrokerServiceURL && !self.loggedLookupWithoutTLS {
-                        // A single broker behind a TLS terminator (stunnel, a load balancer) does not know its
-                        // TLS address; the service URL is the way to it.
+                switch LookupAnswer(response.lookupTopicResponse, serviceURL: self.configuration.serviceURL) {
+                case .failed(let error):
+                    return self.eventLoop.makeFailedFuture(error)
+                case .serviceURL(let plaintextOnly):
+                    if let plaintextOnly, !self.loggedLookupWithoutTLS {
                         self.loggedLookupWithoutTLS = true
-                        self.log?("the lookup of \(topic) answered only the plaintext broker URL \(r.brokerServiceURL); staying on \(self.configuration.serviceURL) (TLS)")
+                        self.log?("the lookup of \(topic) answered only the plaintext broker URL \(plaintextOnly); staying on \(self.configuration.serviceURL) (TLS)")
                     }
                     return self.connection(to: self.configuration.serviceURL)
+                case .redirect(let target, let authoritative):
+                    return self.lookup(topic, at: target, authoritative: authoritative, hops: hops + 1)
+                case .connect(let target):
+                    return self.connection(to: target)
                 }
-                guard let target = try? ServiceURL(advertised!), target.usesTLS == useTLS else {
-                    return self.eventLoop.makeFailedFuture(PulsarError.protocolViolation("lookup answered with broker URL '\(advertised!)'"))
-                }
-                if r.response == .redirect {
-                    return self.lookup(topic, at: target, authoritative: r.authoritative, hops: hops + 1)
-                }
-                return self.connection(to: target)
             }
         }
     }
