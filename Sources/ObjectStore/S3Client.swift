@@ -131,6 +131,9 @@ public final class S3Client: @unchecked Sendable {
         http.timeout = .init(connect: configuration.connectTimeout, read: configuration.requestTimeout)
         http.decompression = .disabled
         http.redirectConfiguration = .disallow
+        // Our backoff retries a refused connection (and logs what it waits for); AsyncHTTPClient's
+        // own would keep retrying until the connect timeout, attempt after attempt.
+        http.connectionPool.retryConnectionEstablishment = false
         self.http = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: http)
         signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region)
         endpoint = URL(string: configuration.endpoint)!
