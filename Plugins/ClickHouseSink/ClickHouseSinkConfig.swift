@@ -70,7 +70,7 @@ extension ClickHouseSink {
                 certificateAuthentication = try c.decodeIfPresent(Bool.self, forKey: .certificateAuthentication) ?? false
             }
 
-            var isGiven: Bool { caFile != nil || certFile != nil || keyFile != nil || !verifyHostname || insecureSkipVerify || certificateAuthentication }
+            var isGiven: Bool { settings.isCustomized || certificateAuthentication }
 
             var settings: TLSSettings {
                 var settings = TLSSettings(names: .clickHouse)

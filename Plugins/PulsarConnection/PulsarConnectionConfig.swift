@@ -74,17 +74,13 @@ public struct PulsarConnectionConfig: Decodable {
         return settings
     }
 
-    private var usesTLSSettings: Bool {
-        tlsTrustCertsFile != nil || tlsCertFile != nil || tlsKeyFile != nil || tlsAllowInsecureConnection || !tlsHostnameVerification
-    }
-
     /// Every problem, each with the JSON Pointer of its key. Reads no file (the certificates and
     /// credentials are read when connecting, so a pipeline validates where its secrets are not
     /// mounted); connects nowhere.
     public func problems(serviceURL: String) -> [PluginError] {
         var errors = token.problems().map { PluginError($0.message, configPath: $0.configPath) }
         let url = try? ServiceURL(serviceURL)
-        if let url, !url.usesTLS, usesTLSSettings {
+        if let url, !url.usesTLS, tlsSettings.isCustomized {
             // Never a silent downgrade: TLS settings on a plaintext URL are a mistake.
             errors.append(PluginError("TLS settings are given but service_url \(serviceURL) is plaintext: use pulsar+ssl://", configPath: "/service_url"))
         }
@@ -107,18 +103,10 @@ public struct PulsarConnectionConfig: Decodable {
     public func clientConfiguration(serviceURL: String, log: @escaping @Sendable (String) -> Void) throws -> ClientConfiguration {
         var configuration = ClientConfiguration(serviceURL: try ServiceURL(serviceURL))
         configuration.tls = tlsSettings
-        if let oauth2 {
-            var settings = OAuth2TokenSource.Configuration(issuerURL: oauth2.issuerURL, credentialsFile: oauth2.credentialsFile,
-                                                           audience: oauth2.audience, scope: oauth2.scope)
-            settings.trustFile = tlsTrustCertsFile
-            let source = try OAuth2TokenSource(configuration: settings)
-            source.log = log
-            configuration.authentication = .oauth2(source)
-        } else if let token = try token.resolve() {
-            configuration.authentication = .token(token)
-        } else if tlsCertFile != nil {
-            configuration.authentication = .tlsCertificate
-        }
+        configuration.authentication = try PulsarAuthentication.choose(
+            token: try token.resolve(),
+            oauth2: oauth2.map { OAuth2TokenSource.Configuration(issuerURL: $0.issuerURL, credentialsFile: $0.credentialsFile, audience: $0.audience, scope: $0.scope) },
+            tls: tlsSettings, log: log)
         if configuration.serviceURL.usesTLS, let warning = tlsSettings.insecureWarning(endpoint: configuration.serviceURL.description) {
             log("warning: " + warning)
         }

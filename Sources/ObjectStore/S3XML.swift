@@ -4,15 +4,7 @@
 enum S3XML {
     /// The texts of every `<name>...</name>` element in `xml`, in order.
     static func values(_ name: String, in xml: Substring) -> [String] {
-        var found: [String] = []
-        let open = "<\(name)>", close = "</\(name)>"
-        var rest = xml[...]
-        while let start = rest.range(of: open) {
-            guard let end = rest[start.upperBound...].range(of: close) else { break }
-            found.append(decode(rest[start.upperBound..<end.lowerBound]))
-            rest = rest[end.upperBound...]
-        }
-        return found
+        sections(name, in: xml).map(decode)
     }
 
     static func value(_ name: String, in xml: Substring) -> String? { values(name, in: xml).first }

@@ -63,7 +63,7 @@ public enum TLSFailure {
         if text.contains("CERTIFICATE_REQUIRED") || (!hasClientCertificate && text.contains("HANDSHAKE_FAILURE")) {
             return "TLS to \(endpoint): the server requires a client certificate (set \(names.certificateFile) and \(names.keyFile))"
         }
-        if hasClientCertificate, let alert = ["UNKNOWN_CA", "BAD_CERTIFICATE", "CERTIFICATE_UNKNOWN", "CERTIFICATE_EXPIRED", "CERTIFICATE_REVOKED", "ACCESS_DENIED", "HANDSHAKE_FAILURE", "DECRYPT_ERROR"].first(where: { text.contains("ALERT_" + $0) || text.contains("ALERT_HANDSHAKE_FAILURE") && $0 == "HANDSHAKE_FAILURE" }) {
+        if hasClientCertificate, let alert = ["UNKNOWN_CA", "BAD_CERTIFICATE", "CERTIFICATE_UNKNOWN", "CERTIFICATE_EXPIRED", "CERTIFICATE_REVOKED", "ACCESS_DENIED", "HANDSHAKE_FAILURE", "DECRYPT_ERROR"].first(where: { text.contains("ALERT_" + $0) }) {
             return "TLS to \(endpoint): the server refused the client certificate in \(settings.certificateFile ?? "") (alert \(alert.lowercased().replacingOccurrences(of: "_", with: " ")); is it issued by a CA the server trusts?)"
         }
         if text.contains("WRONG_VERSION_NUMBER") || text.contains("PACKET_LENGTH_TOO_LONG") || text.contains("UNKNOWN_PROTOCOL") {

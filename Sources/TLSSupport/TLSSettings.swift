@@ -40,6 +40,12 @@ public struct TLSSettings: Sendable, Equatable {
         self.names = names
     }
 
+    /// Whether anything differs from the defaults (system trust, no client certificate, both
+    /// verifications on): settings that mean nothing beside a plaintext URL.
+    public var isCustomized: Bool {
+        trustFile != nil || certificateFile != nil || keyFile != nil || !verifyHostname || !verifyCertificate
+    }
+
     /// The warning to log once when verification is off; nil when it is on.
     public func insecureWarning(endpoint: String) -> String? {
         if !verifyCertificate {

@@ -1,4 +1,5 @@
 import NIOCore
+import TLSSupport
 
 /// How a client proves who it is to the broker, in CONNECT and when the broker sends
 /// AUTH_CHALLENGE.
@@ -12,6 +13,21 @@ public enum PulsarAuthentication: Sendable {
     /// Pulsar's TLS authentication provider: the client certificate of the TLS connection is
     /// the identity; CONNECT only names the method.
     case tlsCertificate
+
+    /// The one rule for which method a client uses: OAuth2 when configured (its issuer also
+    /// trusted through the TLS trust file), else a token, else the TLS client certificate as the
+    /// identity, else none. Makes the OAuth2 source (reading its credentials file).
+    public static func choose(token: String?, oauth2: OAuth2TokenSource.Configuration?, tls: TLSSettings,
+                              log: (@Sendable (String) -> Void)? = nil) throws -> PulsarAuthentication {
+        if var oauth2 {
+            oauth2.trustFile = tls.trustFile
+            let source = try OAuth2TokenSource(configuration: oauth2)
+            source.log = log
+            return .oauth2(source)
+        }
+        if let token { return .token(token) }
+        return tls.certificateFile != nil ? .tlsCertificate : .none
+    }
 
     /// The method name sent in CONNECT and AUTH_RESPONSE; nil: none.
     var methodName: String? {

@@ -40,6 +40,8 @@ final class PulsarChannelHandler: ChannelInboundHandler, RemovableChannelHandler
     private var closeError: PulsarError?
     /// The TLS failure that closed this connection, explained.
     private(set) var tlsError: TLSConnectionError?
+    /// `tlsError` as the error requests and listeners see.
+    private var tlsFailure: PulsarError? { tlsError.map { .notAuthorized($0.explanation) } }
     private var pendingWrites = false
 
     enum ListenerKey: Hashable { case consumer(UInt64), producer(UInt64) }
@@ -167,12 +169,12 @@ final class PulsarChannelHandler: ChannelInboundHandler, RemovableChannelHandler
         case .forwardToConsumer, .forwardToProducer:
             break
         case .closeConnection(let error, let failing):
-            let error = tlsError.map { PulsarError.notAuthorized($0.explanation) } ?? error
+            let error = tlsFailure ?? error
             closeError = error
             for id in failing { requests.removeValue(forKey: id)?.promise.fail(error) }
             context?.close(promise: nil)
         case .connectionClosed(let error, let failing):
-            let error = closeError ?? tlsError.map { PulsarError.notAuthorized($0.explanation) } ?? error
+            let error = closeError ?? tlsFailure ?? error
             for id in failing { requests.removeValue(forKey: id)?.promise.fail(error) }
             for (_, r) in requests { r.promise.fail(error) }
             requests = [:]

@@ -51,13 +51,9 @@ struct ProduceCommand: ParsableCommand {
         if !(0...100).contains(malformedPercent) { throw ValidationError("--malformed-percent must be between 0 and 100") }
         do { _ = try ServiceURL(url) } catch { throw ValidationError("\(error)") }
         do { _ = try TopicName(topic) } catch { throw ValidationError("\(error)") }
-        if tlsOptionsGiven && !url.hasPrefix("pulsar+ssl://") { throw ValidationError("TLS options need a pulsar+ssl:// URL") }
+        if tlsSettings.isCustomized && !url.hasPrefix("pulsar+ssl://") { throw ValidationError("TLS options need a pulsar+ssl:// URL") }
         if let problem = (tlsSettings.structuralProblems() + tlsSettings.fileProblems()).first { throw ValidationError(problem.message) }
         if tokenFile != nil && oauth2CredentialsFile != nil { throw ValidationError("give either --token-file or --oauth2-credentials-file") }
-    }
-
-    private var tlsOptionsGiven: Bool {
-        tlsTrustCertsFile != nil || tlsCertFile != nil || tlsKeyFile != nil || noHostnameVerification || tlsAllowInsecureConnection
     }
 
     private var tlsSettings: TLSSettings {
@@ -85,18 +81,16 @@ struct ProduceCommand: ParsableCommand {
         }
         let total = file != nil ? min(count ?? lines.count, lines.count) : count!
 
-        var clientConfiguration = ClientConfiguration(serviceURL: try ServiceURL(url), token: token)
+        var clientConfiguration = ClientConfiguration(serviceURL: try ServiceURL(url))
         clientConfiguration.tls = tlsSettings
         if let warning = tlsSettings.insecureWarning(endpoint: url), clientConfiguration.serviceURL.usesTLS { Log.warn(warning) }
-        if let oauth2CredentialsFile {
-            var settings = OAuth2TokenSource.Configuration(issuerURL: oauth2IssuerURL, credentialsFile: oauth2CredentialsFile,
-                                                           audience: oauth2Audience, scope: oauth2Scope)
-            settings.trustFile = tlsTrustCertsFile
-            do { clientConfiguration.authentication = .oauth2(try OAuth2TokenSource(configuration: settings)) } catch {
-                throw ValidationError("\(error)")
-            }
-        } else if token == nil && tlsCertFile != nil {
-            clientConfiguration.authentication = .tlsCertificate
+        do {
+            clientConfiguration.authentication = try PulsarAuthentication.choose(
+                token: token,
+                oauth2: oauth2CredentialsFile.map { OAuth2TokenSource.Configuration(issuerURL: oauth2IssuerURL, credentialsFile: $0, audience: oauth2Audience, scope: oauth2Scope) },
+                tls: tlsSettings)
+        } catch {
+            throw ValidationError("\(error)")
         }
         let client = PulsarClient(configuration: clientConfiguration)
         client.log = { line in Log.info(line) }
