@@ -104,7 +104,7 @@ let package = Package(
         // it is tested in-process; `sluice` is its thin executable.
         .target(
             name: "SluiceRuntime",
-            dependencies: [
+            dependencies: ["ObjectStore", 
                 "SluiceCore", "SluiceArrow", "PluginABI", "PulsarClient", "TLSSupport", "CProcessControl", "DurableFiles", "ConfigValues", "ThreadConditions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -70,7 +70,7 @@ public struct S3Configuration: Sendable {
     /// https://endpoint/bucket/key (S3-compatible stores, and the default with a custom
     /// endpoint) instead of https://bucket.endpoint/key.
     public var pathStyle: Bool
-    public var credentials: AWSCredentials
+    public var credentials: AWSCredentialSource
     public var requestTimeout: TimeAmount = .seconds(30)
     public var connectTimeout: TimeAmount = .seconds(5)
     /// Attempts per request, the first included, for retryable failures.
@@ -78,11 +78,15 @@ public struct S3Configuration: Sendable {
     public var initialBackoff: TimeAmount = .milliseconds(100)
     public var maxBackoff: TimeAmount = .seconds(5)
 
-    public init(endpoint: String, region: String, pathStyle: Bool, credentials: AWSCredentials) {
+    public init(endpoint: String, region: String, pathStyle: Bool, credentials: AWSCredentialSource) {
         self.endpoint = endpoint
         self.region = region
         self.pathStyle = pathStyle
         self.credentials = credentials
+    }
+
+    public init(endpoint: String, region: String, pathStyle: Bool, credentials: AWSCredentials) {
+        self.init(endpoint: endpoint, region: region, pathStyle: pathStyle, credentials: .fixed(credentials))
     }
 
     /// The configuration the AWS SDKs would use: the endpoint given, else `AWS_ENDPOINT_URL_S3`,
@@ -98,8 +102,8 @@ public struct S3Configuration: Sendable {
         guard let url = URL(string: resolved), let scheme = url.scheme, scheme == "http" || scheme == "https", url.host != nil, url.path.isEmpty else {
             throw ObjectStoreError.configuration("the S3 endpoint '\(resolved)' must be http(s)://host[:port]")
         }
-        guard let credentials = try AWSCredentials.fromEnvironment(environment) else {
-            throw ObjectStoreError.configuration("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws/credentials (AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE)")
+        guard let credentials = try AWSCredentialSource.fromEnvironment(environment, region: region) else {
+            throw ObjectStoreError.configuration("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile in ~/.aws/credentials (AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE), or AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE (a Kubernetes service account)")
         }
         return S3Configuration(endpoint: resolved, region: region, pathStyle: pathStyle ?? (custom != nil), credentials: credentials)
     }
@@ -109,6 +113,8 @@ public struct S3Configuration: Sendable {
 public struct S3Object: Sendable, Equatable {
     public let key: String
     public let size: Int
+    /// `LastModified`, when the listing has it.
+    public var modified: Date? = nil
 }
 
 /// A synchronous S3 client (the calls block: they run on the checkpoint and operator threads),
@@ -118,7 +124,7 @@ public final class S3Client: @unchecked Sendable {
     public let configuration: S3Configuration
     private let group: MultiThreadedEventLoopGroup
     private let http: HTTPClient
-    private let signer: SigV4Signer
+    private let credentials: CredentialCache
     private let endpoint: URL
     private var isShutDown = false
     /// Called before each retry with what failed and the wait; never with a secret.
@@ -135,7 +141,7 @@ public final class S3Client: @unchecked Sendable {
         // own would keep retrying until the connect timeout, attempt after attempt.
         http.connectionPool.retryConnectionEstablishment = false
         self.http = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: http)
-        signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region)
+        credentials = CredentialCache(source: configuration.credentials)
         endpoint = URL(string: configuration.endpoint)!
     }
 
@@ -154,9 +160,56 @@ public final class S3Client: @unchecked Sendable {
         _ = try send("PUT", location.bucket, key: location.prefix + key, body: body, what: "writing \(location)\(key)")
     }
 
+    /// Writes the object only if no object has that key (`If-None-Match: *`, which S3 and
+    /// most compatible stores honour); false when one has. Atomic on the store's side, so two
+    /// writers racing for one name cannot both win.
+    public func putIfAbsent(_ location: S3Location, key: String, body: [UInt8]) throws -> Bool {
+        do {
+            _ = try send("PUT", location.bucket, key: location.prefix + key, headers: [("If-None-Match", "*")], body: body,
+                         what: "writing \(location)\(key)")
+            return true
+        } catch ObjectStoreError.service(let status, let code, _) where status == 412 || code == "PreconditionFailed" {
+            return false
+        }
+    }
+
     /// The object's bytes; `ObjectStoreError.notFound` when there is none.
     public func get(_ location: S3Location, key: String) throws -> [UInt8] {
         try send("GET", location.bucket, key: location.prefix + key, what: "reading \(location)\(key)").body
+    }
+
+    /// Up to `length` bytes of the object from `offset` (fewer at its end, none past it).
+    public func get(_ location: S3Location, key: String, offset: Int, length: Int) throws -> [UInt8] {
+        guard length > 0 else { return [] }
+        do {
+            return try send("GET", location.bucket, key: location.prefix + key, headers: [("Range", "bytes=\(offset)-\(offset + length - 1)")],
+                            what: "reading \(location)\(key)").body
+        } catch ObjectStoreError.service(let status, _, _) where status == 416 {
+            return []
+        }
+    }
+
+    /// The object's size, or nil when there is none.
+    public func size(_ location: S3Location, key: String) throws -> Int? {
+        do {
+            let answer = try send("HEAD", location.bucket, key: location.prefix + key, what: "looking up \(location)\(key)")
+            return answer.headers.first(name: "Content-Length").flatMap { Int($0) } ?? 0
+        } catch ObjectStoreError.notFound {
+            return nil
+        } catch ObjectStoreError.service(let status, _, _) where status == 404 {
+            return nil
+        }
+    }
+
+    /// Copies an object within the location on the store's side (objects up to 5 GB).
+    public func copy(_ location: S3Location, from source: String, to key: String) throws {
+        let copySource = "/\(location.bucket)/" + SigV4Signer.uriEncode(location.prefix + source, keepSlash: true)
+        let answer = try send("PUT", location.bucket, key: location.prefix + key, headers: [("x-amz-copy-source", copySource)],
+                              what: "copying \(location)\(source) to \(key)")
+        let xml = Substring(String(decoding: answer.body, as: UTF8.self))
+        if xml.contains("<Error>") {
+            throw ObjectStoreError.service(status: 200, code: S3XML.value("Code", in: xml) ?? "Error", message: S3XML.value("Message", in: xml) ?? "")
+        }
     }
 
     /// Every object whose key starts with the location's prefix and `prefix`, in key order,
@@ -172,11 +225,29 @@ public final class S3Client: @unchecked Sendable {
             let xml = Substring(String(decoding: answer.body, as: UTF8.self))
             for entry in S3XML.sections("Contents", in: xml) {
                 guard let key = S3XML.value("Key", in: entry) else { continue }
-                objects.append(S3Object(key: String(key.dropFirst(location.prefix.count)), size: Int(S3XML.value("Size", in: entry) ?? "") ?? 0))
+                objects.append(S3Object(key: String(key.dropFirst(location.prefix.count)), size: Int(S3XML.value("Size", in: entry) ?? "") ?? 0,
+                                        modified: S3XML.value("LastModified", in: entry).flatMap(S3XML.date)))
             }
             token = S3XML.value("IsTruncated", in: xml) == "true" ? S3XML.value("NextContinuationToken", in: xml) : nil
         } while token != nil
         return objects
+    }
+
+    /// The "folders" directly under the location (`delimiter=/`): their names, ending in "/".
+    public func commonPrefixes(_ location: S3Location) throws -> [String] {
+        var prefixes: [String] = []
+        var token: String?
+        repeat {
+            var query = [("list-type", "2"), ("prefix", location.prefix), ("delimiter", "/")]
+            if let token { query.append(("continuation-token", token)) }
+            let answer = try send("GET", location.bucket, key: "", query: query, what: "listing \(location)")
+            let xml = Substring(String(decoding: answer.body, as: UTF8.self))
+            for entry in S3XML.sections("CommonPrefixes", in: xml) {
+                if let prefix = S3XML.value("Prefix", in: entry) { prefixes.append(String(prefix.dropFirst(location.prefix.count))) }
+            }
+            token = S3XML.value("IsTruncated", in: xml) == "true" ? S3XML.value("NextContinuationToken", in: xml) : nil
+        } while token != nil
+        return prefixes
     }
 
     /// Deletes an object; deleting one that does not exist succeeds (as S3 does).
@@ -233,6 +304,29 @@ public final class S3Client: @unchecked Sendable {
         }
     }
 
+    /// Uploads started under the location's prefix and `prefix` and neither completed nor
+    /// aborted (a writer that crashed): key and upload id.
+    public func incompleteUploads(_ location: S3Location, prefix: String = "") throws -> [(key: String, uploadID: String)] {
+        var uploads: [(key: String, uploadID: String)] = []
+        var markers: (key: String, upload: String)?
+        repeat {
+            var query = [("prefix", location.prefix + prefix), ("uploads", "")]
+            if let markers { query += [("key-marker", markers.key), ("upload-id-marker", markers.upload)] }
+            let answer = try send("GET", location.bucket, key: "", query: query, what: "listing the uploads under \(location)\(prefix)")
+            let xml = Substring(String(decoding: answer.body, as: UTF8.self))
+            for entry in S3XML.sections("Upload", in: xml) {
+                guard let key = S3XML.value("Key", in: entry), let id = S3XML.value("UploadId", in: entry) else { continue }
+                uploads.append((String(key.dropFirst(location.prefix.count)), id))
+            }
+            if S3XML.value("IsTruncated", in: xml) == "true", let key = S3XML.value("NextKeyMarker", in: xml), let id = S3XML.value("NextUploadIdMarker", in: xml) {
+                markers = (key, id)
+            } else {
+                markers = nil
+            }
+        } while markers != nil
+        return uploads
+    }
+
     public func abortMultipartUpload(_ location: S3Location, key: String, uploadID: String) throws {
         _ = try send("DELETE", location.bucket, key: location.prefix + key, query: [("uploadId", uploadID)], what: "aborting the upload of \(location)\(key)")
     }
@@ -258,12 +352,13 @@ public final class S3Client: @unchecked Sendable {
         return ("\(scheme)://\(bucket).\(host)\(port)\(path)", "\(bucket).\(host)\(port)", path)
     }
 
-    private func send(_ method: String, _ bucket: String, key: String, query: [(String, String)] = [], body: [UInt8] = [], what: String) throws -> Answer {
+    private func send(_ method: String, _ bucket: String, key: String, query: [(String, String)] = [], headers extra: [(String, String)] = [],
+                      body: [UInt8] = [], what: String) throws -> Answer {
         var attempt = 1
         var delay = configuration.initialBackoff
         while true {
             do {
-                return try sendOnce(method, bucket, key: key, query: query, body: body, what: what)
+                return try sendOnce(method, bucket, key: key, query: query, headers: extra, body: body, what: what)
             } catch let error as ObjectStoreError where error.isRetryable && attempt < configuration.maxAttempts {
                 log?("\(what) failed (\(error)); retrying in \(delay.nanoseconds / 1_000_000) ms")
                 Thread.sleep(forTimeInterval: Double(delay.nanoseconds) / 1e9)
@@ -273,15 +368,20 @@ public final class S3Client: @unchecked Sendable {
         }
     }
 
-    private func sendOnce(_ method: String, _ bucket: String, key: String, query: [(String, String)], body: [UInt8], what: String) throws -> Answer {
+    private func sendOnce(_ method: String, _ bucket: String, key: String, query: [(String, String)], headers extra: [(String, String)],
+                          body: [UInt8], what: String) throws -> Answer {
         let (base, host, path) = address(bucket: bucket, key: key)
         let queryText = query.map { $0.1.isEmpty && $0.0 == "uploads" ? "uploads=" : "\(SigV4Signer.uriEncode($0.0))=\(SigV4Signer.uriEncode($0.1))" }.joined(separator: "&")
         let url = queryText.isEmpty ? base : base + "?" + queryText
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: host)
-        let signed = signer.sign(method: method, path: path, query: query, headers: [("host", host)],
+        // x-amz-* headers must be signed; the others (Range, If-None-Match) need not be.
+        let signedExtra = extra.filter { $0.0.lowercased().hasPrefix("x-amz-") }.map { ($0.0.lowercased(), $0.1) }
+        let signer = SigV4Signer(credentials: try credentials.credentials(http: http, timeout: configuration.requestTimeout), region: configuration.region)
+        let signed = signer.sign(method: method, path: path, query: query, headers: [("host", host)] + signedExtra,
                                  payloadHash: SigV4Signer.payloadHash(body), date: Date())
         for (name, value) in signed { headers.add(name: name, value: value) }
+        for (name, value) in extra { headers.add(name: name, value: value) }
         if !body.isEmpty || method == "PUT" || method == "POST" { headers.add(name: "Content-Length", value: String(body.count)) }
         let request: HTTPClient.Request
         do {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The little of S3's XML answers the client reads: the text of elements by name, in document
 /// order, entities decoded. S3's answers are flat enough (ListBucketResult's Contents, Error's
 /// Code and Message, InitiateMultipartUploadResult's UploadId) that no general parser is needed.
@@ -20,6 +22,14 @@ enum S3XML {
             rest = rest[end.upperBound...]
         }
         return found
+    }
+
+    /// An ISO 8601 time as S3 and STS write it ("2026-11-27T02:40:21.000Z", fractions optional).
+    static func date(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
     }
 
     /// XML's five entities and numeric character references.

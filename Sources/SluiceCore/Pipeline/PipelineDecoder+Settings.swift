@@ -1,7 +1,9 @@
 /// Decoding the `checkpointing:` and `restart:` sections.
 extension PipelineDecoder {
     /// The keys of `checkpointing:`.
-    static let checkpointKeys = ["interval", "directory", "retained", "mode", "timeout"]
+    static let checkpointKeys = ["interval", "directory", "retained", "mode", "timeout", "s3", "local_directory"]
+    /// The keys of `checkpointing.s3:`.
+    static let objectStoreKeys = ["endpoint", "region", "path_style"]
     /// The keys of `restart:`.
     static let restartKeys = ["initial_delay", "max_delay", "multiplier", "max_restarts", "reset_after"]
     /// The keys of `admin:`.
@@ -44,14 +46,55 @@ extension PipelineDecoder {
             interval = duration("interval", in: section, positive: true, alternatives: ", or off",
                                 fallback: CheckpointSettings.defaultInterval)
         }
+        let directory = string("directory", in: section, required: true)
         return CheckpointSettings(
             interval: interval,
-            directory: string("directory", in: section, required: true),
+            directory: directory,
             retained: integer("retained", in: section, range: 1...Int.max, rangeText: ">= 1",
                               fallback: defaults.retained),
             mode: choice("mode", in: section, fallback: defaults.mode),
-            timeout: duration("timeout", in: section, positive: true, fallback: defaults.timeout)
+            timeout: duration("timeout", in: section, positive: true, fallback: defaults.timeout),
+            objectStore: objectStoreSettings(in: section, directory: directory),
+            localDirectory: section["local_directory"] == nil ? nil : string("local_directory", in: section, required: false)
         )
+    }
+
+    /// `checkpointing.s3`, which only an `s3://` directory may have; an `s3://` directory
+    /// without it takes every setting from the environment.
+    private mutating func objectStoreSettings(in checkpointing: Section, directory: String) -> ObjectStoreSettings? {
+        let isObjectStore = directory.hasPrefix("s3://")
+        if directory.contains("://") && !isObjectStore, let value = checkpointing["directory"] {
+            reportInvalid("directory", value, expected: "a local path or an s3://bucket/prefix URL")
+        }
+        if isObjectStore, let value = checkpointing["directory"] {
+            let bucket = directory.dropFirst("s3://".count).prefix { $0 != "/" }
+            if bucket.isEmpty || !bucket.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" || $0 == "." }) {
+                reportInvalid("directory", value, expected: "s3://bucket/prefix with a bucket name of lowercase letters, digits, '-' and '.'")
+            }
+        }
+        guard let entry = checkpointing.entries.first(where: { $0.key == "s3" }) else {
+            return isObjectStore ? ObjectStoreSettings() : nil
+        }
+        guard isObjectStore else {
+            report("checkpointing.s3 applies only to an s3:// directory; remove it or set directory: s3://bucket/prefix", at: entry.keyLocation)
+            return nil
+        }
+        guard let section = section(entry.value, name: "checkpointing.s3", keyLocation: entry.keyLocation, knownKeys: Self.objectStoreKeys) else {
+            return ObjectStoreSettings()
+        }
+        var settings = ObjectStoreSettings()
+        if section["endpoint"] != nil {
+            let endpoint = string("endpoint", in: section, required: false)
+            if !(endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")), let value = section["endpoint"] {
+                reportInvalid("endpoint", value, expected: "an http(s)://host[:port] URL")
+            }
+            settings.endpoint = endpoint
+        }
+        if section["region"] != nil { settings.region = string("region", in: section, required: false) }
+        if let value = section["path_style"] {
+            if case let .bool(flag, _) = value { settings.pathStyle = flag } else { reportInvalid("path_style", value, expected: "true or false") }
+        }
+        return settings
     }
 
     // MARK: - Restart

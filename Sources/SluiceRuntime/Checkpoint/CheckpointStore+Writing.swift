@@ -1,122 +1,74 @@
 import SluiceCore
-import DurableFiles
 import Foundation
-import Glibc
 
 // MARK: - Writing
 
 extension CheckpointStore {
-    /// Writes `manifest` atomically and durably and returns its final path. Any thread may
+    /// Writes `manifest` atomically and durably and returns its location. Any thread may
     /// call this; the checkpoint counts as complete only once this returns.
     ///
-    /// Checkpoints go to `checkpoints/chk-<id>.ckpt` (replacing a file with the same id);
-    /// savepoints go to `savepoints/<name>.ckpt` and never replace an existing savepoint.
-    /// Steps: encode, write a temp file in the destination directory, fsync it, move it to
-    /// the final name, fsync the directory. A crash at any point leaves either the old state
-    /// or the complete new file, plus at most a temp file that is cleaned up later.
+    /// Checkpoints go to `checkpoints/chk-<id>.ckpt` (replacing one with the same id);
+    /// savepoints go to `savepoints/<name>.ckpt` and never replace an existing savepoint (a
+    /// hard link locally, `If-None-Match: *` on S3). A crash at any point leaves either the
+    /// old state or the complete new object.
     ///
     /// - Throws: ``CheckpointStoreError`` for an invalid or taken savepoint name or an I/O
-    ///   failure; the message names the path. Earlier checkpoints are never affected.
+    ///   failure; the message names the location. Earlier checkpoints are never affected.
     @discardableResult
     public func write(_ manifest: CheckpointManifest) throws -> String {
-        let finalPath: String
+        let key: String
         switch manifest.kind {
         case .checkpoint:
-            finalPath = checkpointPath(id: manifest.id)
+            key = checkpointKey(id: manifest.id)
         case let .savepoint(name):
             try Self.validateName(name, describing: "savepoint")
-            finalPath = savepointPath(name: name)
-            // Checked up front to fail before encoding and writing; the link below is what
-            // makes the refusal race-free.
-            guard !FileManager.default.fileExists(atPath: finalPath) else {
-                throw savepointExists(name: name, path: finalPath)
-            }
+            key = savepointKey(name: name)
         }
-        let directory = (finalPath as NSString).deletingLastPathComponent
         let bytes = CheckpointCodec.encode(manifest)
-        let temporaryPath = directory + "/" + Self.temporaryPrefix + "\(getpid())-\(UUID().uuidString)-" + (finalPath as NSString).lastPathComponent
-        // Set when another writer took the savepoint name after the check above; reported
-        // outside the I/O error wrapping because it is not an I/O problem.
-        var takenSavepointName: String?
+        let folder = String(key.prefix { $0 != "/" })
         do {
-            try removeLeftoverTemporaryFiles(in: directory)
-            try DurableFile.createAndSync(temporaryPath, bytes: bytes)
+            _ = try storage.removeLeftovers(folder: folder)
             switch manifest.kind {
             case .checkpoint:
-                try DurableFile.rename(temporaryPath, to: finalPath)
+                try storage.replace(key, bytes: bytes)
             case let .savepoint(name):
-                if try !publishWithoutReplacing(temporaryPath, to: finalPath) {
-                    takenSavepointName = name
+                guard try storage.createIfAbsent(key, bytes: bytes) else {
+                    throw SavepointTaken(name: name)
                 }
             }
-            try DurableFile.syncDirectory(directory)
+        } catch let taken as SavepointTaken {
+            throw CheckpointStoreError(message: "savepoint \"\(taken.name)\" already exists at \(locate(key)); choose another name or delete it first")
         } catch let error as CheckpointStoreError {
-            try? DurableFile.remove(temporaryPath)
-            throw CheckpointStoreError(message: "\(describe(manifest)) was not written: \(error.message). Earlier checkpoints are untouched; check free space and permissions in \(directory).")
+            throw CheckpointStoreError(message: "\(describe(manifest)) was not written: \(error.message). Earlier checkpoints are untouched; check free space and permissions in \(locate(folder)).")
         }
-        if let name = takenSavepointName {
-            try? DurableFile.remove(temporaryPath)
-            throw savepointExists(name: name, path: finalPath)
-        }
-        return finalPath
+        return locate(key)
     }
+
+    private struct SavepointTaken: Error { let name: String }
 
     /// Records in savepoint `name` that every epoch its sinks sealed has been committed (the
     /// stop that took it ended cleanly), which is what lets it start another layout. Replaces
-    /// the file atomically; the savepoint stays valid whether or not this completes.
+    /// the object atomically; the savepoint stays valid whether or not this completes.
     public func markEpochsCommitted(savepoint name: String) throws {
         var manifest = try savepoint(named: name)
         guard !manifest.epochsCommitted else { return }
         manifest.epochsCommitted = true
-        let finalPath = savepointPath(name: name)
-        let directory = (finalPath as NSString).deletingLastPathComponent
-        let temporaryPath = directory + "/" + Self.temporaryPrefix + "\(getpid())-\(UUID().uuidString)-" + (finalPath as NSString).lastPathComponent
         do {
-            try DurableFile.createAndSync(temporaryPath, bytes: CheckpointCodec.encode(manifest))
-            try DurableFile.rename(temporaryPath, to: finalPath)
-            try DurableFile.syncDirectory(directory)
+            try storage.replace(savepointKey(name: name), bytes: CheckpointCodec.encode(manifest))
         } catch {
-            try? DurableFile.remove(temporaryPath)
             throw CheckpointStoreError(message: "could not record in savepoint '\(name)' that its epochs are committed: \(error)")
         }
     }
 
-    // MARK: Publishing
-
-    /// Gives the temp file its final name only if that name is free, using a hard link
-    /// because rename would replace an existing savepoint. File systems without hard links
-    /// fall back to rename after the existence check already made. Returns `false`, leaving
-    /// the temp file for the caller to remove, when another savepoint took the name first.
-    private func publishWithoutReplacing(_ temporaryPath: String, to finalPath: String) throws -> Bool {
-        switch try DurableFile.link(temporaryPath, to: finalPath) {
-        case .linked:
-            // The savepoint is published; a temp name that fails to go away is only a
-            // leftover for the next cleanup, not a failed write.
-            try? DurableFile.remove(temporaryPath)
-            return true
-        case .destinationExists:
-            return false
-        case .unsupported:
-            try DurableFile.rename(temporaryPath, to: finalPath)
-            return true
+    /// Moves checkpoints out of `checkpoints/` into `folder` (copy, then delete), so nothing
+    /// resumes from them; returns where they went.
+    func moveAside(_ names: [String], folder: String) throws -> String {
+        for name in names {
+            let key = Self.checkpointsFolder + "/" + name
+            if let bytes = try storage.read(key) { try storage.replace(folder + "/" + name, bytes: bytes) }
+            try storage.remove(key)
         }
-    }
-
-    // MARK: Temp files
-
-    /// Removes temp files other processes left behind after crashing. Temp files named with
-    /// this process's id may belong to a write in progress on another thread and are kept.
-    /// Returns the removed paths.
-    @discardableResult
-    func removeLeftoverTemporaryFiles(in directory: String) throws -> [String] {
-        let ownPrefix = Self.temporaryPrefix + "\(getpid())-"
-        var removed: [String] = []
-        for name in Self.fileNames(in: directory) where name.hasPrefix(Self.temporaryPrefix) && !name.hasPrefix(ownPrefix) {
-            let path = directory + "/" + name
-            try DurableFile.remove(path)
-            removed.append(path)
-        }
-        return removed
+        return locate(folder)
     }
 
     // MARK: Messages
@@ -128,9 +80,5 @@ extension CheckpointStore {
         case let .savepoint(name):
             return "savepoint \"\(name)\" (checkpoint \(manifest.id))"
         }
-    }
-
-    private func savepointExists(name: String, path: String) -> CheckpointStoreError {
-        CheckpointStoreError(message: "savepoint \"\(name)\" already exists at \(path); choose another name or delete that file first")
     }
 }

@@ -2,86 +2,110 @@ import SluiceCore
 import DurableFiles
 import Foundation
 
-/// The on-disk home of a pipeline's checkpoints, savepoints and operator state directories.
+/// The home of a pipeline's checkpoints and savepoints, on a ``CheckpointStorage``: a local
+/// directory or an S3 prefix.
 ///
-/// Layout under ``directory``:
+/// Layout under the storage's root:
 ///
 /// ```
 /// checkpoints/chk-<id, 20 digits>.ckpt   periodic checkpoints, pruned by prune(retaining:)
 /// savepoints/<name>.ckpt                 named savepoints, never pruned or overwritten
-/// operators/<operator name>/             scratch space operators may use for large state
+/// operators/<operator name>/             staged objects of the operators (ABI 1.2 staging)
 /// ```
 ///
-/// Files are written atomically and durably (temp file, fsync, rename, fsync directory), so a
-/// file under its final name is always complete; a crash leaves at most a `.tmp-` file behind,
-/// which readers ignore and the next write or prune removes.
+/// and, in ``localDirectory`` (the root itself when the storage is local):
+///
+/// ```
+/// operators/<operator name>/             state_dir of plugins that predate staging
+/// ```
+///
+/// A checkpoint is complete when its manifest object is written (the storage's writes are
+/// atomic and durable); a crash leaves at most a local temp file behind, which readers
+/// ignore and the next write or prune removes.
 ///
 /// Thread safety: the store holds no mutable state, so any thread may call any method and
-/// calls may overlap. Only one process should use a directory at a time.
+/// calls may overlap. Only one process should use a root at a time.
 public final class CheckpointStore: Sendable {
     // MARK: Layout
 
-    /// The root directory given at creation.
-    public let directory: String
-    let checkpointsDirectory: String
-    let savepointsDirectory: String
-    let operatorsDirectory: String
+    public let storage: any CheckpointStorage
+    /// Where operators' local state directories go.
+    public let localDirectory: String
 
+    /// The root, for messages: a path or an s3:// URL.
+    public var directory: String { storage.location }
+
+    static let checkpointsFolder = "checkpoints"
+    static let savepointsFolder = "savepoints"
     static let checkpointPrefix = "chk-"
     static let fileExtension = ".ckpt"
     static let idDigits = 20
-    /// Temp files start with this; being hidden, they can never match a final file name.
-    static let temporaryPrefix = ".tmp-"
     /// Keeps `<name>.ckpt` and the temp name derived from it under the usual 255-byte limit.
     static let maximumNameLength = SafeName.maximumLength
 
     // MARK: Creation
 
-    /// Opens the store at `directory`, creating it and its subdirectories if needed.
-    /// Any thread may call this.
+    /// Opens a store in a local directory, creating it if needed. Any thread may call this.
     ///
-    /// - Throws: ``CheckpointStoreError`` when a directory cannot be created.
-    public init(directory: String) throws {
-        self.directory = directory
-        checkpointsDirectory = directory + "/checkpoints"
-        savepointsDirectory = directory + "/savepoints"
-        operatorsDirectory = directory + "/operators"
-        for subdirectory in [checkpointsDirectory, savepointsDirectory, operatorsDirectory] {
-            try Self.makeDirectory(subdirectory)
-        }
-        // New subdirectories must survive a crash, or files renamed into them would vanish.
-        do {
-            try DurableFile.syncDirectory(directory)
-        } catch let error as DurableFileError {
-            throw CheckpointStoreError(message: "\(error.message). Check that the checkpoint directory is on a writable local file system.")
-        }
+    /// - Throws: ``CheckpointStoreError`` when the directory cannot be created.
+    public convenience init(directory: String) throws {
+        self.init(storage: try LocalCheckpointStorage(directory: directory), localDirectory: directory)
+    }
+
+    public init(storage: any CheckpointStorage, localDirectory: String) {
+        self.storage = storage
+        self.localDirectory = localDirectory
     }
 
     // MARK: Operator state
 
-    /// Returns `<directory>/operators/<operatorName>`, creating it if needed. Any thread may call this.
+    /// Returns `<localDirectory>/operators/<operatorName>`, creating it if needed. Any thread may call this.
     ///
     /// - Throws: ``CheckpointStoreError`` when the name is not usable as a directory name or
     ///   the directory cannot be created.
     public func operatorStateDirectory(for operatorName: String) throws -> String {
         try Self.validateName(operatorName, describing: "operator")
-        let path = operatorsDirectory + "/" + operatorName
-        try Self.makeDirectory(path)
+        let path = localDirectory + "/operators/" + operatorName
+        do {
+            try DurableFile.makeDirectories(path)
+        } catch {
+            throw CheckpointStoreError(message: "could not create directory \(path): \(error). Check that the parent exists and is writable.")
+        }
         return path
     }
 
-    // MARK: File names
+    // MARK: Small records beside the checkpoints
+
+    /// A record such as `sink-slot` or `start-from-savepoint`; nil when absent or unreadable.
+    func readRecord(_ name: String) -> [UInt8]? { (try? storage.read(name)) ?? nil }
+
+    func writeRecord(_ name: String, bytes: [UInt8]) throws { try storage.replace(name, bytes: bytes) }
+
+    func removeRecord(_ name: String) throws { try storage.remove(name) }
+
+    /// Where a record is, for messages.
+    func describeRecord(_ name: String) -> String { locate(name) }
+
+    // MARK: Keys
 
     /// `checkpoints/chk-00000000000000000042.ckpt` for id 42; zero padding makes name order
-    /// match id order in directory listings.
-    func checkpointPath(id: UInt64) -> String {
-        let digits = String(id)
-        let padded = String(repeating: "0", count: Self.idDigits - digits.count) + digits
-        return checkpointsDirectory + "/" + Self.checkpointPrefix + padded + Self.fileExtension
+    /// match id order in listings.
+    func checkpointKey(id: UInt64) -> String {
+        Self.checkpointsFolder + "/" + Self.checkpointFileName(id: id)
     }
 
-    func savepointPath(name: String) -> String {
-        savepointsDirectory + "/" + name + Self.fileExtension
+    static func checkpointFileName(id: UInt64) -> String {
+        let digits = String(id)
+        return checkpointPrefix + String(repeating: "0", count: idDigits - digits.count) + digits + fileExtension
+    }
+
+    func savepointKey(name: String) -> String {
+        Self.savepointsFolder + "/" + name + Self.fileExtension
+    }
+
+    /// The full path or URL of a key, for messages and listings.
+    func locate(_ key: String) -> String {
+        directory.hasSuffix("/") ? directory + key : directory + "/" + key
     }
 
     /// The id in a checkpoint file name, or `nil` if `fileName` is not a checkpoint file.
@@ -103,21 +127,5 @@ public final class CheckpointStore: Sendable {
     /// Applies `SafeName`, the one rule for names.
     static func validateName(_ name: String, describing what: String) throws {
         if let problem = SafeName.problem(name, describing: what) { throw CheckpointStoreError(message: problem) }
-    }
-
-    // MARK: Directories
-
-    static func makeDirectory(_ path: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw CheckpointStoreError(message: "could not create directory \(path): \(error.localizedDescription). Check that the parent exists and is writable.")
-        }
-    }
-
-    /// File names in `directory`; a directory that cannot be listed counts as empty, which
-    /// is why the store creates its directories up front.
-    static func fileNames(in directory: String) -> [String] {
-        (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
     }
 }

@@ -2,27 +2,55 @@ import DurableFiles
 import Foundation
 import SluiceCore
 
-/// Where each instance of a pipeline keeps its checkpoints under `checkpointing.directory`:
-/// the directory itself for a pipeline of one instance, `instance-I` below it otherwise. A
-/// rescale gathers the savepoints of one name from all of them.
+/// Where each instance of a pipeline keeps its checkpoints under `checkpointing.directory`
+/// (a local path or an s3:// prefix): the root itself for a pipeline of one instance,
+/// `instance-I` below it otherwise. Instances never touch each other's folder; a rescale
+/// gathers the savepoints of one name from all of them.
 ///
 /// Any thread.
-enum InstanceFolders {
-    static func directory(root: String, layout: PipelineLayout) -> String {
-        layout.instances == 1 ? root : root + "/instance-\(layout.instance)"
+struct InstanceFolders {
+    /// The pipeline's root.
+    let storage: any CheckpointStorage
+    /// Its local counterpart: the root itself when local, `local_directory` for an s3:// root.
+    let localDirectory: String
+
+    /// The root `settings` name. An s3:// root is reached as `checkpointing.s3` and the
+    /// environment say; nothing is contacted yet.
+    static func open(_ settings: CheckpointSettings, pipeline: String) throws -> InstanceFolders {
+        guard settings.isObjectStore else {
+            return InstanceFolders(storage: try LocalCheckpointStorage(directory: settings.directory), localDirectory: settings.directory)
+        }
+        let local = settings.localDirectory ?? NSTemporaryDirectory() + "sluice/" + pipeline
+        return InstanceFolders(storage: try S3CheckpointStorage.open(directory: settings.directory, settings: settings.objectStore),
+                               localDirectory: local)
     }
 
-    /// Savepoint `name` of every instance found under `root`: in the root itself (a layout of
-    /// one instance) and in each `instance-*` folder. A savepoint file that is there but unusable
-    /// is an error: a rescale without it would lose that instance's positions.
-    static func savepoints(named name: String, root: String) throws -> [CheckpointManifest] {
-        var folders = [root]
-        if let names = try? DurableFile.list(root) {
-            folders += names.filter { $0.hasPrefix("instance-") }.sorted().map { root + "/" + $0 }
+    /// The folder of this instance (both halves).
+    func instance(_ layout: PipelineLayout) -> InstanceFolders {
+        guard layout.instances > 1 else { return self }
+        let folder = "instance-\(layout.instance)"
+        return InstanceFolders(storage: storage.below(folder), localDirectory: localDirectory + "/" + folder)
+    }
+
+    /// The store of this instance, its local directory created.
+    func store(_ layout: PipelineLayout) throws -> CheckpointStore {
+        let folders = instance(layout)
+        do { try DurableFile.makeDirectories(folders.localDirectory) } catch {
+            throw CheckpointStoreError(message: "could not create the local directory \(folders.localDirectory): \(error)")
         }
+        return CheckpointStore(storage: folders.storage, localDirectory: folders.localDirectory)
+    }
+
+    /// Savepoint `name` of every instance found under the root: in the root itself (a layout
+    /// of one instance) and in each `instance-*` folder. A savepoint that is there but unusable
+    /// is an error: a rescale without it would lose that instance's positions.
+    func savepoints(named name: String) throws -> [CheckpointManifest] {
+        var stores = [CheckpointStore(storage: storage, localDirectory: localDirectory)]
+        stores += try storage.folders().filter { $0.hasPrefix("instance-") }.sorted()
+            .map { CheckpointStore(storage: storage.below($0), localDirectory: localDirectory + "/" + $0) }
         var found: [CheckpointManifest] = []
-        for folder in folders where DurableFile.exists(folder + "/savepoints/" + name + CheckpointStore.fileExtension) {
-            found.append(try CheckpointStore(directory: folder).savepoint(named: name))
+        for store in stores where try store.hasSavepoint(named: name) {
+            found.append(try store.savepoint(named: name))
         }
         return found
     }
@@ -43,17 +71,17 @@ enum InstanceFolders {
         var checkpointed: Bool
     }
 
-    static func startRecordPath(in directory: String) -> String { directory + "/start-from-savepoint" }
+    static let startRecordName = "start-from-savepoint"
 
-    static func readStartRecord(in directory: String) -> StartRecord? {
-        guard let bytes = try? DurableFile.read(startRecordPath(in: directory)) else { return nil }
+    static func readStartRecord(in store: CheckpointStore) -> StartRecord? {
+        guard let bytes = store.readRecord(startRecordName) else { return nil }
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         guard let name = lines.first, !name.isEmpty else { return nil }
         return StartRecord(savepoint: name, checkpointed: lines.dropFirst().contains("checkpointed"))
     }
 
-    static func writeStartRecord(_ record: StartRecord, in directory: String) throws {
+    static func writeStartRecord(_ record: StartRecord, in store: CheckpointStore) throws {
         let text = record.savepoint + "\n" + (record.checkpointed ? "checkpointed\n" : "")
-        try DurableFile.replace(startRecordPath(in: directory), bytes: Array(text.utf8))
+        try store.writeRecord(startRecordName, bytes: Array(text.utf8))
     }
 }

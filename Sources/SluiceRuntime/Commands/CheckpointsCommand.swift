@@ -8,22 +8,38 @@ struct CheckpointsCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List checkpoints and savepoints, newest first, with their state and validity.")
-        @Argument(help: "The pipeline's checkpointing.directory.") var directory: String
+        @Argument(help: "The pipeline's checkpointing.directory: a local path or s3://bucket/prefix.") var directory: String
+        @Option(name: .customLong("s3-endpoint"), help: "For s3://: the store's http(s)://host[:port] (default: $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, else AWS).") var endpoint: String?
+        @Option(name: .customLong("s3-region"), help: "For s3://: the region (default: $AWS_REGION, $AWS_DEFAULT_REGION, else us-east-1).") var region: String?
 
         func run() throws {
-            guard FileManager.default.fileExists(atPath: directory) else {
-                printError("no checkpoint directory at \(directory)")
+            let store: CheckpointStore
+            let entries: [CheckpointEntry]
+            let instances: [String]
+            do {
+                if directory.hasPrefix("s3://") {
+                    let storage = try S3CheckpointStorage.open(directory: directory, settings: ObjectStoreSettings(endpoint: endpoint, region: region))
+                    try storage.checkReachable()
+                    store = CheckpointStore(storage: storage, localDirectory: "")
+                } else {
+                    guard FileManager.default.fileExists(atPath: directory) else {
+                        printError("no checkpoint directory at \(directory)")
+                        throw ExitCode.failure
+                    }
+                    store = try CheckpointStore(directory: directory)
+                }
+                entries = try store.entries()
+                instances = try store.storage.folders().filter { $0.hasPrefix("instance-") }.sorted()
+            } catch let error as CheckpointStoreError {
+                printError("\(error)")
                 throw ExitCode.failure
             }
-            let store = try CheckpointStore(directory: directory)
-            let entries = store.entries()
             if entries.isEmpty {
-                let instances = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix("instance-") }.sorted()
-                print("no checkpoints in \(directory)" + (instances.isEmpty ? "" : "; each instance keeps its own: \(instances.map { directory + "/" + $0 }.joined(separator: ", "))"))
+                print("no checkpoints in \(store.directory)" + (instances.isEmpty ? "" : "; each instance keeps its own: \(instances.map { store.locate($0) }.joined(separator: ", "))"))
             }
             let formatter = ISO8601DateFormatter()
             for entry in entries {
-                let name = (entry.path as NSString).lastPathComponent
+                let name = entry.path.split(separator: "/").last.map(String.init) ?? entry.path
                 switch entry.status {
                 case .valid(let m):
                     let kind: String

@@ -25,18 +25,29 @@ struct RunCommand: ParsableCommand {
         // instead of in a restart loop.
         let plan = try plugins.loadPlan(file)
         let layout = try identity.layout(of: plan.spec)
-        let directory = InstanceFolders.directory(root: plan.spec.checkpointing.directory, layout: layout)
+        let folders: InstanceFolders
+        let store: CheckpointStore
+        do {
+            folders = try InstanceFolders.open(plan.spec.checkpointing, pipeline: plan.spec.name)
+            store = try folders.store(layout)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(ExitStatus.configuration)
+        }
         if let name = fromSavepoint {
             // A missing savepoint is a configuration error, not a reason to restart.
             do {
-                if try InstanceFolders.savepoints(named: name, root: plan.spec.checkpointing.directory).isEmpty {
-                    _ = try CheckpointStore(directory: directory).savepoint(named: name)
+                if try folders.savepoints(named: name).isEmpty {
+                    _ = try store.savepoint(named: name)
                 }
             } catch {
                 printError("\(error)")
                 throw ExitCode(ExitStatus.configuration)
             }
         }
+        // On S3 the lock fences the processes of this machine; across machines, one process
+        // per prefix is the deployment's (a StatefulSet's identity).
+        let directory = store.localDirectory
         let admin: Supervisor.AdminEndpoint?
         do { admin = try adminEndpoint(plan.spec) } catch {
             printError("\(error)")

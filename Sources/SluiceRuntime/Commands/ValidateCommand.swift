@@ -37,6 +37,18 @@ struct ValidateCommand: ParsableCommand {
         let stateRoot = NSTemporaryDirectory() + "sluice-validate-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: stateRoot) }
         var failures: [String] = []
+        if plan.spec.checkpointing.isObjectStore {
+            // Credentials are looked up and the bucket listed once: a wrong key, a missing
+            // bucket or an unreachable store is one line here, not a crash loop later.
+            do {
+                let storage = try S3CheckpointStorage.open(directory: plan.spec.checkpointing.directory, settings: plan.spec.checkpointing.objectStore,
+                                                           attempts: 1)
+                try storage.checkReachable()
+                print("  checkpointing: \(storage.root) reachable with \(storage.client.configuration.credentials)")
+            } catch {
+                failures.append("\(error)")
+            }
+        }
         for (op, plugin) in zip(plan.spec.operators, plan.plugins) {
             let stateDirectory = stateRoot + "/" + op.name
             let upstream = op.role == .sink ? plan.sinkInputForCheck(plugin) : nil

@@ -28,6 +28,8 @@ enum WorkerEvent {
     case sinkSwapped(at: UInt64)
     /// A request from the admin API, answered through its reply.
     case admin(AdminCommand)
+    /// The manifest of `checkpoint` was written (failure nil) or not.
+    case persistFinished(checkpoint: UInt64, failure: String?)
 }
 
 /// A many-producer, one-consumer queue with a timed wait, so the coordinator can tick.

@@ -19,16 +19,15 @@ enum SinkOverride {
         var replacedConfigJSON: String
     }
 
-    static func path(_ store: CheckpointStore) -> String { store.directory + "/sink-override.json" }
+    static let recordName = "sink-override.json"
 
     static func save(_ record: Record, store: CheckpointStore) throws {
-        try DurableFile.replace(path(store), bytes: Array(try JSONEncoder().encode(record)))
+        try store.writeRecord(recordName, bytes: Array(try JSONEncoder().encode(record)))
     }
 
     static func clear(store: CheckpointStore) {
         do {
-            try DurableFile.remove(path(store))
-            try DurableFile.syncDirectory(store.directory)
+            try store.removeRecord(recordName)
         } catch {
             Log.warn("could not delete the sink override record: \(error)")
         }
@@ -36,9 +35,9 @@ enum SinkOverride {
 
     /// The plan with the recorded sink in place, when the record still applies.
     static func apply(to plan: PipelinePlan, store: CheckpointStore, searchPath: PluginSearchPath) throws -> PipelinePlan {
-        guard let data = FileManager.default.contents(atPath: path(store)) else { return plan }
-        guard let record = try? JSONDecoder().decode(Record.self, from: data) else {
-            Log.warn("ignoring the unreadable sink override \(path(store))")
+        guard let data = store.readRecord(recordName) else { return plan }
+        guard let record = try? JSONDecoder().decode(Record.self, from: Data(data)) else {
+            Log.warn("ignoring the unreadable sink override \(store.describeRecord(recordName))")
             return plan
         }
         let sink = plan.spec.sink
@@ -51,7 +50,7 @@ enum SinkOverride {
                                                     name: sink.name, environment: ProcessInfo.processInfo.environment)
         spec.name = sink.name
         let plugin = try PipelinePlan.loadPlugin(spec, searchPath: searchPath, baseDirectory: ".")
-        Log.info("running the sink swapped in earlier (plugin \(plugin.name) from \(plugin.originalPath)) instead of the pipeline file's; see \(path(store))")
+        Log.info("running the sink swapped in earlier (plugin \(plugin.name) from \(plugin.originalPath)) instead of the pipeline file's; see \(store.describeRecord(recordName))")
         return plan.replacingSink(spec, plugin: plugin)
     }
 }

@@ -15,14 +15,14 @@ enum SinkStateSlot: String {
     var suffix: String { self == .a ? "" : ".b" }
     var other: SinkStateSlot { self == .a ? .b : .a }
 
-    static func path(_ store: CheckpointStore) -> String { store.directory + "/sink-slot" }
+    static let recordName = "sink-slot"
 
     static func read(store: CheckpointStore) -> SinkStateSlot {
-        guard let bytes = try? DurableFile.read(path(store)) else { return .a }
+        guard let bytes = store.readRecord(recordName) else { return .a }
         return SinkStateSlot(rawValue: String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? .a
     }
 
     func save(store: CheckpointStore) throws {
-        try DurableFile.replace(Self.path(store), bytes: Array((rawValue + "\n").utf8))
+        try store.writeRecord(Self.recordName, bytes: Array((rawValue + "\n").utf8))
     }
 }

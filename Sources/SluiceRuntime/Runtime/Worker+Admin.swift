@@ -60,7 +60,11 @@ extension Worker {
         case (.GET, "/status"):
             reply(.json(.ok, statusDocument()))
         case (.GET, "/checkpoints"):
-            reply(.json(.ok, ["checkpoints": store.entries().map(Worker.describe)]))
+            do {
+                reply(.json(.ok, ["checkpoints": try store.entries().map(Worker.describe)]))
+            } catch {
+                reply(.error(.serviceUnavailable, "\(error)"))
+            }
         case (.POST, "/checkpoints"):
             mailbox.post(.admin(.checkpoint(reply: reply)))
         case (.POST, "/savepoints"):
@@ -129,7 +133,7 @@ extension Worker {
     func response(for reply: WorkerStateMachine.Reply) -> AdminResponse {
         switch reply {
         case .checkpointCompleted(let completed):
-            let path = store.directory + (completed.trigger.savepointName.map { "/savepoints/\($0).ckpt" } ?? "/checkpoints")
+            let path = store.locate(completed.trigger.savepointName.map { "savepoints/\($0).ckpt" } ?? "checkpoints")
             return .json(.ok, ["id": completed.id.rawValue, "duration_ms": Double(completed.durationNanoseconds) / 1e6,
                                "size_bytes": completed.stateBytes, "path": path])
         case .refused(let refusal, let message):

@@ -30,7 +30,7 @@ extension Worker {
     /// stopped on purpose, perhaps for a rescale that will read from the savepoint, and rows
     /// committed past it would then be read twice.
     func chooseRestorePoint(topology: PipelineTopology) throws -> RestorePoint {
-        let record = InstanceFolders.readStartRecord(in: store.directory)
+        let record = InstanceFolders.readStartRecord(in: store)
         var startFrom: String?
         if let explicit = options.fromSavepoint {
             if let record, record.savepoint == explicit, record.checkpointed {
@@ -51,7 +51,7 @@ extension Worker {
             return try rescale(from: name, topology: topology)
         }
         var newest: CheckpointManifest?
-        for entry in store.entries() {
+        for entry in try store.entries() {
             switch entry.status {
             case .valid(let manifest):
                 if manifest.id > (newest?.id ?? 0) { newest = manifest }
@@ -87,7 +87,7 @@ extension Worker {
     /// folder are moved aside, so nothing can resume from them.
     private func rescale(from name: String, topology: PipelineTopology) throws -> RestorePoint {
         let root = spec.checkpointing.directory
-        let savepoints = try InstanceFolders.savepoints(named: name, root: root)
+        let savepoints = try InstanceFolders.open(spec.checkpointing, pipeline: spec.name).savepoints(named: name)
         guard !savepoints.isEmpty else {
             throw PlanError(messages: ["no savepoint named \"\(name)\" in \(root) or any instance-* folder below it; take one with `sluice stop --savepoint \(name)` on every instance, or pick an existing name (`sluice checkpoints list DIR`)"])
         }
@@ -102,20 +102,16 @@ extension Worker {
     /// Remembers the savepoint this start comes from until the first checkpoint is durable.
     private func recordStart(from name: String) throws {
         let record = InstanceFolders.StartRecord(savepoint: name, checkpointed: false)
-        try InstanceFolders.writeStartRecord(record, in: store.directory)
+        try InstanceFolders.writeStartRecord(record, in: store)
         startRecordPending = record
     }
 
     /// Restoring an older savepoint starts a new history: checkpoints after it are moved
     /// aside so a crash cannot resume from the abandoned one.
     private func abandonCheckpoints(newerThan id: UInt64) throws {
-        let newer = store.entries().filter { $0.kind == .checkpoint && ($0.id ?? 0) > id }
+        let newer = try store.checkpointFiles().filter { $0.id > id }
         guard !newer.isEmpty else { return }
-        let aside = store.directory + "/abandoned-\(wallClockMilliseconds())"
-        try FileManager.default.createDirectory(atPath: aside, withIntermediateDirectories: true)
-        for entry in newer {
-            try FileManager.default.moveItem(atPath: entry.path, toPath: aside + "/" + (entry.path as NSString).lastPathComponent)
-        }
+        let aside = try store.moveAside(newer.map(\.object.name), folder: "abandoned-\(wallClockMilliseconds())")
         Log.warn(id == 0 ? "starting a new layout: moved \(newer.count) checkpoint(s) of the old one to \(aside)"
                          : "restoring an older savepoint: moved \(newer.count) newer checkpoint(s) to \(aside)")
     }

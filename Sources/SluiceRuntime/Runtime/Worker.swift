@@ -51,6 +51,8 @@ final class Worker {
     /// The savepoint this worker started from, until its first checkpoint is durable (set by
     /// `chooseRestorePoint`).
     var startRecordPending: InstanceFolders.StartRecord?
+    /// Writes manifests, one at a time, off the coordinator thread.
+    let persistQueue = DispatchQueue(label: "sluice.checkpoint-writer")
     let layout: PipelineLayout
     var spec: PipelineSpec { plan.spec }
     var topology: PipelineTopology { machine.topology }
@@ -59,7 +61,7 @@ final class Worker {
         self.plan = plan
         self.options = options
         layout = PipelineLayout(instance: options.instance, instances: options.instances, parallelism: plan.spec.parallelism)
-        store = try CheckpointStore(directory: InstanceFolders.directory(root: plan.spec.checkpointing.directory, layout: layout))
+        store = try InstanceFolders.open(plan.spec.checkpointing, pipeline: plan.spec.name).store(layout)
         sinkSlot = SinkStateSlot.read(store: store)
     }
 
@@ -68,6 +70,7 @@ final class Worker {
     func run() -> Outcome {
         let restorePoint: RestorePoint
         let restorePlan: RestorePlan
+        let highestID: UInt64
         let topology = PipelineTopology(spec, layout: layout)
         let source = plan.plugins[topology.source]
         if layout.laneCount > 1 && source.abiVersion & 0xFFFF < 2 {
@@ -78,6 +81,7 @@ final class Worker {
             plan = try SinkOverride.apply(to: plan, store: store, searchPath: options.searchPath)
             restorePoint = try chooseRestorePoint(topology: topology)
             restorePlan = try makeRestorePlan(restorePoint, topology: topology)
+            highestID = try store.highestCheckpointID()
         } catch let error as RestoreProblem {
             return .misconfigured(error.description)
         } catch let error as PlanError {
@@ -92,7 +96,7 @@ final class Worker {
                                  intervalNanoseconds: spec.checkpointing.interval.map(nanoseconds),
                                  timeoutNanoseconds: nanoseconds(spec.checkpointing.timeout),
                                  layout: layout),
-            lastCheckpointID: CheckpointID(max(store.highestCheckpointID(), restorePoint.highestID)))
+            lastCheckpointID: CheckpointID(max(highestID, restorePoint.highestID)))
         var restoredID: CheckpointID?
         if case .resume(let manifest) = restorePoint { restoredID = CheckpointID(manifest.id) }
         machine = WorkerStateMachine(topology: topology, coordinator: coordinator, restored: restoredID)
@@ -213,6 +217,14 @@ final class Worker {
             apply(.sinkSwapped(at: at))
         case .admin(let command):
             handle(command, now: now)
+        case .persistFinished(let id, let failure):
+            if let failure {
+                apply(.persistFailed(CheckpointID(id), reason: failure))
+            } else {
+                // The start record, if any, was marked with this checkpoint.
+                startRecordPending = nil
+                apply(.persisted(CheckpointID(id), now: monotonicNanoseconds()))
+            }
         }
     }
 
@@ -236,17 +248,21 @@ final class Worker {
         case .injectBarrier(let id):
             for source in topology.sources { operators[source].inbox.send(.injectBarrier(id.rawValue)) }
         case .persist(let manifest):
-            do {
-                try store.write(manifest)
-                if var record = startRecordPending {
-                    record.checkpointed = true
-                    try InstanceFolders.writeStartRecord(record, in: store.directory)
-                    startRecordPending = nil
+            // Written on a thread of its own: an object store that is slow or away must not
+            // stall the coordinator (barriers, acknowledgements, the admin API). The machine
+            // starts nothing new while a manifest is being written.
+            let record = startRecordPending.map { InstanceFolders.StartRecord(savepoint: $0.savepoint, checkpointed: true) }
+            persistQueue.async { [store, mailbox] in
+                var failure: String?
+                do {
+                    try store.write(manifest)
+                    if let record { try InstanceFolders.writeStartRecord(record, in: store) }
+                } catch {
+                    failure = "\(error)"
                 }
-                apply(.persisted(CheckpointID(manifest.id), now: monotonicNanoseconds()))
-            } catch {
-                apply(.persistFailed(CheckpointID(manifest.id), reason: "\(error)"))
+                mailbox.post(.persistFinished(checkpoint: manifest.id, failure: failure))
             }
+
         case .notifyComplete(let completed):
             checkpointCompleted(completed)
         case .notifyAborted(let id, let reason):
@@ -255,7 +271,10 @@ final class Worker {
             status.update { $0.checkpointsAborted += 1 }
             operators.forEach { $0.inbox.send(.notifyAborted(id.rawValue)) }
         case .prune:
-            do { try store.prune(retaining: spec.checkpointing.retained) } catch { Log.warn("could not delete old checkpoints: \(error)") }
+            // After the manifest on the same queue: slow deletes never hold the coordinator.
+            persistQueue.async { [store, retained = spec.checkpointing.retained] in
+                do { try store.prune(retaining: retained) } catch { Log.warn("could not delete old checkpoints: \(error)") }
+            }
         case .stopSource:
             for source in topology.sources { operators[source].inbox.send(.stopReading) }
         case .shutdownOperators:
