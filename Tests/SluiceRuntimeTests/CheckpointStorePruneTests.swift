@@ -26,7 +26,7 @@ final class CheckpointStorePruneTests: XCTestCase {
 
         let deleted = try store.prune(retaining: 2)
         XCTAssertEqual(deleted, [paths[3]!, paths[2]!, paths[1]!])
-        XCTAssertEqual(store.entries().compactMap { $0.kind == .checkpoint ? $0.id : nil }, [5, 4])
+        XCTAssertEqual(try store.entries().compactMap { $0.kind == .checkpoint ? $0.id : nil }, [5, 4])
         XCTAssertTrue(FileManager.default.fileExists(atPath: savepoint))
         XCTAssertEqual(try store.prune(retaining: 2), [])
         XCTAssertEqual(try store.prune(retaining: 10), [])
@@ -43,8 +43,8 @@ final class CheckpointStorePruneTests: XCTestCase {
 
         let deleted = try store.prune(retaining: 2)
         XCTAssertEqual(Set(deleted), Set([paths[4]!, paths[2]!, paths[1]!]))
-        XCTAssertEqual(store.entries().map(\.id), [6, 5, 3])
-        let newest = try XCTUnwrap(store.newestValidCheckpoint())
+        XCTAssertEqual(try store.entries().map(\.id), [6, 5, 3])
+        let newest = try XCTUnwrap(try store.newestValidCheckpoint())
         XCTAssertEqual(newest.manifest.id, 5)
         XCTAssertEqual(newest.skipped.map(\.path), [paths[6]!])
     }
@@ -54,7 +54,7 @@ final class CheckpointStorePruneTests: XCTestCase {
         let invalid = try store.write(CheckpointFixtures.manifest(id: 2))
         try CheckpointFixtures.truncate(invalid, by: 1)
         XCTAssertEqual(try store.prune(retaining: 0), [valid])
-        XCTAssertEqual(store.entries().map(\.path), [invalid])
+        XCTAssertEqual(try store.entries().map(\.path), [invalid])
     }
 
     func testNegativeRetentionIsRejected() {
@@ -73,6 +73,6 @@ final class CheckpointStorePruneTests: XCTestCase {
         XCTAssertEqual(Set(try store.prune(retaining: 1)), [checkpointLeftover, savepointLeftover])
         XCTAssertFalse(FileManager.default.fileExists(atPath: checkpointLeftover))
         XCTAssertFalse(FileManager.default.fileExists(atPath: savepointLeftover))
-        XCTAssertEqual(store.newestValidCheckpoint()?.manifest.id, 1)
+        XCTAssertEqual(try store.newestValidCheckpoint()?.manifest.id, 1)
     }
 }

@@ -22,7 +22,7 @@ final class CheckpointStoreSavepointTests: XCTestCase {
         let path = try store.write(manifest)
         XCTAssertEqual(path, scratch.path + "/savepoints/before-upgrade_1.2.ckpt")
         XCTAssertEqual(try store.savepoint(named: "before-upgrade_1.2"), manifest)
-        XCTAssertNil(store.newestValidCheckpoint())
+        XCTAssertNil(try store.newestValidCheckpoint())
     }
 
     func testOverwritingASavepointIsRefused() throws {
@@ -69,7 +69,7 @@ final class CheckpointStoreSavepointTests: XCTestCase {
             XCTAssertTrue(message.contains(path), message)
             XCTAssertTrue(message.contains("corrupt"), message)
         }
-        let entry = try XCTUnwrap(store.entries().first)
+        let entry = try XCTUnwrap(try store.entries().first)
         XCTAssertEqual(entry.kind, .savepoint)
         XCTAssertNil(entry.id)
         XCTAssertNil(entry.manifest)

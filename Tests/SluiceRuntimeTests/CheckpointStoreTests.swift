@@ -97,13 +97,13 @@ final class CheckpointStoreTests: XCTestCase {
     // MARK: Write and restore
 
     func testWriteThenNewestValidCheckpoint() throws {
-        XCTAssertNil(store.newestValidCheckpoint())
+        XCTAssertNil(try store.newestValidCheckpoint())
         let first = try store.write(CheckpointFixtures.manifest(id: 1))
         let second = try store.write(CheckpointFixtures.manifest(id: 2, state: [9]))
         XCTAssertEqual(first, scratch.path + "/checkpoints/chk-00000000000000000001.ckpt")
         XCTAssertEqual(second, scratch.path + "/checkpoints/chk-00000000000000000002.ckpt")
 
-        let newest = try XCTUnwrap(store.newestValidCheckpoint())
+        let newest = try XCTUnwrap(try store.newestValidCheckpoint())
         XCTAssertEqual(newest.manifest, CheckpointFixtures.manifest(id: 2, state: [9]))
         XCTAssertEqual(newest.path, second)
         XCTAssertTrue(newest.skipped.isEmpty)
@@ -118,8 +118,8 @@ final class CheckpointStoreTests: XCTestCase {
         for id: UInt64 in [9, 10, 100] {
             try store.write(CheckpointFixtures.manifest(id: id))
         }
-        XCTAssertEqual(store.newestValidCheckpoint()?.manifest.id, 100)
-        XCTAssertEqual(store.entries().map(\.id), [100, 10, 9])
+        XCTAssertEqual(try store.newestValidCheckpoint()?.manifest.id, 100)
+        XCTAssertEqual(try store.entries().map(\.id), [100, 10, 9])
     }
 
     func testTruncatedNewestFallsBackToPreviousAndIsReported() throws {
@@ -127,7 +127,7 @@ final class CheckpointStoreTests: XCTestCase {
         let torn = try store.write(CheckpointFixtures.manifest(id: 2))
         try CheckpointFixtures.truncate(torn, by: 10)
 
-        let newest = try XCTUnwrap(store.newestValidCheckpoint())
+        let newest = try XCTUnwrap(try store.newestValidCheckpoint())
         XCTAssertEqual(newest.manifest.id, 1)
         XCTAssertEqual(newest.skipped.map(\.path), [torn])
         XCTAssertEqual(newest.skipped.first?.id, 2)
@@ -142,7 +142,7 @@ final class CheckpointStoreTests: XCTestCase {
         let damaged = try store.write(CheckpointFixtures.manifest(id: 2))
         try CheckpointFixtures.flipByte(damaged, at: 45)
 
-        let newest = try XCTUnwrap(store.newestValidCheckpoint())
+        let newest = try XCTUnwrap(try store.newestValidCheckpoint())
         XCTAssertEqual(newest.manifest.id, 1)
         XCTAssertEqual(newest.skipped.map(\.path), [damaged])
         guard case let .invalid(reason)? = newest.skipped.first?.status else {
@@ -154,15 +154,15 @@ final class CheckpointStoreTests: XCTestCase {
     func testNoValidCheckpointGivesNil() throws {
         let only = try store.write(CheckpointFixtures.manifest(id: 1))
         try CheckpointFixtures.truncate(only, by: 1)
-        XCTAssertNil(store.newestValidCheckpoint())
+        XCTAssertNil(try store.newestValidCheckpoint())
     }
 
     func testRenamedCheckpointFileIsInvalid() throws {
         let written = try store.write(CheckpointFixtures.manifest(id: 1))
         let renamed = scratch.path + "/checkpoints/chk-00000000000000000005.ckpt"
         try FileManager.default.moveItem(atPath: written, toPath: renamed)
-        XCTAssertNil(store.newestValidCheckpoint())
-        let entry = try XCTUnwrap(store.entries().first)
+        XCTAssertNil(try store.newestValidCheckpoint())
+        let entry = try XCTUnwrap(try store.entries().first)
         XCTAssertEqual(entry.id, 5)
         guard case let .invalid(reason) = entry.status else { return XCTFail("expected invalid") }
         XCTAssertTrue(reason.contains("file name says checkpoint 5"), reason)
@@ -177,7 +177,7 @@ final class CheckpointStoreTests: XCTestCase {
         try store.write(CheckpointFixtures.manifest(id: 4, kind: .savepoint(name: "alpha")))
         try CheckpointFixtures.truncate(bad, by: 3)
 
-        let entries = store.entries()
+        let entries = try store.entries()
         XCTAssertEqual(entries.map(\.kind), [.checkpoint, .checkpoint, .savepoint, .savepoint])
         XCTAssertEqual(entries.map(\.id), [2, 1, 4, 3])
         XCTAssertEqual(entries.map { ($0.path as NSString).lastPathComponent }, [
@@ -198,28 +198,28 @@ final class CheckpointStoreTests: XCTestCase {
         CheckpointFixtures.create(leftover, contents: partial)
         CheckpointFixtures.create(scratch.path + "/checkpoints/notes.txt", contents: [1])
 
-        XCTAssertEqual(store.entries().map(\.id), [1])
-        let newest = try XCTUnwrap(store.newestValidCheckpoint())
+        XCTAssertEqual(try store.entries().map(\.id), [1])
+        let newest = try XCTUnwrap(try store.newestValidCheckpoint())
         XCTAssertEqual(newest.manifest.id, 1)
         XCTAssertTrue(newest.skipped.isEmpty)
-        XCTAssertEqual(store.highestCheckpointID(), 1)
+        XCTAssertEqual(try store.highestCheckpointID(), 1)
 
         try store.write(CheckpointFixtures.manifest(id: 2))
         XCTAssertFalse(FileManager.default.fileExists(atPath: leftover))
         XCTAssertTrue(FileManager.default.fileExists(atPath: scratch.path + "/checkpoints/notes.txt"))
-        XCTAssertEqual(store.newestValidCheckpoint()?.manifest.id, 2)
+        XCTAssertEqual(try store.newestValidCheckpoint()?.manifest.id, 2)
     }
 
     // MARK: Ids
 
     func testHighestCheckpointIDCoversCheckpointsSavepointsAndInvalidFiles() throws {
-        XCTAssertEqual(store.highestCheckpointID(), 0)
+        XCTAssertEqual(try store.highestCheckpointID(), 0)
         try store.write(CheckpointFixtures.manifest(id: 3))
-        XCTAssertEqual(store.highestCheckpointID(), 3)
+        XCTAssertEqual(try store.highestCheckpointID(), 3)
         try store.write(CheckpointFixtures.manifest(id: 8, kind: .savepoint(name: "release")))
-        XCTAssertEqual(store.highestCheckpointID(), 8)
+        XCTAssertEqual(try store.highestCheckpointID(), 8)
         let corrupt = try store.write(CheckpointFixtures.manifest(id: 12))
         try CheckpointFixtures.truncate(corrupt, by: 20)
-        XCTAssertEqual(store.highestCheckpointID(), 12)
+        XCTAssertEqual(try store.highestCheckpointID(), 12)
     }
 }

@@ -51,7 +51,7 @@ final class WorkerInProcessTests: XCTestCase {
         XCTAssertEqual(try run(count: 3_000), .finished)
         XCTAssertEqual(try committed().sorted(), Array(1...3_000))
         let store = try CheckpointStore(directory: dir + "/checkpoints")
-        XCTAssertGreaterThan(store.highestCheckpointID(), 0)
+        XCTAssertGreaterThan(try store.highestCheckpointID(), 0)
 
         // The same pipeline with a longer stream resumes after the last committed value.
         XCTAssertEqual(try run(count: 5_000), .finished)
@@ -67,7 +67,7 @@ final class WorkerInProcessTests: XCTestCase {
         let parts = try FileManager.default.contentsOfDirectory(atPath: dir + "/out")
         for lane in 0..<3 { XCTAssertTrue(parts.contains { $0.hasSuffix("-lane\(lane).jsonl") }, "\(parts)") }
         let store = try CheckpointStore(directory: dir + "/checkpoints")
-        let newest = try XCTUnwrap(store.newestValidCheckpoint()?.manifest)
+        let newest = try XCTUnwrap(try store.newestValidCheckpoint()?.manifest)
         XCTAssertEqual(newest.layout, PipelineLayout(instance: 0, instances: 1, parallelism: 3))
         XCTAssertEqual(newest.operators.map(\.operatorName), ["source@0", "sink@0", "source@1", "sink@1", "source@2", "sink@2"])
 

@@ -191,8 +191,11 @@ typedef struct sluice_host_api {
    */
   sluice_status (*reject)(void* host_data, int64_t row, const char* reason);
 
-  /** A directory private to this operator, beside the pipeline's checkpoints, that survives
-   *  restarts: where a sink stages epochs. Exists when `create` is called. Borrowed. */
+  /** A local directory private to this operator that survives restarts on this machine.
+   *  Exists when `create` is called. Borrowed. Beside a local checkpoint directory it is
+   *  kept with the checkpoints; with checkpoints on object storage it is on local disk only
+   *  (checkpointing.local_directory) and is lost when the pipeline resumes elsewhere: stage
+   *  through `staging` (1.2) instead. */
   const char* state_dir;
 
   /** The pipeline's delivery guarantee. */
@@ -216,7 +219,66 @@ typedef struct sluice_host_api {
    *  why it idles), replacing the previous one; `status` is copied during the call. Callable
    *  from any thread between create and destroy. */
   void (*set_status)(void* host_data, const char* status);
+  /** Durable staging for this operator (see `sluice_staging_api`); NULL from a host without it.
+   *  Prefer it to `state_dir`: it lives where the pipeline's checkpoints live (a local
+   *  directory or object storage), so what a sink staged is found again wherever the pipeline
+   *  resumes, even on another machine with an empty disk. Borrowed. */
+  const struct sluice_staging_api* staging;
 } sluice_host_api;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Durable staging (ABI 1.2)                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+/** An object being written; opaque. */
+typedef struct sluice_staging_writer sluice_staging_writer;
+
+/**
+ * Named, immutable byte objects private to one operator, kept by the host beside the
+ * pipeline's checkpoints: files in a local directory, or objects under the `s3://` prefix.
+ * What a sink stages for an epoch (sealed in `snapshot`, committed in
+ * `notify_checkpoint_complete`) belongs here, so a restore on any machine finds it.
+ *
+ * An object is written through a writer and becomes visible, whole, only when sealed; a crash
+ * before that leaves nothing under its name. Sealing is durable: once `seal` returns, the
+ * object survives a crash of the process and of the machine. Large objects stream (to object
+ * storage as a multipart upload): the host holds at most one part (8 MiB) per open writer.
+ *
+ * Names are 1-200 characters of `A-Z a-z 0-9 . _ -`, not starting with `.`. All calls take
+ * `host_data` from the `sluice_host_api`. Any thread may call them, concurrently; a writer is
+ * used by one thread at a time. A call that cannot reach the storage keeps retrying with
+ * backoff (it blocks, which holds the pipeline back) and fails only on a permanent error.
+ */
+typedef struct sluice_staging_api {
+  uint32_t struct_size;
+  /** Where the objects live, for log lines: a directory or an `s3://` URL. Borrowed. */
+  const char* location;
+  /** Starts an object. `name` may be given now (large objects then stream straight to it) or
+   *  NULL, to be named when sealed. */
+  sluice_status (*create)(void* host_data, const char* name, sluice_staging_writer** writer,
+                          sluice_error* error);
+  /** Appends `length` bytes (borrowed for the call). */
+  sluice_status (*write)(void* host_data, sluice_staging_writer* writer, const uint8_t* data,
+                         size_t length, sluice_error* error);
+  /** Makes everything written durable and visible as `name` (NULL: the name given to
+   *  `create`), replacing an object of that name, and frees the writer, also on failure. */
+  sluice_status (*seal)(void* host_data, sluice_staging_writer* writer, const char* name,
+                        sluice_error* error);
+  /** Drops an unsealed writer and what it wrote. */
+  void (*abandon)(void* host_data, sluice_staging_writer* writer);
+  /** The size of sealed object `name`; SLUICE_NO_DATA when there is none. */
+  sluice_status (*size)(void* host_data, const char* name, uint64_t* size, sluice_error* error);
+  /** Reads up to `capacity` bytes of sealed object `name` from `offset` into `buffer`;
+   *  `*length` is the count read, 0 at the end. */
+  sluice_status (*read)(void* host_data, const char* name, uint64_t offset, uint8_t* buffer,
+                        size_t capacity, size_t* length, sluice_error* error);
+  /** Calls `each` (during the call) with every sealed object's name and size, in name order. */
+  sluice_status (*list)(void* host_data,
+                        void (*each)(void* context, const char* name, uint64_t size),
+                        void* context, sluice_error* error);
+  /** Deletes sealed object `name`, durably; an absent one is no error. */
+  sluice_status (*remove)(void* host_data, const char* name, sluice_error* error);
+} sluice_staging_api;
 
 /* ------------------------------------------------------------------------------------------ */
 /* The plugin descriptor                                                                      */

@@ -12,11 +12,15 @@ import SluiceCore
 /// tries again.
 public struct S3CheckpointStorage: CheckpointStorage {
     public let client: S3Client
+    /// For operators' staging: retries unanswered requests until the store answers, so a
+    /// sink waits out an outage (backpressure) instead of failing.
+    public let stagingClient: S3Client
     public let root: S3Location
     public var location: String { root.description }
 
-    public init(client: S3Client, root: S3Location) {
+    public init(client: S3Client, stagingClient: S3Client, root: S3Location) {
         self.client = client
+        self.stagingClient = stagingClient
         self.root = root
     }
 
@@ -32,7 +36,12 @@ public struct S3CheckpointStorage: CheckpointStorage {
             configuration.maxAttempts = attempts ?? 5
             let client = S3Client(configuration: configuration)
             client.log = { Log.warn($0) }
-            return S3CheckpointStorage(client: client, root: root)
+            var staging = configuration
+            staging.requestTimeout = .seconds(30)
+            staging.maxAttempts = attempts ?? .max
+            let stagingClient = S3Client(configuration: staging)
+            stagingClient.log = { Log.warn($0) }
+            return S3CheckpointStorage(client: client, stagingClient: stagingClient, root: root)
         } catch let error as ObjectStoreError {
             throw CheckpointStoreError(message: "checkpointing.directory \(directory): \(error)")
         }
@@ -95,7 +104,7 @@ public struct S3CheckpointStorage: CheckpointStorage {
     }
 
     public func below(_ folder: String) -> any CheckpointStorage {
-        S3CheckpointStorage(client: client, root: root.appending(folder))
+        S3CheckpointStorage(client: client, stagingClient: stagingClient, root: root.appending(folder + "/"))
     }
 
     /// A PUT leaves nothing behind.

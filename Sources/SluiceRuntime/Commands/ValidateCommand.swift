@@ -54,7 +54,8 @@ struct ValidateCommand: ParsableCommand {
             let upstream = op.role == .sink ? plan.sinkInputForCheck(plugin) : nil
             do {
                 try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
-                let context = HostContext(operatorName: op.name, pluginName: plugin.name, hasDeadLetterOutput: plan.spec.deadLetter != nil)
+                let context = HostContext(operatorName: op.name, pluginName: plugin.name, hasDeadLetterOutput: plan.spec.deadLetter != nil,
+                                          staging: try LocalStagingArea(directory: stateDirectory))
                 let instance = try PluginInstance(plugin: plugin, configJSON: upstream?.configJSON ?? op.configJSON, context: context,
                                                   stateDirectory: stateDirectory, deliveryMode: plan.spec.checkpointing.mode,
                                                   pipelineName: plan.spec.name, openPurpose: SLUICE_OPEN_CHECK)

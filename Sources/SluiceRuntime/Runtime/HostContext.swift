@@ -16,6 +16,8 @@ final class HostContext {
     /// Whether the pipeline has a dead-letter sink; without one a rejected row fails the
     /// pipeline, because nothing may be dropped silently.
     let hasDeadLetterOutput: Bool
+    /// The operator's durable staging, offered as `sluice_host_api.staging`; any thread.
+    let staging: (any StagingArea)?
 
     /// The input being processed, set around `transform_process` so `reject` can copy rows.
     private var currentInput: ArrowBatchView?
@@ -32,7 +34,8 @@ final class HostContext {
     /// Any thread.
     func setStatus(_ text: String) { statusLock.withLock { statusText = text } }
 
-    init(operatorName: String, logName: String? = nil, pluginName: String, hasDeadLetterOutput: Bool) {
+    init(operatorName: String, logName: String? = nil, pluginName: String, hasDeadLetterOutput: Bool, staging: (any StagingArea)? = nil) {
+        self.staging = staging
         self.operatorName = operatorName
         self.logName = logName ?? operatorName
         self.pluginName = pluginName
@@ -99,12 +102,14 @@ final class HostAPIStorage {
     let api: UnsafeMutablePointer<sluice_host_api>
     private let strings: [UnsafeMutablePointer<CChar>]
     private let context: Unmanaged<HostContext>
+    private let stagingAPI: StagingAPIStorage?
 
     init(context: HostContext, stateDirectory: String, deliveryMode: sluice_delivery_mode, pipelineName: String,
          openPurpose: sluice_open_purpose, lane: LaneAssignment) {
         let state = strdup(stateDirectory)!, pipeline = strdup(pipelineName)!, op = strdup(context.operatorName)!
         strings = [state, pipeline, op]
         self.context = Unmanaged.passRetained(context)
+        stagingAPI = context.staging.map { StagingAPIStorage(location: $0.location) }
         api = .allocate(capacity: 1)
         api.initialize(to: sluice_host_api(
             struct_size: UInt32(MemoryLayout<sluice_host_api>.size),
@@ -136,7 +141,8 @@ final class HostAPIStorage {
             set_status: { data, status in
                 guard let data, let status else { return }
                 Unmanaged<HostContext>.fromOpaque(data).takeUnretainedValue().setStatus(String(cString: status))
-            }))
+            },
+            staging: stagingAPI.map { UnsafePointer($0.api) }))
     }
 
     deinit {

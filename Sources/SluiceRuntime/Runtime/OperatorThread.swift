@@ -8,6 +8,8 @@ struct OperatorSetup {
     let spec: OperatorSpec
     let plugin: LoadedPlugin
     let stateDirectory: String
+    /// Opens the operator's durable staging (ABI 1.2), on the thread that creates the instance.
+    var openStaging: (@Sendable () throws -> any StagingArea)?
     /// The states to restore, in order: none on a fresh start, this operator's own on a
     /// resume, and on a rescale every old lane's state that the operator may take a share of.
     let restore: [RestorePlan.State]
@@ -127,7 +129,7 @@ final class OperatorThread {
     static func openInstance(_ setup: OperatorSetup, hasDeadLetterOutput: Bool, deliveryMode: DeliveryMode, pipelineName: String,
                              restoring restore: [RestorePlan.State]) throws -> PluginInstance {
         let context = HostContext(operatorName: setup.spec.name, logName: setup.displayName, pluginName: setup.plugin.name,
-                                  hasDeadLetterOutput: hasDeadLetterOutput)
+                                  hasDeadLetterOutput: hasDeadLetterOutput, staging: try setup.openStaging?())
         let instance = try PluginInstance(plugin: setup.plugin, configJSON: setup.spec.configJSON, context: context,
                                           stateDirectory: setup.stateDirectory, deliveryMode: deliveryMode, pipelineName: pipelineName,
                                           lane: setup.lane)

@@ -60,8 +60,10 @@ extension Worker {
         let slot = sinkSlot.other
         let setup: OperatorSetup
         do {
+            let folder = operatorFolder(newSpec, plugin, lane: 0, sinkSlot: slot)
             setup = OperatorSetup(index: topology.sink, spec: newSpec, plugin: plugin,
-                                  stateDirectory: try stateDirectory(newSpec, plugin, lane: 0, sinkSlot: slot), restore: [])
+                                  stateDirectory: try store.operatorStateDirectory(for: folder),
+                                  openStaging: { [store] in try store.stagingArea(for: folder) }, restore: [])
         } catch {
             return apply(.swapRejected(.unprocessable, "\(error)"))
         }

@@ -127,8 +127,10 @@ final class Worker {
             case .deadLetter: role = .deadLetterSink
             }
             let lane = topology.globalLane(of: index)
+            let folder = operatorFolder(op, plugin, lane: lane)
             var setup = OperatorSetup(index: index, spec: op, plugin: plugin,
-                                      stateDirectory: try stateDirectory(op, plugin, lane: lane),
+                                      stateDirectory: try store.operatorStateDirectory(for: folder),
+                                      openStaging: { [store] in try store.stagingArea(for: folder) },
                                       restore: restorePlan.states[index])
             setup.lane = LaneAssignment(index: lane, count: layout.laneCount)
             operators.append(OperatorThread(
@@ -145,11 +147,11 @@ final class Worker {
     /// alternates between two slots (the second ends in `.b`) at each swap, since the new sink
     /// opens while the old one still stages its last epoch, and both may be the same plugin.
     /// Lane 0 of a single-lane pipeline keeps the folder name it had before lanes existed.
-    func stateDirectory(_ op: OperatorSpec, _ plugin: LoadedPlugin, lane: Int, sinkSlot: SinkStateSlot? = nil) throws -> String {
+    func operatorFolder(_ op: OperatorSpec, _ plugin: LoadedPlugin, lane: Int, sinkSlot: SinkStateSlot? = nil) -> String {
         let safePlugin = SafeName.sanitized(plugin.name)
         let slot = op.role == .sink ? (sinkSlot ?? self.sinkSlot) : .a
         let laneSuffix = layout.laneCount == 1 ? "" : ".lane\(lane)"
-        return try store.operatorStateDirectory(for: "\(op.name).\(safePlugin)\(laneSuffix)\(slot.suffix)")
+        return "\(op.name).\(safePlugin)\(laneSuffix)\(slot.suffix)"
     }
 
     // MARK: - Coordination
