@@ -4,12 +4,14 @@ import PluginKit
 /// A transactional file sink: rows become visible in `directory` only when the checkpoint
 /// that covers them completes.
 ///
-/// Each epoch (the rows between two barriers) is staged in the operator's state directory.
-/// On a barrier the epoch is sealed (fsynced and renamed `sealed-<id>.jsonl`); the sealed,
-/// uncommitted epochs are the snapshot. On notify-complete every sealed epoch up to that id is
-/// committed by an atomic rename to `directory/part-<id>.jsonl`. After a restore, the epochs
-/// the restored state lists are committed again, which is idempotent: an epoch whose sealed
-/// file is gone and whose part file exists was committed before the crash.
+/// Each epoch (the rows between two barriers) is staged through the host's durable staging
+/// (beside the checkpoints: a local directory or object storage). On a barrier the epoch is
+/// sealed as `sealed-<id>.jsonl`; the sealed, uncommitted epochs are the snapshot. On
+/// notify-complete every sealed epoch up to that id is committed: copied durably to
+/// `directory/part-<id>.jsonl` under a temp name and renamed, then removed from staging.
+/// After a restore, the epochs the restored state lists are committed again, which is
+/// idempotent: an epoch whose staged object is gone and whose part file exists was committed
+/// before the crash.
 public final class FileSink: SinkPlugin {
     public struct Config: Decodable {
         /// Where committed part files go; created when missing.
@@ -35,7 +37,7 @@ public final class FileSink: SinkPlugin {
 
     public init(config: Config, host: PluginHost) throws {
         self.host = host
-        parts = PartFiles(stagingDirectory: host.stateDirectory, outputDirectory: config.directory,
+        parts = PartFiles(staging: try host.staging(), outputDirectory: config.directory,
                           lane: host.lane.count > 1 ? host.lane.index : nil)
         commit = TwoPhaseCommit(store: parts)
     }

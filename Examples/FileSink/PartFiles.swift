@@ -1,9 +1,9 @@
 import Glibc
 import PluginKit
 
-/// The file sink's half of the two-phase commit: epochs are staged as JSON-lines files in the
-/// operator's state directory, and a sealed epoch is committed by an atomic rename into the
-/// output directory as `part-<id>.jsonl` (a copy then a rename across file systems); with
+/// The file sink's half of the two-phase commit: epochs are staged as JSON-lines objects in the
+/// operator's staging, and a sealed epoch is committed by copying it into the output directory
+/// as `part-<id>.jsonl` (a temp file, fsync, rename), then removing it from staging; with
 /// several lanes each writes `part-<id>-lane<L>.jsonl`, so lanes never take each other's name.
 ///
 /// Every checkpoint gets a part file, an empty one when no rows came: a reader sees progress.
@@ -14,8 +14,8 @@ final class PartFiles: FileEpochStore {
     let lane: Int?
     var sealsEmptyEpochs: Bool { true }
 
-    init(stagingDirectory: String, outputDirectory: String, lane: Int? = nil) {
-        files = EpochFiles(directory: stagingDirectory, suffix: ".jsonl")
+    init(staging: Staging, outputDirectory: String, lane: Int? = nil) {
+        files = EpochFiles(staging: staging, suffix: ".jsonl")
         self.outputDirectory = outputDirectory
         self.lane = lane
     }
@@ -31,22 +31,18 @@ final class PartFiles: FileEpochStore {
         try DurableFile.makeDirectories(outputDirectory)
     }
 
-    /// The rename moves the sealed file away, which is the kit's "removed from staging".
+    /// The part file is complete under its name before the staged object goes, so a crash
+    /// between the two commits the epoch again, to the same name.
     func commit(_ epoch: UInt64, afterRestore: Bool) throws {
-        let sealed = files.sealedPath(epoch), part = partPath(epoch)
-        do {
-            try DurableFile.renameDurably(sealed, to: part)
-        } catch let error as DurableFileError where error.code == EXDEV {
-            try DurableFile.copy(sealed, to: part)
-            try files.remove(epoch)
-        }
+        try DurableFile.replace(partPath(epoch), bytes: try files.read(epoch))
+        try files.remove(epoch)
     }
 
     /// A listed epoch whose sealed file is gone must have its part: it was committed before
     /// a crash. Neither means the folders were changed by hand.
     func isStaged(_ epoch: UInt64) throws -> Bool {
-        if files.isSealed(epoch) { return true }
+        if try files.isSealed(epoch) { return true }
         if DurableFile.exists(partPath(epoch)) { return false }
-        throw PluginError("epoch \(epoch) is listed in the checkpoint but neither \(files.sealedPath(epoch)) nor \(partPath(epoch)) exists; the staging folder was changed by hand")
+        throw PluginError("epoch \(epoch) is listed in the checkpoint but neither \(files.describe(epoch)) nor \(partPath(epoch)) exists; the staging was changed by hand")
     }
 }

@@ -10,8 +10,8 @@ final class BlockInserter {
     enum Payload {
         /// In memory (at-least-once).
         case memory(EncodedBlock)
-        /// A staged file, streamed from disk (exactly-once).
-        case staged(NativeStaging.StagedBlock)
+        /// A staged block, streamed from staging (exactly-once).
+        case staged(NativeStaging.StagedBlock, Staging)
     }
 
     let client: ClickHouseClient
@@ -43,7 +43,7 @@ final class BlockInserter {
         let sql: String
         switch payload {
         case .memory(let block): sql = block.insertStatement(database: config.database, table: config.table)
-        case .staged(let block): sql = block.insertStatement(database: config.database, table: config.table)
+        case .staged(let block, _): sql = block.insertStatement(database: config.database, table: config.table)
         }
         var lastLogged = Date.distantPast
         do {
@@ -58,8 +58,10 @@ final class BlockInserter {
                 do {
                     switch payload {
                     case .memory(let block): try client.insert(sql, block: block.bytes, settings: settings)
-                    case .staged(let block):
-                        try client.insert(sql, file: block.path, offset: block.bodyOffset, length: block.bodyLength, settings: settings)
+                    case .staged(let block, let staging):
+                        try client.insert(sql, length: block.bodyLength, settings: settings) { offset, buffer in
+                            try staging.read(block.name, offset: block.bodyOffset + offset, into: buffer)
+                        }
                     }
                     return true
                 } catch {

@@ -7,56 +7,6 @@ import NIOSSL
 import Glibc
 import TLSSupport
 
-/// Streams a byte range of a staged file into a request body: reads a chunk (on the event
-/// loop; the page cache has it), writes it, and reads the next once the write completed, so at
-/// most one chunk is in memory.
-// @unchecked Sendable: immutable; its deflater is used only on `loop`, one chunk at a time.
-private struct ChunkSender: @unchecked Sendable {
-    let fd: Int32
-    let path: String
-    let offset: Int
-    let length: Int
-    let chunkSize: Int
-    let deflater: GzipStream?
-    let writer: HTTPClient.Body.StreamWriter
-    let loop: any EventLoop
-
-    func send(from done: Int) -> EventLoopFuture<Void> {
-        if done >= length {
-            guard let deflater else { return loop.makeSucceededVoidFuture() }
-            do {
-                let tail = try deflater.compress(UnsafeRawBufferPointer(start: nil, count: 0), finish: true)
-                return writer.write(.byteBuffer(ByteBuffer(bytes: tail)))
-            } catch { return loop.makeFailedFuture(error) }
-        }
-        let want = min(chunkSize, length - done)
-        var buffer = ByteBufferAllocator().buffer(capacity: want)
-        var failure: Int32 = 0
-        let got = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { raw -> Int in
-            while true {
-                let n = pread(fd, raw.baseAddress!, want, off_t(offset + done))
-                if n < 0 && errno == EINTR { continue }
-                if n < 0 { failure = errno; return 0 }
-                return n
-            }
-        }
-        if got <= 0 {
-            let why = failure != 0 ? String(cString: strerror(failure)) : "the file is shorter than its block"
-            return loop.makeFailedFuture(ClickHouseError.local("cannot read \(path): \(why)"))
-        }
-        let part: ByteBuffer
-        if let deflater {
-            do {
-                let compressed = try buffer.withUnsafeReadableBytes { try deflater.compress($0, finish: false) }
-                part = ByteBuffer(bytes: compressed)
-            } catch { return loop.makeFailedFuture(error) }
-        } else {
-            part = buffer
-        }
-        return writer.write(.byteBuffer(part)).flatMap { self.send(from: done + got) }
-    }
-}
-
 /// What went wrong talking to ClickHouse.
 enum ClickHouseError: Error, CustomStringConvertible {
     /// No answer: connection refused or reset, timeout, DNS. Always worth retrying.
@@ -201,29 +151,48 @@ final class ClickHouseClient {
         _ = try execute(parameters: parameters, body: block, compress: options.gzip)
     }
 
-    /// Sends `INSERT INTO ... FORMAT Native` with the body read from `length` bytes of a file at
-    /// `offset`, in chunks of `chunkSize` (compressed chunk by chunk with gzip): memory does not
-    /// grow with the block.
-    func insert(_ sql: String, file path: String, offset: Int, length: Int, settings: [String: String], chunkSize: Int = 1 << 20) throws {
+    /// Sends `INSERT INTO ... FORMAT Native` with a body of `length` bytes that `read` fills
+    /// chunk by chunk (`read(offset, buffer)` returns the count read; a staged block read from
+    /// local disk or object storage), compressed chunk by chunk with gzip: memory does not grow
+    /// with the block. The reads block, so they run on a thread of their own, never on the
+    /// event loop.
+    func insert(_ sql: String, length: Int, settings: [String: String], chunkSize: Int = 1 << 20,
+                read: @escaping @Sendable (Int, UnsafeMutableRawBufferPointer) throws -> Int) throws {
         var parameters = settings
         parameters["query"] = sql
         let loop = group.next()
         let gzip = options.gzip
         let body = HTTPClient.Body.stream(contentLength: gzip ? nil : Int64(length)) { writer in
-            let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                return loop.makeFailedFuture(ClickHouseError.local("cannot open \(path): \(String(cString: strerror(errno)))"))
+            let promise = loop.makePromise(of: Void.self)
+            DispatchQueue.global().async {
+                do {
+                    let deflater = gzip ? try GzipStream() : nil
+                    defer { deflater?.end() }
+                    var chunk = [UInt8](repeating: 0, count: min(chunkSize, max(length, 1)))
+                    var done = 0
+                    while done < length {
+                        let want = min(chunk.count, length - done)
+                        let got = try chunk.withUnsafeMutableBytes { try read(done, UnsafeMutableRawBufferPointer(rebasing: $0[0..<want])) }
+                        guard got > 0 else { throw ClickHouseError.local("the staged block ended after \(done) of \(length) bytes") }
+                        let part: ByteBuffer
+                        if let deflater {
+                            part = ByteBuffer(bytes: try chunk.withUnsafeBytes { try deflater.compress(UnsafeRawBufferPointer(rebasing: $0[0..<got]), finish: false) })
+                        } else {
+                            part = ByteBuffer(bytes: chunk[0..<got])
+                        }
+                        try writer.write(.byteBuffer(part)).wait()
+                        done += got
+                    }
+                    if let deflater {
+                        let tail = try deflater.compress(UnsafeRawBufferPointer(start: nil, count: 0), finish: true)
+                        try writer.write(.byteBuffer(ByteBuffer(bytes: tail))).wait()
+                    }
+                    promise.succeed(())
+                } catch {
+                    promise.fail(error)
+                }
             }
-            let deflater: GzipStream?
-            do { deflater = gzip ? try GzipStream() : nil } catch {
-                Glibc.close(fd)
-                return loop.makeFailedFuture(error)
-            }
-            let sendChunk = ChunkSender(fd: fd, path: path, offset: offset, length: length, chunkSize: chunkSize,
-                                        deflater: deflater, writer: writer, loop: loop)
-            let done = sendChunk.send(from: 0)
-            done.whenComplete { _ in Glibc.close(fd); deflater?.end() }
-            return done
+            return promise.futureResult
         }
         _ = try execute(parameters: parameters, body: body, contentLength: gzip ? nil : length, compressedHeader: gzip)
     }

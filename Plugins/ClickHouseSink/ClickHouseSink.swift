@@ -35,7 +35,7 @@ public final class ClickHouseSink: SinkPlugin {
         case "at-least-once": exactlyOnce = false
         default: exactlyOnce = host.exactlyOnce
         }
-        delivery = exactlyOnce ? ExactlyOnceDelivery(config: config, host: host) : AtLeastOnceDelivery(config: config, host: host)
+        delivery = exactlyOnce ? try ExactlyOnceDelivery(config: config, host: host) : AtLeastOnceDelivery(config: config, host: host)
     }
 
     static func makeRunID() -> String {

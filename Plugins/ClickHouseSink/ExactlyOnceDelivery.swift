@@ -1,8 +1,8 @@
 import Foundation
 import PluginKit
 
-/// Exactly-once: each epoch's rows are staged as Native blocks in the operator's state
-/// directory, sealed on the barrier, and inserted when the checkpoint completes, each block
+/// Exactly-once: each epoch's rows are staged as Native blocks in the operator's durable
+/// staging (beside the checkpoints, local or on object storage), sealed on the barrier, and inserted when the checkpoint completes, each block
 /// with a deterministic `query_id` (and `insert_deduplication_token` where the server and table
 /// support it; see ``CommitPath``). After a restore the sealed epochs the checkpoint lists are
 /// committed again, idempotently: by the dedup token, or by looking the query_id up in
@@ -21,10 +21,10 @@ final class ExactlyOnceDelivery: Delivery {
     /// Completed epochs waiting for the committer beyond which writing blocks (backpressure).
     static let maxQueuedEpochs = 2
 
-    init(config: ClickHouseSink.Config, host: PluginHost) {
+    init(config: ClickHouseSink.Config, host: PluginHost) throws {
         self.config = config
         self.host = host
-        epochs = StagedEpochInserter(staging: NativeStaging(directory: host.stateDirectory), config: config, host: host)
+        epochs = StagedEpochInserter(staging: NativeStaging(staging: try host.staging()), config: config, host: host)
         commit = TwoPhaseCommit(store: epochs, committing: .background(maxQueuedEpochs: ExactlyOnceDelivery.maxQueuedEpochs,
                                                                           threadName: "clickhouse-sink committer"))
     }
@@ -133,9 +133,9 @@ final class ExactlyOnceDelivery: Delivery {
     static let queryLogProbeSeconds = 3.0
 }
 
-/// The ClickHouse sink's half of the two-phase commit: epochs are ``NativeStaging`` folders,
+/// The ClickHouse sink's half of the two-phase commit: epochs are ``NativeStaging`` block lists,
 /// and an epoch is committed by inserting its blocks, up to `commit_parallelism` at once (each
-/// its own INSERT with its own query_id, idempotent on its own, its file removed once
+/// its own INSERT with its own query_id, idempotent on its own, its object removed once
 /// ClickHouse acknowledged it), then removing the folder.
 final class StagedEpochInserter: EpochStore, @unchecked Sendable {
     // @unchecked Sendable: `runID` and `inserter` are set in restore/open, before the committer
@@ -158,32 +158,32 @@ final class StagedEpochInserter: EpochStore, @unchecked Sendable {
     }
 
     func seal(_ epoch: UInt64) throws -> Bool { try staging.seal(epoch) }
-    func isStaged(_ epoch: UInt64) throws -> Bool { staging.isSealed(epoch) }
+    func isStaged(_ epoch: UInt64) throws -> Bool { try staging.isSealed(epoch) }
     func stagedEpochs() throws -> [UInt64] { try staging.sealedEpochs() }
     func discardCurrent() throws { try staging.discardCurrent() }
     func discard(_ epoch: UInt64) throws { try staging.remove(epoch) }
 
     func commit(_ epoch: UInt64, afterRestore: Bool) throws {
         guard let inserter else { throw PluginError("the ClickHouse sink is not open") }
-        let blocks = staging.blocks(of: epoch)
+        let (blockCount, blocks) = try staging.blocks(of: epoch)
         let progress = NSLock()
         var next = 0, skipped = 0
         var failure: Error?
         let workers = min(config.commitParallelism, blocks.count)
         let work = { [self] in
             while true {
-                let taken: (index: Int, path: String)? = progress.withLock {
+                let taken: (index: Int, name: String)? = progress.withLock {
                     guard failure == nil, next < blocks.count else { return nil }
                     next += 1
                     return blocks[next - 1]
                 }
-                guard let (index, path) = taken else { return }
+                guard let (index, name) = taken else { return }
                 do {
-                    let block = try staging.stagedBlock(path)
-                    let inserted = try inserter.insert(.staged(block), queryID: queryID(epoch: epoch, block: index),
-                                                       what: "commit of epoch \(epoch) (block \(index) of \(blocks.count), \(block.rows) rows)",
+                    let block = try staging.stagedBlock(name)
+                    let inserted = try inserter.insert(.staged(block, staging.staging), queryID: queryID(epoch: epoch, block: index),
+                                                       what: "commit of epoch \(epoch) (block \(index) of \(blockCount), \(block.rows) rows)",
                                                        verifyFirst: afterRestore)
-                    staging.removeBlock(path)
+                    try staging.removeBlock(name)
                     if !inserted { progress.withLock { skipped += 1 } }
                 } catch {
                     progress.withLock { if failure == nil { failure = error } }

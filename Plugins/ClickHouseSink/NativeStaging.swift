@@ -1,108 +1,115 @@
 import Foundation
-import Glibc
 import PluginKit
 
-/// The exactly-once staging area in the operator's state directory:
+/// The exactly-once staging area, in the operator's durable ``Staging`` (beside the
+/// checkpoints: a local directory or object storage):
 ///
-///     current/block-000001.native     blocks of the epoch in progress (fsynced as written)
-///     sealed-<checkpoint>/block-*.native   sealed epochs waiting for their checkpoint
+///     block-<writer>-<n>.native     one Native block each, sealed as soon as it is complete
+///     epoch-<checkpoint>.blocks     a sealed epoch: the names of its blocks, in order
 ///
-/// Sealing renames `current` to `sealed-<id>` (one atomic rename, then an fsync of the
-/// directory). Committing an epoch inserts its blocks in order and deletes each block file after
-/// ClickHouse acknowledged it, then the folder. Memory stays bounded: a block is at most
-/// `max_block_rows` / `max_block_bytes` and only one is held at a time.
+/// A block object is a one-line JSON header (`{"columns":[...],"rows":N}`) and the Native
+/// bytes. Sealing an epoch writes its `.blocks` list (one small object): the blocks were
+/// durable already, so the seal is atomic wherever the staging lives. Committing an epoch
+/// inserts its blocks in order, deleting each block after ClickHouse acknowledged it, then the
+/// list. Blocks no list names belong to no sealed epoch (a crash cut their epoch short) and are
+/// deleted with the epoch in progress. Memory stays bounded: a block is at most
+/// `max_block_rows` / `max_block_bytes`, written as it is encoded and sent in chunks.
 ///
-/// A block file is a one-line JSON header (`{"columns":[...],"rows":N}`) and the Native bytes.
-///
-/// Which epochs are pending is the two-phase-commit kit's business (see `ExactlyOnceDelivery`);
-/// this type only keeps the files. The current epoch is written from the sink's operator thread
-/// only; a sealed epoch is read and removed by the committer thread.
-final class NativeStaging {
-    let directory: String
-    private var currentBlocks = 0
+/// The current epoch is written from the sink's operator thread only; a sealed epoch is read
+/// and removed by the committer threads.
+final class NativeStaging: @unchecked Sendable {
+    // @unchecked: `currentBlocks` and `blockCounter` belong to the operator thread; the rest
+    // is immutable or the thread-safe Staging.
+    let staging: Staging
+    /// Unique to this instance, so block names never collide with those of an earlier run.
+    private let writerToken = String(UUID().uuidString.prefix(8)).lowercased()
+    private var blockCounter = 0
+    /// Names of the blocks of the epoch in progress.
+    private var currentBlocks: [String] = []
 
-    init(directory: String) {
-        self.directory = directory
+    init(staging: Staging) {
+        self.staging = staging
     }
 
-    var currentDirectory: String { directory + "/current" }
-    func sealedDirectory(_ epoch: UInt64) -> String { directory + "/sealed-\(epoch)" }
-    static func blockName(_ index: Int) -> String {
-        let digits = String(index)
-        return "block-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits + ".native"
-    }
+    static func listName(_ epoch: UInt64) -> String { "epoch-\(epoch).blocks" }
 
     // MARK: - The current epoch
 
     /// Starts the current epoch afresh: rows staged but never sealed belong to no checkpoint
-    /// and the source replays them.
+    /// and the source replays them. Blocks no sealed epoch names (left by a crash) go too.
     func discardCurrent() throws {
-        try DurableFile.removeTree(currentDirectory)
-        currentBlocks = 0
+        var named = Set<String>()
+        let objects = try staging.list()
+        for object in objects where object.name.hasPrefix("epoch-") && object.name.hasSuffix(".blocks") {
+            named.formUnion(try blockNames(listedIn: object.name))
+        }
+        for object in objects where object.name.hasPrefix("block-") && !named.contains(object.name) {
+            try staging.remove(object.name)
+        }
+        currentBlocks = []
     }
 
-    var currentBlockCount: Int { currentBlocks }
-
-    /// Writes one block of the current epoch and fsyncs it.
-    func stage(_ block: EncodedBlock) throws {
-        try stage(columns: block.columns, rows: block.rows) { write in try block.bytes.withUnsafeBytes(write) }
-    }
+    var currentBlockCount: Int { currentBlocks.count }
 
     /// Writes one block of the current epoch, whose Native bytes `body` passes in pieces to the
-    /// writer it is given, and fsyncs it.
+    /// writer it is given, and seals it durably.
     func stage(columns: [String], rows: Int, body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
-        if currentBlocks == 0 {
-            try DurableFile.removeTree(currentDirectory)
-            if mkdir(currentDirectory, 0o755) != 0 && errno != EEXIST { throw posixError("create", currentDirectory) }
-        }
-        currentBlocks += 1
-        let path = currentDirectory + "/" + NativeStaging.blockName(currentBlocks)
+        blockCounter += 1
+        let name = "block-\(writerToken)-\(blockCounter).native"
+        let writer = try staging.makeWriter(name: name)
         let header = try JSONSerialization.data(withJSONObject: ["columns": columns, "rows": rows] as [String: Any])
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if fd < 0 { throw posixError("create", path) }
-        defer { close(fd) }
         var head = [UInt8](header)
         head.append(UInt8(ascii: "\n"))
-        try head.withUnsafeBytes { try DurableFile.writeAll(fd, $0, path: path) }
-        try body { try DurableFile.writeAll(fd, $0, path: path) }
-        if fsync(fd) != 0 { throw posixError("fsync", path) }
+        try writer.write(head)
+        try body { try writer.write($0) }
+        try writer.seal()
+        currentBlocks.append(name)
     }
 
     /// Seals the current epoch under `epoch`, durably. An epoch without rows is not sealed
     /// (nothing to commit): false.
     func seal(_ epoch: UInt64) throws -> Bool {
-        guard currentBlocks > 0 else { return false }
-        try DurableFile.syncDirectory(currentDirectory)
-        let sealed = sealedDirectory(epoch)
-        try DurableFile.removeTree(sealed)
-        try DurableFile.renameDurably(currentDirectory, to: sealed)
-        currentBlocks = 0
+        guard !currentBlocks.isEmpty else { return false }
+        let list = try JSONSerialization.data(withJSONObject: ["blocks": currentBlocks])
+        let writer = try staging.makeWriter(name: Self.listName(epoch))
+        try writer.write([UInt8](list))
+        try writer.seal()
+        currentBlocks = []
         return true
     }
 
-    func isSealed(_ epoch: UInt64) -> Bool { DurableFile.exists(sealedDirectory(epoch)) }
+    func isSealed(_ epoch: UInt64) throws -> Bool { try staging.exists(Self.listName(epoch)) }
 
     func sealedEpochs() throws -> [UInt64] {
-        try DurableFile.list(directory).compactMap { name in
-            name.hasPrefix("sealed-") ? UInt64(name.dropFirst("sealed-".count)) : nil
+        try staging.list().compactMap { object in
+            guard object.name.hasPrefix("epoch-"), object.name.hasSuffix(".blocks") else { return nil }
+            return UInt64(object.name.dropFirst("epoch-".count).dropLast(".blocks".count))
         }
     }
 
     // MARK: - Sealed epochs
 
-    /// The block files of a sealed epoch, in order, with their 1-based index.
-    func blocks(of epoch: UInt64) -> [(index: Int, path: String)] {
-        let dir = sealedDirectory(epoch)
-        return ((try? DurableFile.list(dir)) ?? []).compactMap { name -> (Int, String)? in
-            guard name.hasPrefix("block-"), name.hasSuffix(".native"), let index = Int(name.dropFirst(6).dropLast(7)) else { return nil }
-            return (index, dir + "/" + name)
-        }.sorted { $0.0 < $1.0 }
+    private func blockNames(listedIn listName: String) throws -> [String] {
+        let bytes = try staging.readAll(listName)
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any], let names = object["blocks"] as? [String] else {
+            throw ClickHouseError.local("the staged epoch list \(staging.location)/\(listName) is damaged; the staging was changed by hand")
+        }
+        return names
     }
 
-    /// A staged block's header (read from the file), and where its Native bytes lie in the file,
-    /// so that they can be sent in chunks straight from it.
+    /// How many blocks a sealed epoch has, and those still staged, in order, with their
+    /// 1-based index in the epoch (part of each block's query_id, so it must not change when
+    /// some are gone).
+    func blocks(of epoch: UInt64) throws -> (count: Int, staged: [(index: Int, name: String)]) {
+        let names = try blockNames(listedIn: Self.listName(epoch))
+        let present = Set(try staging.list().map(\.name))
+        return (names.count, names.enumerated().compactMap { present.contains($0.element) ? ($0.offset + 1, $0.element) : nil })
+    }
+
+    /// A staged block's header, and where its Native bytes lie in the object, so that they can
+    /// be sent in chunks straight from it.
     struct StagedBlock {
-        let path: String
+        let name: String
         let columns: [String]
         let rows: Int
         let bodyOffset: Int
@@ -114,42 +121,33 @@ final class NativeStaging {
     }
 
     /// Reads a staged block's header only.
-    func stagedBlock(_ path: String) throws -> StagedBlock {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw posixError("open", path) }
-        defer { close(fd) }
-        var st = stat()
-        if fstat(fd, &st) != 0 { throw posixError("stat", path) }
-        let size = Int(st.st_size)
-        let damaged = ClickHouseError.local("staged block \(path) is damaged (no header); the staging folder was changed by hand")
-        var head = [UInt8](repeating: 0, count: min(size, 1 << 20))
-        var done = 0
-        while done < head.count {
-            let n = head.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw posixError("read", path) }
+    func stagedBlock(_ name: String) throws -> StagedBlock {
+        guard let size = try staging.size(name) else { throw ClickHouseError.local("staged block \(staging.location)/\(name) is gone") }
+        let damaged = ClickHouseError.local("staged block \(staging.location)/\(name) is damaged (no header); the staging was changed by hand")
+        var head: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while head.count < min(size, 1 << 20) {
+            let n = try chunk.withUnsafeMutableBytes { try staging.read(name, offset: head.count, into: $0) }
             if n == 0 { break }
-            done += n
-            if head[(done - n)..<done].contains(UInt8(ascii: "\n")) { break }
+            let newlineBefore = head.count
+            head += chunk[0..<n]
+            if head[newlineBefore...].contains(UInt8(ascii: "\n")) { break }
         }
-        guard let newline = head[0..<done].firstIndex(of: UInt8(ascii: "\n")),
+        guard let newline = head.firstIndex(of: UInt8(ascii: "\n")),
               let header = try? JSONSerialization.jsonObject(with: Data(head[0..<newline])) as? [String: Any],
               let columns = header["columns"] as? [String], let rows = header["rows"] as? Int else { throw damaged }
-        return StagedBlock(path: path, columns: columns, rows: rows, bodyOffset: newline + 1, bodyLength: size - newline - 1)
+        return StagedBlock(name: name, columns: columns, rows: rows, bodyOffset: newline + 1, bodyLength: size - newline - 1)
     }
 
     /// A block ClickHouse has acknowledged.
-    func removeBlock(_ path: String) {
-        unlink(path)
+    func removeBlock(_ name: String) throws {
+        try staging.remove(name)
     }
 
     /// Removes a sealed epoch: every block is in ClickHouse, or its checkpoint never completed.
+    /// The list goes last, so a crash part-way leaves it to finish the job.
     func remove(_ epoch: UInt64) throws {
-        try DurableFile.removeTree(sealedDirectory(epoch))
-        try DurableFile.syncDirectory(directory)
+        for block in try blocks(of: epoch).staged { try staging.remove(block.name) }
+        try staging.remove(Self.listName(epoch))
     }
-}
-
-func posixError(_ action: String, _ path: String) -> ClickHouseError {
-    ClickHouseError.local("cannot \(action) \(path): \(String(cString: strerror(errno)))")
 }

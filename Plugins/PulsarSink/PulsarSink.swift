@@ -72,7 +72,7 @@ final class PulsarSink: SinkPlugin {
         self.config = config
         self.host = host
         let laneSuffix = host.lane.count > 1 ? "@\(host.lane.index)" : ""
-        staging = StagedMessages(directory: host.stateDirectory, messageIDPrefix: "\(host.pipelineName)/\(host.operatorName)\(laneSuffix)")
+        staging = StagedMessages(staging: try host.staging(), messageIDPrefix: "\(host.pipelineName)/\(host.operatorName)\(laneSuffix)")
         commit = TwoPhaseCommit(store: staging)
     }
 

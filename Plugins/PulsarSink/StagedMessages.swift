@@ -18,8 +18,8 @@ final class StagedMessages: FileEpochStore {
     var producer: PulsarProducer?
     private let messageIDPrefix: String
 
-    init(directory: String, messageIDPrefix: String) {
-        files = EpochFiles(directory: directory, suffix: ".msgs")
+    init(staging: Staging, messageIDPrefix: String) {
+        files = EpochFiles(staging: staging, suffix: ".msgs")
         self.messageIDPrefix = messageIDPrefix
     }
 
@@ -50,9 +50,9 @@ final class StagedMessages: FileEpochStore {
     }
 
     func forEachMessage(in epoch: UInt64, _ body: ([UInt8], String?, [(String, String)]) throws -> Void) throws {
-        let path = files.sealedPath(epoch)
+        let path = files.describe(epoch)
         let bytes: [UInt8]
-        do { bytes = try DurableFile.read(path) } catch {
+        do { bytes = try files.read(epoch) } catch {
             throw PluginError("the staged messages of epoch \(epoch) cannot be read: \(error)")
         }
         var i = 0

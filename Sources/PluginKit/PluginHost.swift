@@ -35,8 +35,20 @@ public struct PluginHost: @unchecked Sendable {
         }
     }
 
-    /// A directory private to this operator that survives restarts.
+    /// A local directory private to this operator that survives restarts on this machine.
+    /// For what a restore needs (a sink's sealed epochs), use ``staging()``.
     public var stateDirectory: String { String(cString: api.pointee.state_dir) }
+
+    /// The operator's durable staging: the host's (ABI 1.2), kept with the checkpoints
+    /// wherever they are; on an older host, files in ``stateDirectory``.
+    public func staging() throws -> Staging { try Staging(host: self) }
+
+    /// The host's staging table, when it offers one.
+    var stagingAPI: UnsafePointer<sluice_staging_api>? {
+        guard hostProvides(\.staging), let table = api.pointee.staging,
+              table.pointee.struct_size >= MemoryLayout<sluice_staging_api>.size else { return nil }
+        return table
+    }
 
     public var exactlyOnce: Bool { api.pointee.delivery_mode == SLUICE_EXACTLY_ONCE }
 

@@ -35,6 +35,17 @@ final class ClickHouseSinkServerTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: stateRoot)
     }
 
+    /// The staged objects of state folder `s` (temp files and the plugin's own files aside).
+    func stagedNames() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: stateRoot + "/s").filter { !$0.hasPrefix(".") }.sorted()
+    }
+
+    /// The block names sealed epoch `epoch` lists.
+    func blockList(_ epoch: UInt64) throws -> [String] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: stateRoot + "/s/" + NativeStaging.listName(epoch)))
+        return try XCTUnwrap((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["blocks"] as? [String])
+    }
+
     func makeSink(_ extra: String, table: String, exactlyOnce: Bool = true, state: String = "s") throws -> (ClickHouseSink, FakeHost) {
         let host = FakeHost(stateDirectory: stateRoot + "/" + state, exactlyOnce: exactlyOnce, log: CapturedLog.shared)
         hosts.append(host)
@@ -156,28 +167,31 @@ final class ClickHouseSinkServerTests: XCTestCase {
         XCTAssertEqual(try server.scalar("SELECT count() FROM eo"), "0", "nothing is visible before the checkpoint completes")
         let state = try sink.snapshot(checkpointID: 7)
         XCTAssertEqual(sink.queryID(epoch: 7, block: 1).hasPrefix("sluice-test-sink-"), true)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: stateRoot + "/s/sealed-7").count, 4, "1000 rows in blocks of at most 300")
+        XCTAssertEqual(try blockList(7).count, 4, "1000 rows in blocks of at most 300")
         XCTAssertEqual(try server.scalar("SELECT count() FROM eo"), "0")
         try sink.checkpointComplete(checkpointID: 7)
         // The committer thread inserts the epoch after notify-complete returns.
         try sink.waitForCommits()
         XCTAssertEqual(try server.scalar("SELECT count(), uniqExact(value) FROM eo"), "1000\t1000")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: stateRoot + "/s/sealed-7"), "committed epochs are removed")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stateRoot + "/s/" + NativeStaging.listName(7)), "committed epochs are removed")
+        XCTAssertEqual(try stagedNames().filter { $0.hasPrefix("block-") }, [], "and their blocks")
 
         // Epoch 8 is sealed, then the worker "dies" after inserting its first two blocks but
         // before deleting them: simulated by inserting them through a second sink's commit path.
         try sink.write(values(1001...2000))
         let state8 = try sink.snapshot(checkpointID: 8)
-        let sealed = stateRoot + "/s/sealed-8"
+        let blocks8 = try blockList(8)
         let saved = stateRoot + "/saved-8"
-        try FileManager.default.copyItem(atPath: sealed, toPath: saved)
+        try FileManager.default.copyItem(atPath: stateRoot + "/s", toPath: saved)
         try sink.checkpointComplete(checkpointID: 8)
         try sink.close()
         XCTAssertEqual(try server.scalar("SELECT count() FROM eo"), "2000")
-        // Put the sealed epoch back, minus block 4 (as if its file had been deleted after commit),
+        // Put the sealed epoch back, minus block 4 (as if it had been deleted after commit),
         // and restore: the restored sink must find blocks 1-3 in system.query_log and skip them.
-        try FileManager.default.moveItem(atPath: saved, toPath: sealed)
-        try FileManager.default.removeItem(atPath: sealed + "/" + NativeStaging.blockName(4))
+        try FileManager.default.removeItem(atPath: stateRoot + "/s")
+        try FileManager.default.moveItem(atPath: saved, toPath: stateRoot + "/s")
+        try FileManager.default.removeItem(atPath: stateRoot + "/s/" + blocks8[3])
+        let sealed = stateRoot + "/s/" + NativeStaging.listName(8)
         let (restored, _) = try makeSink(#","max_block_rows":300"#, table: "eo")
         try restored.restore(checkpointID: 8, state: state8)
         try restored.open()
@@ -215,7 +229,7 @@ final class ClickHouseSinkServerTests: XCTestCase {
         try sink.checkpointComplete(checkpointID: 2)
         try sink.waitForCommits()
         XCTAssertEqual(try server.scalar("SELECT count(), uniqExact(value), min(value), max(value), countIf(s = '') FROM eo3"), "1500\t1500\t1\t1500\t1500")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: stateRoot + "/s").filter { $0.hasPrefix("sealed-") }, [])
+        XCTAssertEqual(try stagedNames(), [], "every epoch list and block is gone once committed")
 
         // The table goes: the committer's INSERT fails for good. notify-complete has returned;
         // the failure comes from the next call, and the epoch stays listed for the restore.
@@ -229,7 +243,7 @@ final class ClickHouseSinkServerTests: XCTestCase {
         }
         XCTAssertThrowsError(try sink.snapshot(checkpointID: 4))
         XCTAssertEqual(try SinkState.decode(state).pending, [3])
-        XCTAssertTrue(FileManager.default.fileExists(atPath: stateRoot + "/s/sealed-3"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: stateRoot + "/s/" + NativeStaging.listName(3)))
         XCTAssertThrowsError(try sink.close())
     }
 

@@ -22,7 +22,7 @@ final class PartFilesTests: XCTestCase {
 
     /// A new sink instance over the same folders, as after a crash.
     private func restarted() -> (PartFiles, TwoPhaseCommit<PartFiles>) {
-        let parts = PartFiles(stagingDirectory: root + "/state", outputDirectory: root + "/out")
+        let parts = PartFiles(staging: try! Staging(directory: root + "/state"), outputDirectory: root + "/out")
         return (parts, TwoPhaseCommit(store: parts))
     }
 

@@ -47,7 +47,8 @@ public final class FakeHost: @unchecked Sendable {
             set_status: { data, status in
                 guard let data, let status else { return }
                 Unmanaged<FakeHost>.fromOpaque(data).takeUnretainedValue().log.append("[status] " + String(cString: status))
-            }))
+            },
+            staging: nil))
         api.pointee.host_data = Unmanaged.passUnretained(self).toOpaque()
     }
 

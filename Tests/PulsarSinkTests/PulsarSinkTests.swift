@@ -16,7 +16,7 @@ final class PulsarSinkTests: XCTestCase {
     override func tearDown() { try? DurableFile.removeTree(dir) }
 
     func testStagedMessagesKeepPayloadKeyAndPropertiesThroughASeal() throws {
-        let staging = StagedMessages(directory: dir, messageIDPrefix: "p/dead-letters")
+        let staging = StagedMessages(staging: try Staging(directory: dir), messageIDPrefix: "p/dead-letters")
         try staging.append(payload: Array("{\"bad\":1}".utf8), key: "sensor-7", properties: [("reason", "not a number"), ("operator", "parse")])
         try staging.append(payload: [], key: nil, properties: [])
         XCTAssertTrue(try staging.seal(3))
@@ -33,10 +33,10 @@ final class PulsarSinkTests: XCTestCase {
     }
 
     func testATruncatedStagedFileIsAClearError() throws {
-        let staging = StagedMessages(directory: dir, messageIDPrefix: "p/s")
+        let staging = StagedMessages(staging: try Staging(directory: dir), messageIDPrefix: "p/s")
         try staging.append(payload: Array("abc".utf8), key: nil, properties: [])
         _ = try staging.seal(1)
-        let path = staging.files.sealedPath(1)
+        let path = dir + "/" + staging.files.sealedName(1)
         let bytes = try DurableFile.read(path)
         try DurableFile.replace(path, bytes: Array(bytes.dropLast(2)))
         XCTAssertThrowsError(try staging.forEachMessage(in: 1) { _, _, _ in }) { error in

@@ -1,30 +1,29 @@
-import Glibc
-
-/// Staging of one file per epoch, for sinks whose epoch is a byte stream: the epoch in
-/// progress is `current<suffix>`, appended to; sealing fsyncs it and renames it to
-/// `sealed-<id><suffix>` (then fsyncs the folder). A sink conforms to ``FileEpochStore`` and
-/// supplies only how a sealed file is committed.
+/// Staging of one object per epoch, for sinks whose epoch is a byte stream: the epoch in
+/// progress is an unnamed staged object appended to; sealing makes it durable as
+/// `sealed-<id><suffix>` in the operator's ``Staging`` (a local directory or object storage).
+/// A sink conforms to ``FileEpochStore`` and supplies only how a sealed epoch is committed.
 ///
-/// Operator thread only, except ``sealedPath(_:)``, which any thread may call.
+/// Operator thread only, except ``sealedName(_:)`` and reading sealed epochs through
+/// ``staging``, which any thread may do.
 public final class EpochFiles {
-    public let directory: String
+    public let staging: Staging
     public let suffix: String
-    private var current: Int32 = -1
+    private var current: Staging.Writer?
 
-    public init(directory: String, suffix: String) {
-        self.directory = directory
+    public init(staging: Staging, suffix: String) {
+        self.staging = staging
         self.suffix = suffix
     }
 
-    deinit { if current >= 0 { close(current) } }
+    /// The name of a sealed epoch's object.
+    public func sealedName(_ epoch: UInt64) -> String { "sealed-\(epoch)" + suffix }
 
-    public var currentPath: String { directory + "/current" + suffix }
-    public func sealedPath(_ epoch: UInt64) -> String { directory + "/sealed-\(epoch)" + suffix }
+    /// Where a sealed epoch is, for messages.
+    public func describe(_ epoch: UInt64) -> String { staging.location + "/" + sealedName(epoch) }
 
-    /// Appends to the epoch in progress, creating its file (empty) on first use.
+    /// Appends to the epoch in progress, starting it (empty) on first use.
     public func append(_ bytes: UnsafeRawBufferPointer) throws {
-        try openCurrent()
-        try DurableFile.writeAll(current, bytes, path: currentPath)
+        try openCurrent().write(bytes)
     }
 
     public func append(_ bytes: [UInt8]) throws {
@@ -34,50 +33,50 @@ public final class EpochFiles {
     /// Makes the epoch in progress durable as `sealed-<epoch>`. With `sealingEmpty` false an
     /// epoch nothing was appended to is not sealed (and false returned).
     public func seal(_ epoch: UInt64, sealingEmpty: Bool) throws -> Bool {
-        if current < 0 {
-            guard sealingEmpty else { return false }
-            try openCurrent()
-        }
-        let descriptor = current
-        current = -1
-        defer { close(descriptor) }
-        try DurableFile.sync(descriptor, path: currentPath)
-        try DurableFile.renameDurably(currentPath, to: sealedPath(epoch))
+        if current == nil && !sealingEmpty { return false }
+        let writer = try openCurrent()
+        current = nil
+        try writer.seal(as: sealedName(epoch))
         return true
     }
 
-    public func isSealed(_ epoch: UInt64) -> Bool { DurableFile.exists(sealedPath(epoch)) }
+    public func isSealed(_ epoch: UInt64) throws -> Bool { try staging.exists(sealedName(epoch)) }
 
     public func sealedEpochs() throws -> [UInt64] {
-        try DurableFile.list(directory).compactMap { name in
-            guard name.hasPrefix("sealed-"), name.hasSuffix(suffix) else { return nil }
-            return UInt64(name.dropFirst("sealed-".count).dropLast(suffix.count))
+        try staging.list().compactMap { object in
+            guard object.name.hasPrefix("sealed-"), object.name.hasSuffix(suffix) else { return nil }
+            return UInt64(object.name.dropFirst("sealed-".count).dropLast(suffix.count))
         }
     }
 
+    /// The bytes of a sealed epoch (any thread).
+    public func read(_ epoch: UInt64) throws -> [UInt8] { try staging.readAll(sealedName(epoch)) }
+
     public func discardCurrent() throws {
-        if current >= 0 { close(current); current = -1 }
-        try DurableFile.remove(currentPath)
+        current?.abandon()
+        current = nil
     }
 
     public func discard(_ epoch: UInt64) throws {
-        try DurableFile.remove(sealedPath(epoch))
+        try staging.remove(sealedName(epoch))
     }
 
-    /// Removes a committed epoch's file and makes the removal durable.
+    /// Removes a committed epoch durably.
     public func remove(_ epoch: UInt64) throws {
-        try DurableFile.remove(sealedPath(epoch))
-        try DurableFile.syncDirectory(directory)
+        try staging.remove(sealedName(epoch))
     }
 
-    /// Closes the epoch in progress, keeping what it holds (it is discarded on the next start).
+    /// Drops the epoch in progress (the source replays it after the next start).
     public func closeCurrent() {
-        if current >= 0 { close(current); current = -1 }
+        current?.abandon()
+        current = nil
     }
 
-    private func openCurrent() throws {
-        guard current < 0 else { return }
-        current = try DurableFile.openTruncated(currentPath)
+    private func openCurrent() throws -> Staging.Writer {
+        if let current { return current }
+        let writer = try staging.makeWriter()
+        current = writer
+        return writer
     }
 }
 
@@ -92,7 +91,7 @@ public protocol FileEpochStore: EpochStore {
 public extension FileEpochStore {
     var sealsEmptyEpochs: Bool { false }
     func seal(_ epoch: UInt64) throws -> Bool { try files.seal(epoch, sealingEmpty: sealsEmptyEpochs) }
-    func isStaged(_ epoch: UInt64) throws -> Bool { files.isSealed(epoch) }
+    func isStaged(_ epoch: UInt64) throws -> Bool { try files.isSealed(epoch) }
     func stagedEpochs() throws -> [UInt64] { try files.sealedEpochs() }
     func discardCurrent() throws { try files.discardCurrent() }
     func discard(_ epoch: UInt64) throws { try files.discard(epoch) }
