@@ -187,7 +187,7 @@ final class PipelineLoaderTests: XCTestCase, PipelineFileTesting {
         """)
         XCTAssertEqual(errors.map(\.description), [
             "p.yaml:6:3: unknown key 'intervall' in checkpointing; did you mean 'interval'? "
-                + "Known keys: interval, directory, retained, mode, timeout",
+                + "Known keys: interval, directory, retained, mode, timeout, s3, local_directory",
         ])
     }
 

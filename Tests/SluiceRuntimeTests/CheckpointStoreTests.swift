@@ -165,7 +165,7 @@ final class CheckpointStoreTests: XCTestCase {
         let entry = try XCTUnwrap(try store.entries().first)
         XCTAssertEqual(entry.id, 5)
         guard case let .invalid(reason) = entry.status else { return XCTFail("expected invalid") }
-        XCTAssertTrue(reason.contains("file name says checkpoint 5"), reason)
+        XCTAssertTrue(reason.contains("its name says checkpoint 5"), reason)
     }
 
     // MARK: Listing

@@ -49,6 +49,10 @@ public struct LocalCheckpointStorage: CheckpointStorage {
 
     public init(directory: String) throws {
         self.directory = directory
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw CheckpointStoreError(message: "the checkpoint directory \(directory) is a file; point checkpointing.directory at a directory")
+        }
         do {
             try DurableFile.makeDirectories(directory)
         } catch {

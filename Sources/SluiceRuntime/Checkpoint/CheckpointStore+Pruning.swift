@@ -34,14 +34,16 @@ extension CheckpointStore {
             }
             doomed.append(Self.checkpointsFolder + "/" + file.object.name)
         }
+        var removed: [String] = []
         for key in doomed.reversed() {
             do {
                 try storage.remove(key)
             } catch let error as CheckpointStoreError {
-                throw CheckpointStoreError(message: "\(error.message); pruning stopped after deleting \(deleted.count) objects.")
+                throw CheckpointStoreError(message: "\(error.message); pruning stopped after deleting \(deleted.count + removed.count) objects.")
             }
-            deleted.append(locate(key))
+            removed.append(locate(key))
         }
-        return deleted
+        // Reported newest first, as listed.
+        return deleted + removed.reversed()
     }
 }

@@ -49,7 +49,18 @@ public final class CheckpointStore: Sendable {
     ///
     /// - Throws: ``CheckpointStoreError`` when the directory cannot be created.
     public convenience init(directory: String) throws {
-        self.init(storage: try LocalCheckpointStorage(directory: directory), localDirectory: directory)
+        let storage = try LocalCheckpointStorage(directory: directory)
+        // The layout exists from the start, so a listing never mistakes a missing folder
+        // for an unreadable one.
+        for folder in [Self.checkpointsFolder, Self.savepointsFolder, "operators"] {
+            do { try DurableFile.makeDirectories(directory + "/" + folder) } catch {
+                throw CheckpointStoreError(message: "could not create directory \(directory)/\(folder): \(error). Check that the parent exists and is writable.")
+            }
+        }
+        do { try DurableFile.syncDirectory(directory) } catch {
+            throw CheckpointStoreError(message: "\(error). Check that the checkpoint directory is on a writable local file system.")
+        }
+        self.init(storage: storage, localDirectory: directory)
     }
 
     public init(storage: any CheckpointStorage, localDirectory: String) {
