@@ -7,22 +7,16 @@ import XCTest
 /// scripts/services/s3.sh): objects with awkward keys, paginated listings, multipart uploads,
 /// a missing bucket, and an endpoint that does not answer.
 final class S3ClientTests: XCTestCase {
-    nonisolated(unsafe) static var port = 0
-    nonisolated(unsafe) static var directory = ""
-    static var script: String { ClickHouseServer.packageRoot + "/scripts/services/s3.sh" }
+    nonisolated(unsafe) static var server: ObjectStoreServer?
 
     override class func setUp() {
         super.setUp()
-        port = freePort()
-        directory = NSTemporaryDirectory() + "sluice-s3-\(UUID().uuidString.prefix(8))"
-        let result = try? runCommand("/bin/bash", [script, "start", directory, String(port)], timeout: 60)
-        if result?.status != 0 { XCTFail("moto_server did not start (run scripts/test, which installs it): \(result?.output ?? "")") }
+        do { server = try ObjectStoreServer() } catch { XCTFail("\(error)") }
     }
 
-    override class func tearDown() {
-        _ = try? runCommand("/bin/bash", [script, "stop", directory], timeout: 30)
-        try? FileManager.default.removeItem(atPath: directory)
-    }
+    override class func tearDown() { server = nil }
+
+    static var port: Int { server?.port ?? 0 }
 
     private var client: S3Client!
     private let bucket = "sluice-\(UUID().uuidString.prefix(8).lowercased())"
@@ -94,6 +88,64 @@ final class S3ClientTests: XCTestCase {
         }
         XCTAssertEqual(retries.lines.count, 2, "3 attempts, 2 retries logged: \(retries.lines)")
     }
+
+    func testConditionalWritesRangesCopiesAndFolders() throws {
+        let location = S3Location(bucket: bucket, prefix: "state")
+        XCTAssertTrue(try client.putIfAbsent(location, key: "savepoints/a.ckpt", body: [1, 2, 3]))
+        XCTAssertFalse(try client.putIfAbsent(location, key: "savepoints/a.ckpt", body: [9]), "a taken name is refused")
+        XCTAssertEqual(try client.get(location, key: "savepoints/a.ckpt"), [1, 2, 3], "and left as it was")
+
+        let body = (0..<1000).map { UInt8($0 % 251) }
+        try client.put(location, key: "operators/sink/blob", body: body)
+        XCTAssertEqual(try client.size(location, key: "operators/sink/blob"), 1000)
+        XCTAssertNil(try client.size(location, key: "operators/sink/none"))
+        XCTAssertEqual(try client.get(location, key: "operators/sink/blob", offset: 10, length: 5), Array(body[10..<15]))
+        XCTAssertEqual(try client.get(location, key: "operators/sink/blob", offset: 990, length: 50), Array(body[990...]), "short at the end")
+        XCTAssertEqual(try client.get(location, key: "operators/sink/blob", offset: 1000, length: 10), [], "nothing past it")
+
+        try client.copy(location, from: "operators/sink/blob", to: "operators/sink/copy of blob")
+        XCTAssertEqual(try client.get(location, key: "operators/sink/copy of blob"), body)
+        try client.put(location, key: "instance-1/checkpoints/x", body: [1])
+        XCTAssertEqual(try client.commonPrefixes(location), ["instance-1/", "operators/", "savepoints/"])
+        XCTAssertEqual(try client.list(location).first?.modified.map { abs($0.timeIntervalSinceNow) < 300 }, true, "LastModified is read")
+
+        let upload = try client.createMultipartUpload(location, key: "operators/sink/open")
+        XCTAssertEqual(try client.incompleteUploads(location).map(\.key), ["operators/sink/open"])
+        XCTAssertEqual(try client.incompleteUploads(location).first?.uploadID, upload)
+        try client.abortMultipartUpload(location, key: "operators/sink/open", uploadID: upload)
+        XCTAssertEqual(try client.incompleteUploads(location).count, 0)
+    }
+
+    /// A Kubernetes service account's token exchanged for a role's keys at the STS endpoint
+    /// (moto's), then used to sign requests.
+    func testWebIdentityCredentialsAreAssumedAndUsed() throws {
+        let tokenFile = NSTemporaryDirectory() + "sluice-token-\(UUID().uuidString)"
+        try "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: tokenFile) }
+        let environment = ["AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/sluice", "AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile,
+                           "AWS_ENDPOINT_URL": "http://127.0.0.1:\(Self.port)", "HOME": "/nonexistent"]
+        let configuration = try S3Configuration.resolve(endpoint: nil, region: "us-east-1", pathStyle: nil, environment: environment)
+        guard case .webIdentity(let role) = configuration.credentials else { return XCTFail("expected a web identity: \(configuration.credentials)") }
+        XCTAssertEqual(role.stsEndpoint, "http://127.0.0.1:\(Self.port)")
+        let assumed = S3Client(configuration: configuration)
+        defer { assumed.shutdown() }
+        let location = S3Location(bucket: bucket, prefix: "wi")
+        try assumed.put(location, key: "k", body: [4, 2])
+        XCTAssertEqual(try client.get(location, key: "k"), [4, 2])
+
+        XCTAssertThrowsError(try S3Configuration.resolve(endpoint: nil, region: nil, pathStyle: nil,
+                                                         environment: ["AWS_ROLE_ARN": "arn:aws:iam::1:role/x", "HOME": "/nonexistent"])) { error in
+            XCTAssertTrue("\(error)".contains("AWS_WEB_IDENTITY_TOKEN_FILE is not"), "\(error)")
+        }
+        let missing = S3Client(configuration: try S3Configuration.resolve(
+            endpoint: nil, region: "us-east-1", pathStyle: nil,
+            environment: environment.merging(["AWS_WEB_IDENTITY_TOKEN_FILE": "/nonexistent/token"]) { $1 }))
+        defer { missing.shutdown() }
+        XCTAssertThrowsError(try missing.put(location, key: "k2", body: [1])) { error in
+            XCTAssertTrue("\(error)".contains("/nonexistent/token (AWS_WEB_IDENTITY_TOKEN_FILE) cannot be read"), "\(error)")
+        }
+    }
+
 }
 
 /// Lines logged from the client's thread.
