@@ -50,15 +50,6 @@ public final class ObjectStoreServer {
         return keys
     }
 
-    /// Replaces an object's bytes (unsigned PUT), to damage it on purpose.
-    public func put(_ bucket: String, key: String, bytes: [UInt8]) throws {
-        let file = NSTemporaryDirectory() + "sluice-put-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: file, contents: Data(bytes))
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        let result = try runCommand("/usr/bin/curl", ["-sf", "-X", "PUT", "--data-binary", "@" + file, "\(endpoint)/\(bucket)/\(key)"], timeout: 30)
-        guard result.status == 0 else { throw TestFailure("could not write \(bucket)/\(key): \(result.output)") }
-    }
-
     private static func values(_ name: String, in xml: String) -> [String] {
         xml.components(separatedBy: "<\(name)>").dropFirst().compactMap { $0.components(separatedBy: "</\(name)>").first }
     }
