@@ -9,10 +9,12 @@ public final class ObjectStoreServer {
     public var endpoint: String { "http://127.0.0.1:\(port)" }
     static var script: String { ClickHouseServer.packageRoot + "/scripts/services/s3.sh" }
 
-    public init() throws {
+    /// `environment` goes to moto (`INITIAL_NO_AUTH_ACTION_COUNT=0` turns signature checks on).
+    public init(environment: [String: String] = [:]) throws {
         port = freePort()
         directory = NSTemporaryDirectory() + "sluice-s3-\(UUID().uuidString.prefix(8))"
-        let result = try runCommand("/bin/bash", [Self.script, "start", directory, String(port)], timeout: 60)
+        let settings = environment.map { "\($0.key)=\($0.value)" }
+        let result = try runCommand("/usr/bin/env", settings + ["/bin/bash", Self.script, "start", directory, String(port)], timeout: 60)
         guard result.status == 0 else {
             throw TestFailure("moto_server did not start (run scripts/test, which installs it): \(result.output)")
         }

@@ -41,10 +41,7 @@ final class ScaleOutTests: XCTestCase {
         defer { clickhouse.destroy() }
         let dir = makeTemporaryDirectory("scale-out")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        for statement in try String(contentsOfFile: Built.packageRoot + "/pipelines/sensors.sql", encoding: .utf8).components(separatedBy: ";") {
-            let sql = statement.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("--") }.joined(separator: "\n")
-            if !sql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { try clickhouse.query(sql) }
-        }
+        try createSensorTables(in: clickhouse)
         let malformedFile = dir + "/malformed.jsonl"
         let root = dir + "/checkpoints"
         let environment = ["PULSAR_URL": broker.url, "PULSAR_TOPIC": topic, "PULSAR_SUBSCRIPTION": "scaled",

@@ -215,10 +215,7 @@ final class SecureConnectionTests: XCTestCase {
     func testSensorsPipelineOverMutualTLSIsExactlyOnceThroughKills() throws {
         let strict = try ClickHouseServer(https: .init(certificate: certs.serverCertificate, key: certs.serverKey, clientCA: certs.ca))
         defer { strict.destroy() }
-        for statement in try String(contentsOfFile: Built.packageRoot + "/pipelines/sensors.sql", encoding: .utf8).components(separatedBy: ";") {
-            let sql = statement.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("--") }.joined(separator: "\n")
-            if !sql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { try strict.query(sql) }
-        }
+        try createSensorTables(in: strict)
         // The shipped sensor pipeline, with the TLS settings added to each connection.
         var text = try String(contentsOfFile: Built.packageRoot + "/pipelines/sensors.yaml", encoding: .utf8)
         let pulsarTLS = "    tls_trust_certs_file: \(certs.ca)\n    tls_cert_file: \(certs.clientCertificate)\n    tls_key_file: \(certs.clientKey)\n"

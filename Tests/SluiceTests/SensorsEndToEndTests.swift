@@ -14,10 +14,7 @@ final class SensorsEndToEndTests: XCTestCase {
         defer { clickhouse.destroy() }
         let dir = makeTemporaryDirectory("sensors-e2e")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        for statement in try String(contentsOfFile: Built.packageRoot + "/pipelines/sensors.sql", encoding: .utf8).components(separatedBy: ";") {
-            let sql = statement.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("--") }.joined(separator: "\n")
-            if !sql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { try clickhouse.query(sql) }
-        }
+        try createSensorTables(in: clickhouse)
         let topic = "persistent://public/default/sensors"
         let malformedFile = dir + "/malformed.jsonl"
         let producer = try StartedProcess(PulsarBroker.python, [Built.packageRoot + "/Tests/Fixtures/sensors/produce_sensors.py",

@@ -116,6 +116,14 @@ final class StartedProcess {
     }
 }
 
+/// The tables of pipelines/sensors.sql, created in `clickhouse`.
+func createSensorTables(in clickhouse: ClickHouseServer) throws {
+    for statement in try String(contentsOfFile: Built.packageRoot + "/pipelines/sensors.sql", encoding: .utf8).components(separatedBy: ";") {
+        let sql = statement.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("--") }.joined(separator: "\n")
+        if !sql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { try clickhouse.query(sql) }
+    }
+}
+
 /// A fresh temporary folder per test.
 func makeTemporaryDirectory(_ label: String) -> String {
     let path = NSTemporaryDirectory() + "sluice-\(label)-\(UUID().uuidString.prefix(8))"

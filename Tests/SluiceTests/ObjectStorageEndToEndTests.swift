@@ -1,0 +1,151 @@
+import Foundation
+import XCTest
+
+/// The seed's job with its checkpoints and staged epochs on S3-compatible storage (moto_server):
+/// the worker killed, then the whole "pod" (supervisor and worker) killed and its local disk
+/// wiped before it comes back, then the store paused for 20 s. Every reading lands exactly
+/// once, and the second life never restarts its worker.
+final class ObjectStorageEndToEndTests: XCTestCase {
+    func testSensorsPipelineOnS3SurvivesKillsAnEmptyDiskAndAStoreOutage() throws {
+        let n = 120_000
+        let broker = try PulsarBroker()
+        let clickhouse = try ClickHouseServer()
+        defer { clickhouse.destroy() }
+        let store = try ObjectStoreServer()
+        try store.createBucket("sluice-state")
+        let dir = makeTemporaryDirectory("s3-e2e")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try createSensorTables(in: clickhouse)
+        let topic = "persistent://public/default/sensors"
+        let malformedFile = dir + "/malformed.jsonl"
+        let producer = try StartedProcess(PulsarBroker.python, [Built.packageRoot + "/Tests/Fixtures/sensors/produce_sensors.py",
+                                                                broker.url, topic, String(n), malformedFile, "--rate", "6000"])
+        let environment = ["PULSAR_URL": broker.url, "PULSAR_TOPIC": topic, "PULSAR_SUBSCRIPTION": "s3",
+                           "CLICKHOUSE_URL": clickhouse.url, "CLICKHOUSE_DATABASE": "default", "CLICKHOUSE_USER": "default",
+                           "CLICKHOUSE_PASSWORD": "", "SLUICE_CHECKPOINT_DIR": "s3://sluice-state/pipelines/sensors",
+                           "SLUICE_LOCAL_DIR": dir + "/local", "SLUICE_CHECKPOINT_INTERVAL": "1s",
+                           "AWS_ENDPOINT_URL": store.endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                           "AWS_REGION": "us-east-1"]
+        let pipeline = Built.packageRoot + "/pipelines/sensors.yaml"
+
+        // First life: the worker is killed once; the supervisor restarts it.
+        let first = try StartedProcess(Built.sluice, ["run", pipeline], environment: environment, expectingRestarts: true)
+        defer { if first.process.isRunning { kill(first.pid, SIGKILL) } }
+        try first.waitForLog("checkpoint 1 complete", timeout: 60)
+        let firstWorker = try XCTUnwrap(first.children().first)
+        usleep(UInt32.random(in: 300_000...900_000))
+        kill(firstWorker, SIGKILL)
+        try waitUntil(timeout: 60, "a new worker after the kill") { first.children().contains { $0 != firstWorker } }
+        let secondWorker = try XCTUnwrap(first.children().first { $0 != firstWorker })
+        try first.waitForLog("restoring checkpoint", timeout: 60)
+        usleep(UInt32.random(in: 1_500_000...2_500_000))
+
+        // The pod goes: supervisor and worker are killed at once, and the disk goes with them.
+        kill(first.pid, SIGKILL)
+        kill(secondWorker, SIGKILL)
+        _ = try first.wait(timeout: 30)
+        try waitUntil(timeout: 30, "the worker to be gone") { kill(secondWorker, 0) != 0 }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/local"), "the local directory was in use")
+        try FileManager.default.removeItem(atPath: dir + "/local")
+
+        // It comes back on an empty disk: everything it needs is in the bucket. No restart
+        // of its worker is expected from here on.
+        let second = try StartedProcess(Built.sluice, ["run", pipeline], environment: environment)
+        defer { if second.process.isRunning { kill(second.pid, SIGKILL) } }
+        try second.waitForLog("restoring checkpoint", timeout: 60)
+        try waitUntil(timeout: 60, "a checkpoint of the second life") { second.stderrText.contains(" complete in ") }
+
+        // The store stops answering for 20 s (paused, so it keeps its objects).
+        kill(store.pid, SIGSTOP)
+        sleep(20)
+        kill(store.pid, SIGCONT)
+
+        XCTAssertEqual(try producer.wait(timeout: 120).status, 0, producer.stderrText)
+        let deadline = Date().addingTimeInterval(240)
+        var rows = 0, dead = 0
+        while Date() < deadline {
+            rows = Int(try clickhouse.scalar("SELECT count() FROM sensor_readings")) ?? 0
+            dead = Int(try clickhouse.scalar("SELECT count() FROM sensor_readings_errors")) ?? 0
+            if rows + dead >= n { break }
+            sleep(1)
+        }
+        sleep(2)  // anything more arriving now would be a duplicate
+        kill(second.pid, SIGTERM)
+        let result = try second.wait(timeout: 90)
+        XCTAssertEqual(result.status, 0, String(result.stderr.suffix(4000)))
+
+        let malformed = try String(contentsOfFile: malformedFile, encoding: .utf8).split(separator: "\n").count
+        let valid = n - malformed
+        XCTAssertEqual(try clickhouse.scalar("SELECT count() FROM sensor_readings"), String(valid), String(result.stderr.suffix(3000)))
+        XCTAssertEqual(try clickhouse.scalar("SELECT uniqExact(seq) FROM sensor_readings"), String(valid))
+        XCTAssertEqual(try clickhouse.scalar("SELECT count() FROM sensor_readings_errors"), String(malformed))
+        XCTAssertEqual(try clickhouse.scalar("SELECT uniqExact(message_id) FROM sensor_readings_errors"), String(malformed))
+
+        // What the bucket holds: checkpoints and the staging of both sinks; nothing local.
+        let keys = try store.keys("sluice-state", prefix: "pipelines/sensors/")
+        XCTAssertTrue(keys.contains { $0.hasPrefix("pipelines/sensors/checkpoints/chk-") }, "\(keys)")
+        XCTAssertTrue(keys.contains { $0.hasPrefix("pipelines/sensors/savepoints/") } == false, "\(keys)")
+        XCTAssertFalse(keys.contains { $0.contains("/operators/") && $0.hasSuffix(".blocks") }, "every sealed epoch was committed: \(keys)")
+        let listing = try runProcess(Built.sluice, ["checkpoints", "list", "s3://sluice-state/pipelines/sensors"], environment: environment)
+        XCTAssertEqual(listing.status, 0, listing.output)
+        XCTAssertTrue(listing.stdout.contains("checkpoint ") && listing.stdout.contains("pipeline sensors"), listing.stdout)
+        XCTAssertFalse(listing.stdout.contains("INVALID"), listing.stdout)
+    }
+
+    /// `validate --connect` names what is wrong with the store in one line: a missing bucket,
+    /// credentials the store refuses, a store that does not answer.
+    func testValidateConnectNamesAMissingBucketRefusedCredentialsAndAnUnreachableStore() throws {
+        let dir = makeTemporaryDirectory("s3-validate")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "a\n".write(toFile: dir + "/in.txt", atomically: true, encoding: .utf8)
+        func pipeline(_ directory: String) throws -> String {
+            let path = dir + "/p-\(UUID().uuidString.prefix(6)).yaml"
+            try """
+            name: lines
+            source: { plugin: line-source, config: { path: \(dir)/in.txt } }
+            sink: { plugin: file-sink, config: { directory: \(dir)/out } }
+            checkpointing: { interval: 1s, directory: "\(directory)", local_directory: \(dir)/local }
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let store = try ObjectStoreServer()
+        try store.createBucket("present")
+        let credentials = ["AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_ENDPOINT_URL": store.endpoint]
+
+        let good = try runProcess(Built.sluice, ["validate", "--connect", try pipeline("s3://present/lines")], environment: credentials)
+        XCTAssertEqual(good.status, 0, good.output)
+        XCTAssertTrue(good.stdout.contains("checkpointing: s3://present/lines/ reachable with access key test (from environment)"), good.stdout)
+
+        let missing = try runProcess(Built.sluice, ["validate", "--connect", try pipeline("s3://absent/lines")], environment: credentials)
+        XCTAssertEqual(missing.status, 78, missing.output)
+        XCTAssertTrue(missing.stderr.contains("bucket 'absent' does not exist at \(store.endpoint)"), missing.stderr)
+
+        let noKeys = try runProcess(Built.sluice, ["validate", "--connect", try pipeline("s3://present/lines")],
+                                    environment: ["AWS_ENDPOINT_URL": store.endpoint, "HOME": dir])
+        XCTAssertEqual(noKeys.status, 78, noKeys.output)
+        XCTAssertTrue(noKeys.stderr.contains("no AWS credentials"), noKeys.stderr)
+
+        // A store that checks signatures (moto with authentication on) refuses unknown keys.
+        let strict = try ObjectStoreServer(environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "0"])
+        let refused = try runProcess(Built.sluice, ["validate", "--connect", try pipeline("s3://present/lines")],
+                                     environment: credentials.merging(["AWS_ENDPOINT_URL": strict.endpoint]) { $1 })
+        XCTAssertEqual(refused.status, 78, refused.output)
+        XCTAssertTrue(refused.stderr.contains("refused access key test (from environment)"), refused.stderr)
+        XCTAssertFalse(refused.stderr.contains("AWS_SECRET_ACCESS_KEY=test"), "no secret is printed")
+
+        let unreachable = try runProcess(Built.sluice, ["validate", "--connect", try pipeline("s3://present/lines")],
+                                         environment: credentials.merging(["AWS_ENDPOINT_URL": "http://127.0.0.1:\(freePort())"]) { $1 })
+        XCTAssertEqual(unreachable.status, 78, unreachable.output)
+        XCTAssertTrue(unreachable.stderr.contains("unreachable"), unreachable.stderr)
+    }
+}
+
+/// Polls `condition` every 50 ms until it holds, or fails naming `what`.
+func waitUntil(timeout: TimeInterval, _ what: String, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return }
+        usleep(50_000)
+    }
+    throw TestFailure("timed out after \(Int(timeout)) s waiting for \(what)")
+}
