@@ -73,6 +73,10 @@ final class ObjectStorageEndToEndTests: XCTestCase {
         kill(second.pid, SIGTERM)
         let result = try second.wait(timeout: 90)
         XCTAssertEqual(result.status, 0, String(result.stderr.suffix(4000)))
+        // The outage was felt (requests timed out and were retried) and waited out.
+        let retries = result.stderr.split(separator: "\n").filter { $0.contains("s3://sluice-state") && $0.contains("retrying in") }
+        XCTAssertFalse(retries.isEmpty, String(result.stderr.suffix(4000)))
+        print("store retries during the outage:\n" + retries.prefix(6).joined(separator: "\n"))
 
         let malformed = try String(contentsOfFile: malformedFile, encoding: .utf8).split(separator: "\n").count
         let valid = n - malformed
