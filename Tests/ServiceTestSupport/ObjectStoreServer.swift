@@ -52,6 +52,13 @@ public final class ObjectStoreServer {
         return keys
     }
 
+    /// Keys of multipart uploads started in `bucket` and neither completed nor aborted.
+    public func incompleteUploads(_ bucket: String) throws -> [String] {
+        let result = try runCommand("/usr/bin/curl", ["-sf", "\(endpoint)/\(bucket)?uploads"], timeout: 30)
+        guard result.status == 0 else { throw TestFailure("could not list the uploads of \(bucket): \(result.output)") }
+        return Self.values("Key", in: result.stdout)
+    }
+
     private static func values(_ name: String, in xml: String) -> [String] {
         xml.components(separatedBy: "<\(name)>").dropFirst().compactMap { $0.components(separatedBy: "</\(name)>").first }
     }

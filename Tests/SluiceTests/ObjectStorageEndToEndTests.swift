@@ -96,6 +96,72 @@ final class ObjectStorageEndToEndTests: XCTestCase {
         XCTAssertFalse(listing.stdout.contains("INVALID"), listing.stdout)
     }
 
+    /// Epochs of tens of megabytes, staged as multipart uploads: the worker is killed twice
+    /// while an upload is in flight, then three times at random moments (manifest writes and
+    /// retention run every 300 ms). The file sink's output holds every record exactly once,
+    /// and the bucket keeps no upload, pending object or sealed epoch at the end.
+    func testKillsDuringUploadsManifestWritesAndRetentionLoseNothing() throws {
+        let dir = makeTemporaryDirectory("s3-kills")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let lineCount = 20_000, repeats = 8
+        let padding = String(repeating: "x", count: 400)
+        try (0..<lineCount).map { "line-\($0)-\(padding)" }.joined(separator: "\n").write(toFile: dir + "/in.txt", atomically: true, encoding: .utf8)
+        let store = try ObjectStoreServer()
+        try store.createBucket("kills")
+        try """
+        name: kills
+        source: { plugin: line-source, config: { path: \(dir)/in.txt, repeat: \(repeats), batch_size: 2000 } }
+        sink: { plugin: file-sink, config: { directory: \(dir)/out } }
+        checkpointing: { interval: 300ms, directory: "s3://kills/p", local_directory: \(dir)/local, retained: 2 }
+        """.write(toFile: dir + "/p.yaml", atomically: true, encoding: .utf8)
+        let environment = ["AWS_ENDPOINT_URL": store.endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"]
+        let supervisor = try StartedProcess(Built.sluice, ["run", dir + "/p.yaml"], environment: environment, expectingRestarts: true)
+        defer { if supervisor.process.isRunning { kill(supervisor.pid, SIGKILL) } }
+
+        var killed = Set<Int32>()
+        func nextWorker() throws -> Int32 {
+            var worker: Int32?
+            try waitUntil(timeout: 60, "a worker") {
+                worker = supervisor.children().first { !killed.contains($0) }
+                return worker != nil || !supervisor.process.isRunning
+            }
+            guard let worker else { throw TestFailure("the pipeline ended before the kills:\n\(supervisor.stderrText.suffix(3000))") }
+            return worker
+        }
+        for _ in 0..<2 {
+            let worker = try nextWorker()
+            try waitUntil(timeout: 60, "an upload in flight") { try !store.incompleteUploads("kills").isEmpty }
+            kill(worker, SIGKILL)
+            killed.insert(worker)
+        }
+        for _ in 0..<3 {
+            let worker = try nextWorker()
+            usleep(UInt32.random(in: 500_000...1_500_000))
+            kill(worker, SIGKILL)
+            killed.insert(worker)
+        }
+        let result = try supervisor.wait(timeout: 240)
+        XCTAssertEqual(result.status, 0, String(result.stderr.suffix(4000)))
+        XCTAssertEqual(result.stderr.components(separatedBy: "signal 9 (SIGKILL)").count - 1, 5, String(result.stderr.suffix(4000)))
+
+        var counts: [Substring: Int] = [:]
+        var total = 0
+        for file in try FileManager.default.contentsOfDirectory(atPath: dir + "/out") where file.hasPrefix("part-") {
+            let text = try String(contentsOfFile: dir + "/out/" + file, encoding: .utf8)
+            for line in text.split(separator: "\n") {
+                counts[line.split(separator: "-").dropFirst().first ?? "", default: 0] += 1
+                total += 1
+            }
+        }
+        XCTAssertEqual(total, lineCount * repeats, "every record once")
+        XCTAssertEqual(counts.count, lineCount)
+        XCTAssertEqual(Set(counts.values), [repeats], "no record lost or written twice")
+        XCTAssertEqual(try store.incompleteUploads("kills"), [], "uploads of killed writers are aborted")
+        let keys = try store.keys("kills", prefix: "p/")
+        XCTAssertFalse(keys.contains { $0.contains("/.pending/") || $0.contains("sealed-") }, "\(keys)")
+        XCTAssertLessThanOrEqual(keys.filter { $0.hasPrefix("p/checkpoints/") }.count, 3, "retention: \(keys)")
+    }
+
     /// `validate --connect` names what is wrong with the store in one line: a missing bucket,
     /// credentials the store refuses, a store that does not answer.
     func testValidateConnectNamesAMissingBucketRefusedCredentialsAndAnUnreachableStore() throws {
