@@ -61,15 +61,7 @@ final class ObjectStorageEndToEndTests: XCTestCase {
         kill(store.pid, SIGCONT)
 
         XCTAssertEqual(try producer.wait(timeout: 120).status, 0, producer.stderrText)
-        let deadline = Date().addingTimeInterval(240)
-        var rows = 0, dead = 0
-        while Date() < deadline {
-            rows = Int(try clickhouse.scalar("SELECT count() FROM sensor_readings")) ?? 0
-            dead = Int(try clickhouse.scalar("SELECT count() FROM sensor_readings_errors")) ?? 0
-            if rows + dead >= n { break }
-            sleep(1)
-        }
-        sleep(2)  // anything more arriving now would be a duplicate
+        try waitForSensorReadings(n, in: clickhouse, timeout: 240)
         kill(second.pid, SIGTERM)
         let result = try second.wait(timeout: 90)
         XCTAssertEqual(result.status, 0, String(result.stderr.suffix(4000)))

@@ -123,15 +123,7 @@ final class ScaleOutTests: XCTestCase {
         instances = try start(4, parallelism: 1, fromSavepoint: "rescale-2")
 
         XCTAssertEqual(try producer.wait(timeout: 120).status, 0, producer.stderrText)
-        let deadline = Date().addingTimeInterval(180)
-        var rows = 0, dead = 0
-        while Date() < deadline {
-            rows = Int(try clickhouse.scalar("SELECT count() FROM sensor_readings")) ?? 0
-            dead = Int(try clickhouse.scalar("SELECT count() FROM sensor_readings_errors")) ?? 0
-            if rows + dead >= n { break }
-            sleep(1)
-        }
-        sleep(2)  // anything more arriving now would be a duplicate
+        try waitForSensorReadings(n, in: clickhouse, timeout: 180)
         for instance in instances { kill(instance.process.pid, SIGTERM) }
         for instance in instances {
             let result = try instance.process.wait(timeout: 60)

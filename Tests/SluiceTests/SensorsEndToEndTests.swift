@@ -57,15 +57,7 @@ final class SensorsEndToEndTests: XCTestCase {
         try broker.start()
 
         // Wait until every reading is either a row or a dead letter.
-        let deadline = Date().addingTimeInterval(240)
-        var rows = 0, dead = 0
-        while Date() < deadline {
-            rows = Int(try clickhouse.scalar("SELECT count() FROM sensor_readings")) ?? 0
-            dead = Int(try clickhouse.scalar("SELECT count() FROM sensor_readings_errors")) ?? 0
-            if rows + dead >= n { break }
-            sleep(1)
-        }
-        sleep(2)  // anything more arriving now would be a duplicate
+        try waitForSensorReadings(n, in: clickhouse, timeout: 240)
         kill(supervisor.pid, SIGTERM)
         let result = try supervisor.wait(timeout: 60)
         XCTAssertEqual(result.status, 0, String(result.stderr.suffix(4000)))

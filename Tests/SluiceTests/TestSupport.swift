@@ -124,6 +124,19 @@ func createSensorTables(in clickhouse: ClickHouseServer) throws {
     }
 }
 
+/// Waits until the sensor tables hold `n` readings between them (rows and dead letters), then
+/// a little longer (anything arriving after that would be a duplicate).
+func waitForSensorReadings(_ n: Int, in clickhouse: ClickHouseServer, timeout: TimeInterval) throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        let rows = Int(try clickhouse.scalar("SELECT count() FROM sensor_readings")) ?? 0
+        let dead = Int(try clickhouse.scalar("SELECT count() FROM sensor_readings_errors")) ?? 0
+        if rows + dead >= n { break }
+        sleep(1)
+    }
+    sleep(2)
+}
+
 /// A fresh temporary folder per test.
 func makeTemporaryDirectory(_ label: String) -> String {
     let path = NSTemporaryDirectory() + "sluice-\(label)-\(UUID().uuidString.prefix(8))"

@@ -34,19 +34,7 @@ s3() {
     [ "$kind" = s3 ] && state=s3://bench/run$i
     PULSAR_URL=$pulsar CLICKHOUSE_URL=$ch PULSAR_SUBSCRIPTION=bench-$i SLUICE_CHECKPOINT_DIR=$state SLUICE_LOCAL_DIR=$dir/local$i \
       SLUICE_CHECKPOINT_INTERVAL=1s AWS_ENDPOINT_URL=http://127.0.0.1:$s3port AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench \
-      python3 - "$kind" "$dir/run$i.log" "$bin/sluice" worker "$dir/run$i.yaml" >> "$results" <<'PY'
-import re, resource, subprocess, sys, time
-kind, log, cmd = sys.argv[1], sys.argv[2], sys.argv[3:]
-t = time.monotonic()
-with open(log, "w") as out:
-    status = subprocess.call(cmd, stdout=out, stderr=subprocess.STDOUT)
-if status != 0:
-    sys.exit(f"{kind} run failed:\n" + open(log).read()[-3000:])
-u = resource.getrusage(resource.RUSAGE_CHILDREN)
-durations = re.findall(r"\] checkpoint \d+ complete in ([0-9.]+) ms|: checkpoint \d+ complete in ([0-9.]+) ms", open(log).read())
-ms = [float(a or b) for a, b in durations]
-print(kind, f"{time.monotonic() - t:.3f}", f"{u.ru_utime + u.ru_stime:.3f}", ",".join(f"{m:.1f}" for m in ms) or "-")
-PY
+      timed_worker "$kind" "$dir/run$i.log" "$bin/sluice" worker "$dir/run$i.yaml" >> "$results"
     local rows
     rows=$(chq "SELECT count() FROM sensor_readings_$i")
     [ "$rows" = "$n" ] || { echo "run $i ($kind) wrote $rows rows, not $n" >&2; exit 1; }

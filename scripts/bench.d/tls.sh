@@ -30,17 +30,7 @@ tls() {
     local url=$pulsar clickhouse=$ch
     if [ "$kind" = tls ]; then url=$pulsar_tls; clickhouse=$ch_tls; fi
     PULSAR_URL=$url CLICKHOUSE_URL=$clickhouse PULSAR_SUBSCRIPTION=bench-$i SLUICE_CHECKPOINT_DIR=$dir/ck$i SLUICE_CHECKPOINT_INTERVAL=1s \
-      python3 - "$kind" "$dir/run$i.log" "$bin/sluice" worker "$dir/run$i.yaml" >> "$results" <<'PY'
-import resource, subprocess, sys, time
-kind, log, cmd = sys.argv[1], sys.argv[2], sys.argv[3:]
-t = time.monotonic()
-with open(log, "w") as out:
-    status = subprocess.call(cmd, stdout=out, stderr=subprocess.STDOUT)
-if status != 0:
-    sys.exit(f"{kind} run failed:\n" + open(log).read()[-3000:])
-u = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(kind, f"{time.monotonic() - t:.3f}", f"{u.ru_utime + u.ru_stime:.3f}")
-PY
+      timed_worker "$kind" "$dir/run$i.log" "$bin/sluice" worker "$dir/run$i.yaml" >> "$results"
     local rows
     rows=$(chq "SELECT count() FROM sensor_readings_$i")
     [ "$rows" = "$n" ] || { echo "run $i ($kind) wrote $rows rows, not $n" >&2; exit 1; }
@@ -50,9 +40,9 @@ import statistics, sys
 n = int(sys.argv[2])
 runs = [line.split() for line in open(sys.argv[1])]
 def median(kind, f):
-    return statistics.median(f(float(s), float(c)) for k, s, c in runs if k == kind)
+    return statistics.median(f(float(s), float(c)) for k, s, c, _ in runs if k == kind)
 for kind, label in (("plain", "plaintext"), ("tls", "TLS, both sides")):
-    rates = ", ".join(f"{n/float(s):,.0f}" for k, s, c in runs if k == kind)
+    rates = ", ".join(f"{n/float(s):,.0f}" for k, s, c, _ in runs if k == kind)
     print(f"{label:<17} median {median(kind, lambda s, c: n/s):>9,.0f} rows/s  {median(kind, lambda s, c: c/n*1e6):.2f} us CPU/row  (runs: {rates} rows/s)")
 print(f"TLS / plaintext: {median('tls', lambda s, c: n/s) / median('plain', lambda s, c: n/s):.2f}x rows/s, "
       f"{median('tls', lambda s, c: c/n) / median('plain', lambda s, c: c/n):.2f}x CPU per row")
