@@ -97,7 +97,11 @@ public final class StagedObjectDirectory: Sendable {
 
     /// Reads into `buffer` from `offset`; the count read, 0 at the end.
     public func read(_ name: String, offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let path = directory + "/" + name
+        try Self.read(directory + "/" + name, offset: offset, into: buffer)
+    }
+
+    /// Reads a file into `buffer` from `offset`; the count read, 0 at the end.
+    public static func read(_ path: String, offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw DurableFileError(message: "cannot open \(path): \(String(cString: strerror(errno)))", code: errno) }
         defer { close(fd) }

@@ -145,6 +145,37 @@ final class ObjectStorageStateTests: XCTestCase {
         XCTAssertEqual(try area.list().map(\.name), ["block-x-1.native", "sealed-2.msgs"])
     }
 
+    /// What a process sealed is read back from its local copy; a new process starts with an
+    /// empty cache and reads the store.
+    func testSealedObjectsAreReadFromTheLocalCopyOfTheProcessThatSealedThem() throws {
+        let root = S3Location(bucket: bucket, prefix: "pipelines/orders/operators/sink.file-sink")
+        let cache = local + "/staging-cache/sink.file-sink"
+        let area = try S3StagingArea(client: storage.stagingClient, root: root, partSize: 5 << 20, cache: cache)
+        let large = (0..<(6 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        for (name, bytes) in [("sealed-1.jsonl", Array("small".utf8)), ("sealed-2.jsonl", large)] {
+            let writer = try area.makeWriter(name: nil)
+            try bytes.withUnsafeBytes { try writer.write($0) }
+            try writer.seal(as: name)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache).sorted(), ["sealed-1.jsonl", "sealed-2.jsonl"], "no temp file left")
+        // Gone from the store behind the area's back: still read, from the copy.
+        try storage.stagingClient.delete(root, key: "sealed-2.jsonl")
+        XCTAssertEqual(try area.size("sealed-2.jsonl"), large.count)
+        var buffer = [UInt8](repeating: 0, count: 100)
+        XCTAssertEqual(try buffer.withUnsafeMutableBytes { try area.read("sealed-2.jsonl", offset: 5 << 20, into: $0) }, 100)
+        XCTAssertEqual(buffer, Array(large[(5 << 20)..<((5 << 20) + 100)]))
+        try area.remove("sealed-1.jsonl")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cache + "/sealed-1.jsonl"))
+
+        let restarted = try S3StagingArea(client: storage.stagingClient, root: root, partSize: 5 << 20, cache: cache)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache), [], "a new process starts with an empty cache")
+        XCTAssertNil(try restarted.size("sealed-2.jsonl"), "and asks the store")
+        let abandoned = try restarted.makeWriter(name: "x")
+        try large.withUnsafeBytes { try abandoned.write($0) }
+        abandoned.abandon()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache), [], "an abandoned writer leaves no copy")
+    }
+
     /// A store that does not answer fails the write (the checkpoint aborts) with one line,
     /// and is never taken for an empty one when listing.
     func testAnUnreachableStoreIsAnErrorNotAnEmptyStore() throws {

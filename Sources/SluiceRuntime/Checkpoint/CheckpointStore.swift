@@ -87,11 +87,13 @@ public final class CheckpointStore: Sendable {
 
     /// The durable staging of operator `operatorName` (ABI 1.2): its state directory when the
     /// store is local (so what older versions staged there is found), `operators/<name>/`
-    /// under the prefix on S3. Opening an S3 area aborts the uploads a crashed writer left.
+    /// under the prefix on S3, with what this process seals cached in `localDirectory`.
+    /// Opening an S3 area aborts the uploads a crashed writer left.
     func stagingArea(for operatorName: String) throws -> any StagingArea {
         if let s3 = storage as? S3CheckpointStorage {
             try Self.validateName(operatorName, describing: "operator")
-            return try S3StagingArea(client: s3.stagingClient, root: s3.root.appending("operators/\(operatorName)/"))
+            return try S3StagingArea(client: s3.stagingClient, root: s3.root.appending("operators/\(operatorName)/"),
+                                     cache: localDirectory + "/staging-cache/" + operatorName)
         }
         return try LocalStagingArea(directory: try operatorStateDirectory(for: operatorName))
     }

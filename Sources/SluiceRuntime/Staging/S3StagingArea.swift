@@ -1,4 +1,5 @@
 import DurableFiles
+import Glibc
 import Foundation
 import ObjectStore
 
@@ -13,17 +14,28 @@ import ObjectStore
 ///
 /// Requests that fail for want of an answer are retried with backoff until the store answers
 /// (the sink blocks, which holds the pipeline back: backpressure); a refusal fails at once.
+///
+/// With a `cache` folder, what this process seals is also kept there (written as it is staged,
+/// never fsynced: the store holds the durable copy), and reads of it are served locally: a
+/// sink that commits what it staged reads nothing back from the store. The cache starts empty
+/// with every process, so it never holds what another process may have replaced.
 final class S3StagingArea: StagingArea {
     let client: S3Client
     let root: S3Location
     let partSize: Int
+    let cache: String?
     var location: String { root.description }
     static let pendingFolder = ".pending/"
 
-    init(client: S3Client, root: S3Location, partSize: Int = 8 << 20) throws {
+    init(client: S3Client, root: S3Location, partSize: Int = 8 << 20, cache: String? = nil) throws {
         self.client = client
         self.root = root
         self.partSize = partSize
+        self.cache = cache
+        if let cache {
+            try DurableFile.removeTree(cache)
+            try DurableFile.makeDirectories(cache)
+        }
         for upload in try client.incompleteUploads(root) {
             try client.abortMultipartUpload(root, key: upload.key, uploadID: upload.uploadID)
         }
@@ -37,9 +49,20 @@ final class S3StagingArea: StagingArea {
         return S3StagingWriter(area: self, name: name)
     }
 
-    func size(_ name: String) throws -> Int? { try client.size(root, key: name) }
+    /// The cached copy of a sealed object, if this process sealed it.
+    func cached(_ name: String) -> String? {
+        guard let cache else { return nil }
+        let path = cache + "/" + name
+        return DurableFile.exists(path) ? path : nil
+    }
+
+    func size(_ name: String) throws -> Int? {
+        if let path = cached(name) { return try DurableFile.status(path).sizeBytes }
+        return try client.size(root, key: name)
+    }
 
     func read(_ name: String, offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if let path = cached(name), let local = try? StagedObjectDirectory.read(path, offset: offset, into: buffer) { return local }
         let bytes = try client.get(root, key: name, offset: offset, length: buffer.count)
         bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
         return bytes.count
@@ -49,7 +72,10 @@ final class S3StagingArea: StagingArea {
         try client.list(root).filter { !$0.key.contains("/") }.map { ($0.key, $0.size) }
     }
 
-    func remove(_ name: String) throws { try client.delete(root, key: name) }
+    func remove(_ name: String) throws {
+        try client.delete(root, key: name)
+        if let path = cached(name) { try? DurableFile.remove(path) }
+    }
 }
 
 final class S3StagingWriter: StagingWriter {
@@ -58,16 +84,23 @@ final class S3StagingWriter: StagingWriter {
     private var buffer: [UInt8] = []
     private var upload: (key: String, id: String, parts: [(number: Int, etag: String)])?
     private var finished = false
+    /// The local copy being written (see ``S3StagingArea``); -1 without a cache or after a
+    /// local write failed (the object is then read from the store).
+    private var copy: Int32 = -1
+    private let copyPath: String?
 
     init(area: S3StagingArea, name: String?) {
         self.area = area
         self.name = name
+        copyPath = area.cache.map { $0 + "/.tmp-" + UUID().uuidString }
+        if let copyPath { copy = (try? DurableFile.openTruncated(copyPath)) ?? -1 }
     }
 
     deinit { abandon() }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard !finished else { throw StagingError("staged object \(name ?? "(unnamed)") was already sealed or abandoned") }
+        if copy >= 0, let copyPath, (try? DurableFile.writeAll(copy, bytes, path: copyPath)) == nil { dropCopy() }
         var rest = bytes
         while !rest.isEmpty {
             let take = min(rest.count, area.partSize - buffer.count)
@@ -103,6 +136,7 @@ final class S3StagingWriter: StagingWriter {
                 try area.client.put(area.root, key: final, body: buffer)
                 finished = true
                 buffer = []
+                keepCopy(as: final)
                 return
             }
             if !buffer.isEmpty { try uploadPart() }
@@ -113,6 +147,7 @@ final class S3StagingWriter: StagingWriter {
                 try area.client.copy(area.root, from: started.key, to: final)
                 try area.client.delete(area.root, key: started.key)
             }
+            keepCopy(as: final)
         } catch {
             abandon()
             throw error
@@ -120,10 +155,26 @@ final class S3StagingWriter: StagingWriter {
     }
 
     func abandon() {
+        dropCopy()
         guard !finished else { return }
         finished = true
         buffer = []
         if let upload { try? area.client.abortMultipartUpload(area.root, key: upload.key, uploadID: upload.id) }
+    }
+
+    /// The sealed object's local copy takes its name in the cache.
+    private func keepCopy(as final: String) {
+        guard copy >= 0, let copyPath, let cache = area.cache else { return dropCopy() }
+        close(copy)
+        copy = -1
+        if (try? DurableFile.rename(copyPath, to: cache + "/" + final)) == nil { try? DurableFile.remove(copyPath) }
+    }
+
+    private func dropCopy() {
+        guard copy >= 0, let copyPath else { return }
+        close(copy)
+        copy = -1
+        try? DurableFile.remove(copyPath)
     }
 }
 
