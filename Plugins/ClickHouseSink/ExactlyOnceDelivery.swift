@@ -37,6 +37,7 @@ final class ExactlyOnceDelivery: Delivery {
     var staging: NativeStaging { epochs.staging }
 
     func restore(checkpointID: UInt64, state: [UInt8]) throws {
+        try adoptEarlierEpochs()
         let decoded = state.isEmpty ? SinkState(runID: epochs.runID, pending: []) : try SinkState.decode(state)
         epochs.runID = decoded.runID
         try commit.restore(listing: decoded.pending)
@@ -47,6 +48,7 @@ final class ExactlyOnceDelivery: Delivery {
         commitPath = path
         epochs.inserter = BlockInserter(client: table.client, config: config, host: host, serverVersion: table.serverVersion, commitPath: path)
         host.log(.info, "exactly-once into \(table.qualifiedTable) on ClickHouse \(table.serverVersion) at \(table.client.displayURL): \(why)")
+        try adoptEarlierEpochs()
         try commit.prepare()
         let recommitted = try commit.commitRestored()
         if !recommitted.isEmpty {
@@ -84,6 +86,17 @@ final class ExactlyOnceDelivery: Delivery {
     func finishCommits() throws { try commit.finishCommits() }
 
     func queryID(epoch: UInt64, block: Int) -> String { epochs.queryID(epoch: epoch, block: block) }
+
+    /// Moves what an earlier version staged in the state directory into the staging, once.
+    private func adoptEarlierEpochs() throws {
+        guard !adoptedEarlierEpochs else { return }
+        adoptedEarlierEpochs = true
+        let adopted = try epochs.staging.adoptEpochs(leftIn: host.stateDirectory)
+        if !adopted.isEmpty {
+            host.log(.info, "moved sealed epoch(s) \(adopted.map(String.init).joined(separator: ", ")) staged by an earlier version from \(host.stateDirectory) into \(epochs.staging.staging.location)")
+        }
+    }
+    private var adoptedEarlierEpochs = false
 
     // MARK: - Choosing the commit path
 

@@ -87,6 +87,51 @@ final class NativeStaging: @unchecked Sendable {
         }
     }
 
+    // MARK: - Epochs staged by earlier versions
+
+    /// Sealed epochs an earlier version of this sink left in its state directory
+    /// (`sealed-<id>/block-<n>.native`, the same bytes as a block object), moved into the
+    /// staging so that an upgrade with epochs pending loses none. Each block keeps its index
+    /// (part of its query_id); blocks already inserted and deleted stay gaps in the list. The
+    /// epoch in progress (`current/`) was never sealed and goes. Returns the adopted epochs.
+    @discardableResult
+    func adoptEpochs(leftIn directory: String) throws -> [UInt64] {
+        guard let names = try? DurableFile.list(directory) else { return [] }
+        var adopted: [UInt64] = []
+        for name in names where name.hasPrefix("sealed-") {
+            let folder = directory + "/" + name
+            guard let epoch = UInt64(name.dropFirst("sealed-".count)), let files = try? DurableFile.list(folder) else { continue }
+            let blocks = files.compactMap { file -> (Int, String)? in
+                guard file.hasPrefix("block-"), file.hasSuffix(".native"), let index = Int(file.dropFirst(6).dropLast(7)) else { return nil }
+                return (index, folder + "/" + file)
+            }
+            if !(try staging.exists(Self.listName(epoch))) {
+                let count = blocks.map(\.0).max() ?? 0
+                let objectNames = (1...max(count, 1)).map { "block-v1e\(epoch)-\($0).native" }
+                for (index, path) in blocks {
+                    let writer = try staging.makeWriter(name: objectNames[index - 1])
+                    var offset = 0
+                    var chunk = [UInt8](repeating: 0, count: 1 << 20)
+                    while true {
+                        let n = try chunk.withUnsafeMutableBytes { try StagedObjectDirectory.read(path, offset: offset, into: $0) }
+                        if n == 0 { break }
+                        try chunk.withUnsafeBytes { try writer.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                        offset += n
+                    }
+                    try writer.seal()
+                }
+                let list = try JSONSerialization.data(withJSONObject: ["blocks": count == 0 ? [] : objectNames])
+                let writer = try staging.makeWriter(name: Self.listName(epoch))
+                try writer.write([UInt8](list))
+                try writer.seal()
+            }
+            try DurableFile.removeTree(folder)
+            adopted.append(epoch)
+        }
+        try DurableFile.removeTree(directory + "/current")
+        return adopted
+    }
+
     // MARK: - Sealed epochs
 
     private func blockNames(listedIn listName: String) throws -> [String] {
