@@ -3,7 +3,9 @@ import ServiceTestSupport
 import XCTest
 
 /// The sensors pipeline spread over instances and lanes, as separate processes on a topic of 6
-/// partitions with a steady producer: 3 instances x 2 lanes; one whole instance (supervisor and
+/// partitions with a steady producer, their checkpoints and staging in one S3 bucket (moto_server)
+/// and no shared disk: each instance writes under its own `instance-I/` prefix and a rescale
+/// gathers the savepoints from there. 3 instances x 2 lanes; one whole instance (supervisor and
 /// worker) killed with SIGKILL and started again; a rescale to 2 x 1 through a stop savepoint;
 /// another to 4 x 1. Every valid reading ends up in ClickHouse exactly once and the dead letters
 /// are exactly the malformed ones. On the way: a second process as the same instance is refused
@@ -43,11 +45,14 @@ final class ScaleOutTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try createSensorTables(in: clickhouse)
         let malformedFile = dir + "/malformed.jsonl"
-        let root = dir + "/checkpoints"
+        let store = try ObjectStoreServer()
+        try store.createBucket("scaled")
+        let root = "s3://scaled/sensors"
         let environment = ["PULSAR_URL": broker.url, "PULSAR_TOPIC": topic, "PULSAR_SUBSCRIPTION": "scaled",
                            "CLICKHOUSE_URL": clickhouse.url, "CLICKHOUSE_DATABASE": "default", "CLICKHOUSE_USER": "default",
                            "CLICKHOUSE_PASSWORD": "", "SLUICE_CHECKPOINT_DIR": root, "SLUICE_CHECKPOINT_INTERVAL": "500ms",
-                           "SLUICE_ADMIN_TOKEN": token]
+                           "SLUICE_LOCAL_DIR": dir + "/local", "SLUICE_ADMIN_TOKEN": token,
+                           "AWS_ENDPOINT_URL": store.endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"]
         let producer = try StartedProcess(PulsarBroker.python, [Built.packageRoot + "/Tests/Fixtures/sensors/produce_sensors.py",
                                                                 broker.url, topic, String(n), malformedFile, "--rate", "2000"])
         var everyInstance: [Instance] = []
@@ -84,14 +89,15 @@ final class ScaleOutTests: XCTestCase {
         XCTAssertTrue(status.stdout.contains("instance 0 of 3, 2 lane(s) each: lanes 0, 1 of 6"), status.output)
         XCTAssertTrue(status.stdout.contains("reads sensors-scaled-partition-1 (lane 1 of 6)"), status.output)
 
-        // A second process as instance 0 on this host: the checkpoint folder's lock refuses it.
+        // A second process as instance 0 on this host: the lock in its local directory refuses it.
         let twin = try runProcess(Built.sluice, ["run", Built.packageRoot + "/pipelines/sensors.yaml", "--instance", "0/3"],
                                   environment: environment.merging(["SLUICE_PARALLELISM": "2"]) { $1 }, timeout: 60)
         XCTAssertNotEqual(twin.status, 0)
         XCTAssertTrue(twin.stderr.contains("is in use by another sluice process"), twin.output)
         // Elsewhere (its own folder): the broker refuses the partitions instance 0 already reads.
         let elsewhere = try StartedProcess(Built.sluice, ["worker", Built.packageRoot + "/pipelines/sensors.yaml", "--instance", "0/3"],
-                                           environment: environment.merging(["SLUICE_PARALLELISM": "2", "SLUICE_CHECKPOINT_DIR": dir + "/elsewhere"]) { $1 })
+                                           environment: environment.merging(["SLUICE_PARALLELISM": "2", "SLUICE_CHECKPOINT_DIR": "s3://scaled/elsewhere",
+                                                                                      "SLUICE_LOCAL_DIR": dir + "/elsewhere"]) { $1 })
         let refused = try elsewhere.wait(timeout: 120)
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.stderr.contains("cannot subscribe 'scaled'"), String(refused.stderr.suffix(3000)))
@@ -111,7 +117,7 @@ final class ScaleOutTests: XCTestCase {
 
         // Rescale 3 x 2 -> 2 x 1, mid-stream.
         try stop(instances, savepoint: "rescale-1")
-        let listed = try runProcess(Built.sluice, ["checkpoints", "list", root + "/instance-2"])
+        let listed = try runProcess(Built.sluice, ["checkpoints", "list", root + "/instance-2"], environment: environment)
         XCTAssertTrue(listed.stdout.split(separator: "\n").contains { $0.contains("savepoint 'rescale-1'") && $0.contains("instance 2 of 3 x 2") && $0.contains("epochs committed") },
                       listed.output)
         instances = try start(2, parallelism: 1, fromSavepoint: "rescale-1")
@@ -138,6 +144,11 @@ final class ScaleOutTests: XCTestCase {
         XCTAssertEqual(try clickhouse.scalar("SELECT count() FROM sensor_readings_errors"), String(malformed))
         XCTAssertEqual(try clickhouse.scalar("SELECT uniqExact(message_id) FROM sensor_readings_errors"), String(malformed))
         XCTAssertEqual(try clickhouse.scalar("SELECT countIf(seq % 100 = 37) FROM sensor_readings"), "0")
+        // Every layout had several instances, each under its own prefix of the one bucket.
+        let keys = try store.keys("scaled", prefix: "sensors/")
+        XCTAssertFalse(keys.isEmpty)
+        XCTAssertEqual(keys.filter { !$0.hasPrefix("sensors/instance-") }, [], "nothing outside an instance's prefix")
+        XCTAssertEqual(Set(keys.compactMap { $0.split(separator: "/").dropFirst().first }), ["instance-0", "instance-1", "instance-2", "instance-3"])
 
         // The last layout stopped with plain final checkpoints: another layout cannot start
         // from them.
