@@ -31,11 +31,12 @@ final class ObjectStorageStateTests: XCTestCase {
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: local) }
 
+    /// Keys given here, never through the process environment the other tests' children inherit.
+    static let environment = ["AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"]
+
     static func open(_ url: String, attempts: Int? = nil) throws -> S3CheckpointStorage {
-        let environment = ["AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"]
-        for (name, value) in environment { setenv(name, value, 1) }
-        return try S3CheckpointStorage.open(directory: url, settings: ObjectStoreSettings(endpoint: server!.endpoint, region: "us-east-1"),
-                                            attempts: attempts)
+        try S3CheckpointStorage.open(directory: url, settings: ObjectStoreSettings(endpoint: server!.endpoint, region: "us-east-1"),
+                                     attempts: attempts, environment: environment)
     }
 
     private var store: CheckpointStore { CheckpointStore(storage: storage, localDirectory: local) }
@@ -180,7 +181,7 @@ final class ObjectStorageStateTests: XCTestCase {
     /// and is never taken for an empty one when listing.
     func testAnUnreachableStoreIsAnErrorNotAnEmptyStore() throws {
         let unreachable = try S3CheckpointStorage.open(directory: "s3://\(bucket)/x", settings: ObjectStoreSettings(endpoint: "http://127.0.0.1:\(freePort())"),
-                                                       attempts: 2)
+                                                       attempts: 2, environment: Self.environment)
         let store = CheckpointStore(storage: unreachable, localDirectory: local)
         XCTAssertThrowsError(try store.newestValidCheckpoint()) { error in
             XCTAssertTrue("\(error)".contains("unreachable"), "\(error)")

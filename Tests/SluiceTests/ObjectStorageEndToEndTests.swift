@@ -183,7 +183,8 @@ final class ObjectStorageEndToEndTests: XCTestCase {
         XCTAssertTrue(missing.stderr.contains("bucket 'absent' does not exist at \(store.endpoint)"), missing.stderr)
 
         let noKeys = try runProcess(Built.sluice, ["validate", "--connect", try pipeline("s3://present/lines")],
-                                    environment: ["AWS_ENDPOINT_URL": store.endpoint, "HOME": dir])
+                                    environment: ["AWS_ENDPOINT_URL": store.endpoint, "HOME": dir, "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
+                                                  "AWS_ROLE_ARN": "", "AWS_WEB_IDENTITY_TOKEN_FILE": ""])
         XCTAssertEqual(noKeys.status, 78, noKeys.output)
         XCTAssertTrue(noKeys.stderr.contains("no AWS credentials"), noKeys.stderr)
 

@@ -26,10 +26,12 @@ public struct S3CheckpointStorage: CheckpointStorage {
 
     /// The storage `settings` and the environment describe, for `directory`.
     /// `attempts` per request: 1 for a check that reports at once.
-    public static func open(directory: String, settings: ObjectStoreSettings?, attempts: Int? = nil) throws -> S3CheckpointStorage {
+    public static func open(directory: String, settings: ObjectStoreSettings?, attempts: Int? = nil,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws -> S3CheckpointStorage {
         do {
             let root = try S3Location(directory)
-            var configuration = try S3Configuration.resolve(endpoint: settings?.endpoint, region: settings?.region, pathStyle: settings?.pathStyle)
+            var configuration = try S3Configuration.resolve(endpoint: settings?.endpoint, region: settings?.region, pathStyle: settings?.pathStyle,
+                                                            environment: environment)
             // A manifest write is retried for about 10 s: a store away longer aborts the
             // checkpoint, and the next one tries again.
             configuration.requestTimeout = .seconds(10)
