@@ -108,6 +108,8 @@ final class Worker {
         operators.forEach { $0.start() }
         let outcome = coordinate()
         admin?.stop()
+        // Retention after the last checkpoint runs on the writer's queue: done before the exit.
+        persistQueue.sync {}
         return outcome
     }
 
