@@ -218,7 +218,8 @@ final class StagedEpochInserter: EpochStore, @unchecked Sendable {
             for done in helpers { done.wait() }
         }
         if let failure { throw failure }
-        try staging.remove(epoch)
+        // Every block was removed as it was acknowledged: only the list is left.
+        try staging.removeList(of: epoch)
         if skipped > 0 {
             host.log(.info, "epoch \(epoch): \(skipped) of \(blocks.count) block(s) were already in ClickHouse (found by query_id); not inserted again")
         }

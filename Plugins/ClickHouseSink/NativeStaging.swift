@@ -189,10 +189,16 @@ final class NativeStaging: @unchecked Sendable {
         try staging.remove(name)
     }
 
-    /// Removes a sealed epoch: every block is in ClickHouse, or its checkpoint never completed.
-    /// The list goes last, so a crash part-way leaves it to finish the job.
+    /// Removes a sealed epoch whose checkpoint never completed, blocks and list. The list goes
+    /// last, so a crash part-way leaves it to finish the job.
     func remove(_ epoch: UInt64) throws {
         for block in try blocks(of: epoch).staged { try staging.remove(block.name) }
+        try removeList(of: epoch)
+    }
+
+    /// Removes a committed epoch's list, once each of its blocks was removed as ClickHouse
+    /// acknowledged it.
+    func removeList(of epoch: UInt64) throws {
         try staging.remove(Self.listName(epoch))
     }
 }

@@ -17,12 +17,24 @@ struct InstanceFolders {
     /// The root `settings` name. An s3:// root is reached as `checkpointing.s3` and the
     /// environment say; nothing is contacted yet.
     static func open(_ settings: CheckpointSettings, pipeline: String) throws -> InstanceFolders {
+        let local = localRoot(settings, pipeline: pipeline)
         guard settings.isObjectStore else {
-            return InstanceFolders(storage: try LocalCheckpointStorage(directory: settings.directory), localDirectory: settings.directory)
+            return InstanceFolders(storage: try LocalCheckpointStorage(directory: settings.directory), localDirectory: local)
         }
-        let local = settings.localDirectory ?? NSTemporaryDirectory() + "sluice/" + pipeline
         return InstanceFolders(storage: try S3CheckpointStorage.open(directory: settings.directory, settings: settings.objectStore),
                                localDirectory: local)
+    }
+
+    /// The local half of the root: the directory itself, or `local_directory` (default
+    /// `/tmp/sluice/<pipeline>`) for an s3:// root. Nothing is opened or created.
+    static func localRoot(_ settings: CheckpointSettings, pipeline: String) -> String {
+        settings.isObjectStore ? settings.localDirectory ?? NSTemporaryDirectory() + "sluice/" + pipeline : settings.directory
+    }
+
+    /// This instance's local directory (where its lock is), without contacting the store.
+    static func localDirectory(_ settings: CheckpointSettings, pipeline: String, layout: PipelineLayout) -> String {
+        let root = localRoot(settings, pipeline: pipeline)
+        return layout.instances > 1 ? root + "/instance-\(layout.instance)" : root
     }
 
     /// The folder of this instance (both halves).

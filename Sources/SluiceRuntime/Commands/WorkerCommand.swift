@@ -23,7 +23,7 @@ struct WorkerCommand: ParsableCommand {
         let layout = try identity.layout(of: plan.spec)
         let directoryLock: CheckpointDirectoryLock
         do {
-            let directory = try InstanceFolders.open(plan.spec.checkpointing, pipeline: plan.spec.name).store(layout).localDirectory
+            let directory = InstanceFolders.localDirectory(plan.spec.checkpointing, pipeline: plan.spec.name, layout: layout)
             directoryLock = try CheckpointDirectoryLock.inherited(directory: directory)
                 ?? CheckpointDirectoryLock.acquire(directory: directory, inheritable: false)
         } catch {
