@@ -135,7 +135,7 @@ let package = Package(
         ),
         // What the Pulsar source and sink share: the broker's TLS and authentication settings.
         .target(name: "PulsarConnection", dependencies: ["PluginKit", "PulsarClient", "TLSSupport"], path: "Plugins/PulsarConnection"),
-        .target(name: "PulsarSource", dependencies: ["PluginKit", "PulsarClient", "PulsarConnection"], path: "Plugins/PulsarSource", exclude: ["Entry"]),
+        .target(name: "PulsarSource", dependencies: ["PluginKit", "PulsarClient", "PulsarConnection"], path: "Plugins/PulsarSource", exclude: ["Entry"], swiftSettings: uncheckedExclusivity),
         .target(name: "PulsarSourceEntry", dependencies: ["PulsarSource", "PluginKit"], path: "Plugins/PulsarSource/Entry"),
         .target(name: "PulsarSink", dependencies: ["PluginKit", "PulsarClient", "PulsarConnection"], path: "Plugins/PulsarSink", exclude: ["Entry"]),
         .target(name: "PulsarSinkEntry", dependencies: ["PulsarSink", "PluginKit"], path: "Plugins/PulsarSink/Entry"),

@@ -29,16 +29,16 @@ final class MessageBatchBuilder {
     func append(_ m: ReceivedMessage) {
         m.payload.withUnsafeReadableBytes { payload.append(bytes: $0) }
         if let k = m.key { key.append(k) } else { key.appendNull() }
-        if m.properties.isEmpty {
+        if m.messageProperties.isEmpty {
             properties.appendNull()
         } else {
             json.removeAll(keepingCapacity: true)
             json.append(UInt8(ascii: "{"))
-            for (i, p) in m.properties.enumerated() {
-                if i > 0 { json.append(UInt8(ascii: ",")) }
-                JSONText.appendString(p.key, to: &json)
+            m.messageProperties.forEach { key, value in
+                if json.count > 1 { json.append(UInt8(ascii: ",")) }
+                JSONText.appendString(utf8: key, to: &json)
                 json.append(UInt8(ascii: ":"))
-                JSONText.appendString(p.value, to: &json)
+                JSONText.appendString(utf8: value, to: &json)
             }
             json.append(UInt8(ascii: "}"))
             json.withUnsafeBytes { properties.append(bytes: $0) }
@@ -82,20 +82,31 @@ final class MessageBatchBuilder {
 
 /// JSON string escaping (RFC 8259).
 enum JSONText {
-    static func appendString(_ string: String, to out: inout [UInt8]) {
+    /// Appends `bytes` as a JSON string. Bytes that are not valid UTF-8 (the broker does not
+    /// check) are replaced with U+FFFD, so the column stays valid UTF-8.
+    static func appendString(utf8 bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        if bytes.contains(where: { $0 >= 0x80 }) {
+            var repaired = String(decoding: bytes, as: UTF8.self)
+            repaired.withUTF8 { appendValidString(UnsafeRawBufferPointer($0), to: &out) }
+        } else {
+            appendValidString(bytes, to: &out)
+        }
+    }
+
+    private static func appendValidString(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for byte in string.utf8 {
+        for byte in bytes {
             switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
-            case UInt8(ascii: "\n"): out.append(contentsOf: [92, UInt8(ascii: "n")])
-            case UInt8(ascii: "\r"): out.append(contentsOf: [92, UInt8(ascii: "r")])
-            case UInt8(ascii: "\t"): out.append(contentsOf: [92, UInt8(ascii: "t")])
+            case UInt8(ascii: "\""): out.append(92); out.append(34)
+            case UInt8(ascii: "\\"): out.append(92); out.append(92)
+            case UInt8(ascii: "\n"): out.append(92); out.append(UInt8(ascii: "n"))
+            case UInt8(ascii: "\r"): out.append(92); out.append(UInt8(ascii: "r"))
+            case UInt8(ascii: "\t"): out.append(92); out.append(UInt8(ascii: "t"))
             case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: Array(#"\u00"#.utf8))
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 15)])
+                let hex: StaticString = "0123456789abcdef"
+                out.append(contentsOf: [92, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+                out.append(hex.utf8Start[Int(byte >> 4)])
+                out.append(hex.utf8Start[Int(byte & 15)])
             default: out.append(byte)
             }
         }

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 @testable import PulsarClient
 import XCTest
@@ -79,5 +80,28 @@ final class BatchCodecTests: XCTestCase {
         XCTAssertThrowsError(try BatchCodec.unpack(topic: "t", id: MessageID(ledger: 1, entry: 1), metadata: metadata(count: 1), payload: bad)) { error in
             XCTAssertTrue("\(error)".contains("runs past the entry"), "\(error)")
         }
+    }
+}
+
+final class SingleMessageFieldsTests: XCTestCase {
+    /// Fields this reader does not know (a newer producer's) are skipped by wire type, and a
+    /// truncated metadata is an error, not a crash.
+    func testUnknownFieldsAreSkippedAndTruncationIsAnError() throws {
+        var single = Pulsar_Proto_SingleMessageMetadata()
+        single.payloadSize = 3
+        single.partitionKey = "sensor-0001"
+        single.eventTime = 77
+        single.sequenceID = 9
+        single.orderingKey = Data([1, 2, 3])
+        var bytes: [UInt8] = try single.serializedBytes()
+        bytes += [0xF8, 0x06, 0x05]  // field 111, varint 5
+        bytes += [0x85, 0x07, 1, 2, 3, 4]  // field 112, fixed32
+        let fields = try bytes.withUnsafeBytes { try SingleMessageFields($0) }
+        XCTAssertEqual(fields.payloadSize, 3)
+        XCTAssertEqual(fields.partitionKey, "sensor-0001")
+        XCTAssertEqual(fields.eventTime, 77)
+        XCTAssertFalse(fields.hasProperties)
+        XCTAssertThrowsError(try Array(bytes.dropLast(3)).withUnsafeBytes { try SingleMessageFields($0) })
+        XCTAssertThrowsError(try [UInt8(0x18)].withUnsafeBytes { try SingleMessageFields($0) })  // payload_size without its value
     }
 }

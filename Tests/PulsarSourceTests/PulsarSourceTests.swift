@@ -137,4 +137,29 @@ final class MessageBatchBuilderTests: XCTestCase {
         XCTAssertEqual(view.column(named: "topic")!.format, .utf8)
         XCTAssertEqual(view.column(named: "publish_time")!.format, .timestamp(.milliseconds, timeZone: "UTC"))
     }
+
+    /// Properties go from the protobuf bytes to JSON text without strings in between: several
+    /// of them in order, escapes, unicode, and bytes that are not UTF-8 (replaced, so the column
+    /// stays valid UTF-8).
+    func testPropertiesBecomeJSONStraightFromTheMetadataBytes() throws {
+        var packed = try BatchCodec.pack([OutgoingMessage(bytes: [1], properties: [("a", "1"), ("tab\t", "\u{01}"), ("ü", "€"), ("bad", "aXb")])],
+                                         firstSequenceID: 0)
+        // Make "aXb" invalid UTF-8 in place: the broker passes such bytes on unchecked.
+        let at = packed.readableBytesView.firstRange(of: Array("aXb".utf8))!.lowerBound + 1 - packed.readerIndex
+        packed.setInteger(UInt8(0xff), at: packed.readerIndex + at)
+        let messages = try BatchCodec.unpack(
+            topic: "t", id: MessageID(ledger: 1, entry: 1),
+            metadata: {
+                var m = Pulsar_Proto_MessageMetadata()
+                m.numMessagesInBatch = 1
+                return m
+            }(),
+            payload: packed)
+        let builder = MessageBatchBuilder()
+        messages.forEach(builder.append)
+        let batch = builder.finish()
+        let view = try batch.view()
+        XCTAssertEqual(view.column(named: "properties")!.string(0), #"{"a":"1","tab\t":"\u0001","ü":"€","bad":"a"# + "\u{FFFD}" + #"b"}"#)
+        XCTAssertEqual(messages[0].properties.map(\.key), ["a", "tab\t", "ü", "bad"])
+    }
 }

@@ -39,7 +39,7 @@ public enum BatchCodec {
         guard metadata.hasNumMessagesInBatch else {
             let key = metadata.hasPartitionKey && !metadata.nullPartitionKey ? metadata.partitionKey : nil
             try body(ReceivedMessage(topic: topic, id: id, entrySize: 1, key: key,
-                                     properties: metadata.properties.map { ($0.key, $0.value) },
+                                     messageProperties: MessageProperties(storage: .list(metadata.properties.map { ($0.key, $0.value) })),
                                      publishTime: publishTime, eventTime: entryEventTime, payload: payload,
                                      redeliveryCount: redeliveryCount))
             return
@@ -53,8 +53,8 @@ public enum BatchCodec {
             guard Int(size) <= payload.readableBytes, let metadataBytes = payload.readSlice(length: Int(size)) else {
                 throw Error("batch entry \(id) on \(topic): metadata of message \(index) (\(size) bytes) runs past the entry")
             }
-            let single: Pulsar_Proto_SingleMessageMetadata
-            do { single = try Pulsar_Proto_SingleMessageMetadata(buffer: metadataBytes) } catch {
+            let single: SingleMessageFields
+            do { single = try metadataBytes.withUnsafeReadableBytes { try SingleMessageFields($0) } } catch {
                 throw Error("batch entry \(id) on \(topic): metadata of message \(index) is undecodable: \(error)")
             }
             let payloadSize = Int(single.payloadSize)
@@ -69,9 +69,9 @@ public enum BatchCodec {
             }
             var messageID = id
             messageID.batchIndex = Int32(index)
-            let key = single.hasPartitionKey && !single.nullPartitionKey ? single.partitionKey : nil
+            let key = single.nullPartitionKey ? nil : single.partitionKey
             try body(ReceivedMessage(topic: topic, id: messageID, entrySize: Int32(count), key: key,
-                                     properties: single.properties.map { ($0.key, $0.value) },
+                                     messageProperties: single.hasProperties ? MessageProperties(storage: .encoded(metadataBytes)) : .none,
                                      publishTime: publishTime,
                                      eventTime: single.eventTime > 0 ? single.eventTime : entryEventTime,
                                      payload: body1, redeliveryCount: redeliveryCount))

@@ -11,8 +11,10 @@ public struct ReceivedMessage {
     /// Messages in this message's entry: 1 for a message sent without batching.
     public var entrySize: Int32
     public var key: String?
-    /// Properties in the order the producer gave them.
-    public var properties: [(key: String, value: String)]
+    /// Properties in the order the producer gave them, read on demand.
+    public var messageProperties: MessageProperties
+    /// Properties in the order the producer gave them, as strings.
+    public var properties: [(key: String, value: String)] { messageProperties.list }
     /// Milliseconds since the epoch.
     public var publishTime: UInt64
     /// Milliseconds since the epoch; nil when the producer set none.
