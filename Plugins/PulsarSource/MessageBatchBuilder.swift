@@ -23,6 +23,9 @@ final class MessageBatchBuilder {
     private let partition = ArrowColumnBuilder(name: "partition", format: .int32, nullable: false)
     private let messageID = ArrowColumnBuilder(name: "message_id", format: .utf8, nullable: false)
     private var json: [UInt8] = []
+    /// The message id text up to the batch index, and after it, of the entry `idPrefixOf`.
+    private var idPrefix: [UInt8] = [], idSuffix: [UInt8] = []
+    private var idPrefixOf = MessageID(ledger: .max, entry: .max)
 
     static let columnNames = ["payload", "key", "properties", "publish_time", "event_time", "topic", "partition", "message_id"]
 
@@ -47,15 +50,23 @@ final class MessageBatchBuilder {
         if let e = m.eventTime { eventTime.append(Int64(bitPattern: e)) } else { eventTime.appendNull() }
         topic.append(m.topic)
         partition.append(Int64(m.id.partition))
-        // "ledger:entry:batchIndex:partition", written without building a String.
+        // "ledger:entry:batchIndex:partition", written without building a String; the parts
+        // that every message of an entry shares are formatted once per entry.
+        if m.id.ledger != idPrefixOf.ledger || m.id.entry != idPrefixOf.entry || m.id.partition != idPrefixOf.partition {
+            idPrefixOf = m.id
+            idPrefix.removeAll(keepingCapacity: true)
+            Self.appendDecimal(m.id.ledger, negative: false, to: &idPrefix)
+            idPrefix.append(UInt8(ascii: ":"))
+            Self.appendDecimal(m.id.entry, negative: false, to: &idPrefix)
+            idPrefix.append(UInt8(ascii: ":"))
+            idSuffix.removeAll(keepingCapacity: true)
+            idSuffix.append(UInt8(ascii: ":"))
+            Self.appendDecimal(m.id.partition.magnitude, negative: m.id.partition < 0, to: &idSuffix)
+        }
         json.removeAll(keepingCapacity: true)
-        Self.appendDecimal(m.id.ledger, negative: false, to: &json)
-        json.append(UInt8(ascii: ":"))
-        Self.appendDecimal(m.id.entry, negative: false, to: &json)
-        json.append(UInt8(ascii: ":"))
+        json.append(contentsOf: idPrefix)
         Self.appendDecimal(m.id.batchIndex.magnitude, negative: m.id.batchIndex < 0, to: &json)
-        json.append(UInt8(ascii: ":"))
-        Self.appendDecimal(m.id.partition.magnitude, negative: m.id.partition < 0, to: &json)
+        json.append(contentsOf: idSuffix)
         json.withUnsafeBytes { messageID.append(bytes: $0) }
     }
 

@@ -142,13 +142,16 @@ public final class PulsarSource: SourcePlugin {
         }
         guard !chunks.isEmpty else { return .noData }
         for chunk in chunks {
-            let last = chunk.endIndex - 1
-            for i in chunk.indices {
-                let m = chunk[i]
-                builder.append(m)
-                // The tracker needs every message that completes an entry and the last one
-                // delivered (its position is what a snapshot stores); a chunk is one entry.
-                if m.completesEntry || i == last { tracker.record(topic: m.topic, id: m.id, completesEntry: m.completesEntry) }
+            // Messages are read in place: no copy, so no reference counting of their fields.
+            chunk.withUnsafeBufferPointer { messages in
+                for i in messages.indices {
+                    builder.append(messages[i])
+                    // The tracker needs every message that completes an entry and the last one
+                    // delivered (its position is what a snapshot stores); a chunk is one entry.
+                    if messages[i].completesEntry || i == messages.count - 1 {
+                        tracker.record(topic: messages[i].topic, id: messages[i].id, completesEntry: messages[i].completesEntry)
+                    }
+                }
             }
             emitted += chunk.count
         }

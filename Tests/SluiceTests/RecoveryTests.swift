@@ -111,6 +111,13 @@ final class RecoveryTests: XCTestCase {
         let supervisor = try StartedProcess(Built.sluice, ["run", writePipeline(count: 0, rate: 20_000)])
         try supervisor.waitForLog("checkpoint 2 complete")
         let worker = try XCTUnwrap(supervisor.children().first)
+        // The supervisor checked the plugins in a child and keeps none loaded; the worker has them.
+        let mappedPlugins = { (pid: Int32) in
+            ((try? String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)) ?? "").split(separator: "\n")
+                .filter { $0.hasSuffix("libsequence-source.so") || $0.hasSuffix("libSluiceFileSink.so") }.count
+        }
+        XCTAssertEqual(mappedPlugins(supervisor.pid), 0)
+        XCTAssertGreaterThan(mappedPlugins(worker), 0)
         kill(supervisor.pid, SIGKILL)
         _ = try supervisor.wait(timeout: 10)
         let deadline = Date().addingTimeInterval(5)

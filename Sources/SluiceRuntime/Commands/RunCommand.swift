@@ -22,13 +22,17 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         Log.component = "supervisor[\(getpid())]"
         // Check everything up front, so a wrong pipeline fails here with every error listed
-        // instead of in a restart loop.
-        let plan = try plugins.loadPlan(file)
-        let layout = try identity.layout(of: plan.spec)
+        // instead of in a restart loop; in a child, so no plugin stays loaded in this process.
+        let spec: PipelineSpec
+        do { spec = try PipelineFileCheck.check(file, pluginPaths: plugins.pluginPath) } catch let rejected as PipelineFileCheck.Rejected {
+            if !rejected.description.isEmpty { printError(rejected.description) }
+            throw ExitCode(rejected.status)
+        }
+        let layout = try identity.layout(of: spec)
         let folders: InstanceFolders
         let store: CheckpointStore
         do {
-            folders = try InstanceFolders.open(plan.spec.checkpointing, pipeline: plan.spec.name)
+            folders = try InstanceFolders.open(spec.checkpointing, pipeline: spec.name)
             store = try folders.store(layout)
         } catch {
             printError("\(error)")
@@ -49,7 +53,7 @@ struct RunCommand: ParsableCommand {
         // per prefix is the deployment's (a StatefulSet's identity).
         let directory = store.localDirectory
         let admin: Supervisor.AdminEndpoint?
-        do { admin = try adminEndpoint(plan.spec) } catch {
+        do { admin = try adminEndpoint(spec) } catch {
             printError("\(error)")
             throw ExitCode(ExitStatus.configuration)
         }
@@ -58,7 +62,7 @@ struct RunCommand: ParsableCommand {
             printError("\(error)")
             throw ExitCode.failure
         }
-        let supervisor = Supervisor(plan: plan, options: .init(
+        let supervisor = Supervisor(spec: spec, options: .init(
             pipelineFile: file,
             workerArguments: plugins.pluginPath.flatMap { ["--plugin-path", $0] } + ["--instance", "\(layout.instance)/\(layout.instances)"],
             fromSavepoint: fromSavepoint, admin: admin, watch: watch), directoryLock: directoryLock)

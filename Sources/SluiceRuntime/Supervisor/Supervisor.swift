@@ -34,7 +34,7 @@ final class Supervisor {
 
     private let options: Options
     /// Read on the main thread, replaced by the watcher's queue: under `lock`.
-    private var currentPlan: PipelinePlan
+    private var currentSpec: PipelineSpec
     private let lock = NSLock()
     private var worker: WorkerProcess?
     private var stopping = false
@@ -46,15 +46,15 @@ final class Supervisor {
     /// The checkpoint directory's lock, held for the supervisor's life and handed to workers.
     private let directoryLock: CheckpointDirectoryLock
 
-    init(plan: PipelinePlan, options: Options, directoryLock: CheckpointDirectoryLock) {
-        self.currentPlan = plan
+    init(spec: PipelineSpec, options: Options, directoryLock: CheckpointDirectoryLock) {
+        self.currentSpec = spec
         self.options = options
         self.directoryLock = directoryLock
     }
 
-    private var plan: PipelinePlan {
-        get { lock.withLock { currentPlan } }
-        set { lock.withLock { currentPlan = newValue } }
+    private var spec: PipelineSpec {
+        get { lock.withLock { currentSpec } }
+        set { lock.withLock { currentSpec = newValue } }
     }
 
     /// Returns the exit status for `sluice run`. Main thread: every worker is spawned here, so
@@ -96,7 +96,7 @@ final class Supervisor {
                 Log.warn("worker exited with \(describe(termination)) while stopping")
                 return 1
             }
-            let strategy = plan.spec.restart
+            let strategy = spec.restart
             let next = strategy.afterDeath(ranFor: .milliseconds(Int64(ranFor * 1000)), failures: failures)
             failures = next.failures
             restarts += 1
@@ -157,21 +157,21 @@ final class Supervisor {
 
     /// Called by the watcher when the file's content changed.
     private func apply(client: AdminClient) {
-        let newPlan: PipelinePlan
+        let newSpec: PipelineSpec
         do {
-            newPlan = try PipelinePlan.load(path: options.pipelineFile, searchPath: PluginSearchPath(flag: pluginPaths))
+            newSpec = try PipelineFileCheck.check(options.pipelineFile, pluginPaths: pluginPaths)
         } catch {
             Log.error("the changed pipeline file is rejected; the running pipeline goes on unchanged:\n\(error)")
             return
         }
-        switch PipelineChange.between(plan.spec, newPlan.spec) {
+        switch PipelineChange.between(spec, newSpec) {
         case .nothing:
             Log.info("\(options.pipelineFile) changed, but not in a way that matters to the running pipeline")
         case .sinkOnly:
             Log.info("only the sink changed in \(options.pipelineFile): swapping it without a restart")
             do {
                 let answer = try client.json("POST", "/sink", body: ["pipeline_file": options.pipelineFile], timeout: 600)
-                plan = newPlan
+                spec = newSpec
                 Log.info("sink swapped to \(answer["to"] ?? "?") after checkpoint \(answer["checkpoint"] ?? "?")")
             } catch {
                 Log.error("the sink swap failed, the running pipeline goes on with its sink: \(error)")
@@ -182,7 +182,7 @@ final class Supervisor {
             lock.withLock { reloadSavepoint = name }
             do {
                 _ = try client.json("POST", "/stop", body: ["savepoint": name], timeout: 600)
-                plan = newPlan
+                spec = newSpec
             } catch {
                 Log.error("stopping the worker for the reload failed (\(error)); the running pipeline goes on unchanged")
                 lock.withLock { reloadSavepoint = nil }
