@@ -1641,6 +1641,78 @@ public nonisolated struct Pulsar_Proto_CommandSeek: Sendable {
   fileprivate var _messagePublishTime: UInt64? = nil
 }
 
+public nonisolated struct Pulsar_Proto_CommandGetLastMessageId: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var consumerID: UInt64 {
+    get {_consumerID ?? 0}
+    set {_consumerID = newValue}
+  }
+  /// Returns true if `consumerID` has been explicitly set.
+  public var hasConsumerID: Bool {self._consumerID != nil}
+  /// Clears the value of `consumerID`. Subsequent reads from it will return its default value.
+  public mutating func clearConsumerID() {self._consumerID = nil}
+
+  public var requestID: UInt64 {
+    get {_requestID ?? 0}
+    set {_requestID = newValue}
+  }
+  /// Returns true if `requestID` has been explicitly set.
+  public var hasRequestID: Bool {self._requestID != nil}
+  /// Clears the value of `requestID`. Subsequent reads from it will return its default value.
+  public mutating func clearRequestID() {self._requestID = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _consumerID: UInt64? = nil
+  fileprivate var _requestID: UInt64? = nil
+}
+
+public nonisolated struct Pulsar_Proto_CommandGetLastMessageIdResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var lastMessageID: Pulsar_Proto_MessageIdData {
+    get {_lastMessageID ?? Pulsar_Proto_MessageIdData()}
+    set {_lastMessageID = newValue}
+  }
+  /// Returns true if `lastMessageID` has been explicitly set.
+  public var hasLastMessageID: Bool {self._lastMessageID != nil}
+  /// Clears the value of `lastMessageID`. Subsequent reads from it will return its default value.
+  public mutating func clearLastMessageID() {self._lastMessageID = nil}
+
+  public var requestID: UInt64 {
+    get {_requestID ?? 0}
+    set {_requestID = newValue}
+  }
+  /// Returns true if `requestID` has been explicitly set.
+  public var hasRequestID: Bool {self._requestID != nil}
+  /// Clears the value of `requestID`. Subsequent reads from it will return its default value.
+  public mutating func clearRequestID() {self._requestID = nil}
+
+  public var consumerMarkDeletePosition: Pulsar_Proto_MessageIdData {
+    get {_consumerMarkDeletePosition ?? Pulsar_Proto_MessageIdData()}
+    set {_consumerMarkDeletePosition = newValue}
+  }
+  /// Returns true if `consumerMarkDeletePosition` has been explicitly set.
+  public var hasConsumerMarkDeletePosition: Bool {self._consumerMarkDeletePosition != nil}
+  /// Clears the value of `consumerMarkDeletePosition`. Subsequent reads from it will return its default value.
+  public mutating func clearConsumerMarkDeletePosition() {self._consumerMarkDeletePosition = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lastMessageID: Pulsar_Proto_MessageIdData? = nil
+  fileprivate var _requestID: UInt64? = nil
+  fileprivate var _consumerMarkDeletePosition: Pulsar_Proto_MessageIdData? = nil
+}
+
 public nonisolated struct Pulsar_Proto_CommandReachedEndOfTopic: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -2109,6 +2181,24 @@ public nonisolated struct Pulsar_Proto_BaseCommand: @unchecked Sendable {
   public var hasSeek: Bool {_storage._seek != nil}
   /// Clears the value of `seek`. Subsequent reads from it will return its default value.
   public mutating func clearSeek() {_uniqueStorage()._seek = nil}
+
+  public var getLastMessageID: Pulsar_Proto_CommandGetLastMessageId {
+    get {_storage._getLastMessageID ?? Pulsar_Proto_CommandGetLastMessageId()}
+    set {_uniqueStorage()._getLastMessageID = newValue}
+  }
+  /// Returns true if `getLastMessageID` has been explicitly set.
+  public var hasGetLastMessageID: Bool {_storage._getLastMessageID != nil}
+  /// Clears the value of `getLastMessageID`. Subsequent reads from it will return its default value.
+  public mutating func clearGetLastMessageID() {_uniqueStorage()._getLastMessageID = nil}
+
+  public var getLastMessageIDResponse: Pulsar_Proto_CommandGetLastMessageIdResponse {
+    get {_storage._getLastMessageIDResponse ?? Pulsar_Proto_CommandGetLastMessageIdResponse()}
+    set {_uniqueStorage()._getLastMessageIDResponse = newValue}
+  }
+  /// Returns true if `getLastMessageIDResponse` has been explicitly set.
+  public var hasGetLastMessageIDResponse: Bool {_storage._getLastMessageIDResponse != nil}
+  /// Clears the value of `getLastMessageIDResponse`. Subsequent reads from it will return its default value.
+  public mutating func clearGetLastMessageIDResponse() {_uniqueStorage()._getLastMessageIDResponse = nil}
 
   public var activeConsumerChange: Pulsar_Proto_CommandActiveConsumerChange {
     get {_storage._activeConsumerChange ?? Pulsar_Proto_CommandActiveConsumerChange()}
@@ -3773,6 +3863,103 @@ nonisolated extension Pulsar_Proto_CommandSeek: SwiftProtobuf.Message, SwiftProt
   }
 }
 
+nonisolated extension Pulsar_Proto_CommandGetLastMessageId: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CommandGetLastMessageId"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}consumer_id\0\u{3}request_id\0")
+
+  public var isInitialized: Bool {
+    if self._consumerID == nil {return false}
+    if self._requestID == nil {return false}
+    return true
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self._consumerID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self._requestID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._consumerID {
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._requestID {
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pulsar_Proto_CommandGetLastMessageId, rhs: Pulsar_Proto_CommandGetLastMessageId) -> Bool {
+    if lhs._consumerID != rhs._consumerID {return false}
+    if lhs._requestID != rhs._requestID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pulsar_Proto_CommandGetLastMessageIdResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CommandGetLastMessageIdResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}last_message_id\0\u{3}request_id\0\u{3}consumer_mark_delete_position\0")
+
+  public var isInitialized: Bool {
+    if self._lastMessageID == nil {return false}
+    if self._requestID == nil {return false}
+    if let v = self._lastMessageID, !v.isInitialized {return false}
+    if let v = self._consumerMarkDeletePosition, !v.isInitialized {return false}
+    return true
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._lastMessageID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self._requestID) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._consumerMarkDeletePosition) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._lastMessageID {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._requestID {
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._consumerMarkDeletePosition {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pulsar_Proto_CommandGetLastMessageIdResponse, rhs: Pulsar_Proto_CommandGetLastMessageIdResponse) -> Bool {
+    if lhs._lastMessageID != rhs._lastMessageID {return false}
+    if lhs._requestID != rhs._requestID {return false}
+    if lhs._consumerMarkDeletePosition != rhs._consumerMarkDeletePosition {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Pulsar_Proto_CommandReachedEndOfTopic: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CommandReachedEndOfTopic"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}consumer_id\0")
@@ -4132,7 +4319,7 @@ nonisolated extension Pulsar_Proto_CommandPong: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Pulsar_Proto_BaseCommand: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".BaseCommand"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}type\0\u{1}connect\0\u{1}connected\0\u{1}subscribe\0\u{1}producer\0\u{1}send\0\u{3}send_receipt\0\u{3}send_error\0\u{1}message\0\u{1}ack\0\u{1}flow\0\u{2}\u{2}success\0\u{1}error\0\u{3}close_producer\0\u{3}close_consumer\0\u{3}producer_success\0\u{1}ping\0\u{1}pong\0\u{1}redeliverUnacknowledgedMessages\0\u{1}partitionMetadata\0\u{1}partitionMetadataResponse\0\u{1}lookupTopic\0\u{1}lookupTopicResponse\0\u{2}\u{3}reachedEndOfTopic\0\u{1}seek\0\u{4}\u{3}active_consumer_change\0\u{2}\u{5}authChallenge\0\u{1}authResponse\0\u{1}ackResponse\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}type\0\u{1}connect\0\u{1}connected\0\u{1}subscribe\0\u{1}producer\0\u{1}send\0\u{3}send_receipt\0\u{3}send_error\0\u{1}message\0\u{1}ack\0\u{1}flow\0\u{2}\u{2}success\0\u{1}error\0\u{3}close_producer\0\u{3}close_consumer\0\u{3}producer_success\0\u{1}ping\0\u{1}pong\0\u{1}redeliverUnacknowledgedMessages\0\u{1}partitionMetadata\0\u{1}partitionMetadataResponse\0\u{1}lookupTopic\0\u{1}lookupTopicResponse\0\u{2}\u{3}reachedEndOfTopic\0\u{1}seek\0\u{1}getLastMessageId\0\u{1}getLastMessageIdResponse\0\u{3}active_consumer_change\0\u{2}\u{5}authChallenge\0\u{1}authResponse\0\u{1}ackResponse\0")
 
   fileprivate class _StorageClass {
     var _type: Pulsar_Proto_BaseCommand.TypeEnum? = nil
@@ -4160,6 +4347,8 @@ nonisolated extension Pulsar_Proto_BaseCommand: SwiftProtobuf.Message, SwiftProt
     var _lookupTopicResponse: Pulsar_Proto_CommandLookupTopicResponse? = nil
     var _reachedEndOfTopic: Pulsar_Proto_CommandReachedEndOfTopic? = nil
     var _seek: Pulsar_Proto_CommandSeek? = nil
+    var _getLastMessageID: Pulsar_Proto_CommandGetLastMessageId? = nil
+    var _getLastMessageIDResponse: Pulsar_Proto_CommandGetLastMessageIdResponse? = nil
     var _activeConsumerChange: Pulsar_Proto_CommandActiveConsumerChange? = nil
     var _authChallenge: Pulsar_Proto_CommandAuthChallenge? = nil
     var _authResponse: Pulsar_Proto_CommandAuthResponse? = nil
@@ -4199,6 +4388,8 @@ nonisolated extension Pulsar_Proto_BaseCommand: SwiftProtobuf.Message, SwiftProt
       _lookupTopicResponse = source._lookupTopicResponse
       _reachedEndOfTopic = source._reachedEndOfTopic
       _seek = source._seek
+      _getLastMessageID = source._getLastMessageID
+      _getLastMessageIDResponse = source._getLastMessageIDResponse
       _activeConsumerChange = source._activeConsumerChange
       _authChallenge = source._authChallenge
       _authResponse = source._authResponse
@@ -4238,6 +4429,8 @@ nonisolated extension Pulsar_Proto_BaseCommand: SwiftProtobuf.Message, SwiftProt
       if let v = _storage._lookupTopicResponse, !v.isInitialized {return false}
       if let v = _storage._reachedEndOfTopic, !v.isInitialized {return false}
       if let v = _storage._seek, !v.isInitialized {return false}
+      if let v = _storage._getLastMessageID, !v.isInitialized {return false}
+      if let v = _storage._getLastMessageIDResponse, !v.isInitialized {return false}
       if let v = _storage._activeConsumerChange, !v.isInitialized {return false}
       if let v = _storage._ackResponse, !v.isInitialized {return false}
       return true
@@ -4277,6 +4470,8 @@ nonisolated extension Pulsar_Proto_BaseCommand: SwiftProtobuf.Message, SwiftProt
         case 24: try { try decoder.decodeSingularMessageField(value: &_storage._lookupTopicResponse) }()
         case 27: try { try decoder.decodeSingularMessageField(value: &_storage._reachedEndOfTopic) }()
         case 28: try { try decoder.decodeSingularMessageField(value: &_storage._seek) }()
+        case 29: try { try decoder.decodeSingularMessageField(value: &_storage._getLastMessageID) }()
+        case 30: try { try decoder.decodeSingularMessageField(value: &_storage._getLastMessageIDResponse) }()
         case 31: try { try decoder.decodeSingularMessageField(value: &_storage._activeConsumerChange) }()
         case 36: try { try decoder.decodeSingularMessageField(value: &_storage._authChallenge) }()
         case 37: try { try decoder.decodeSingularMessageField(value: &_storage._authResponse) }()
@@ -4368,6 +4563,12 @@ nonisolated extension Pulsar_Proto_BaseCommand: SwiftProtobuf.Message, SwiftProt
       try { if let v = _storage._seek {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 28)
       } }()
+      try { if let v = _storage._getLastMessageID {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 29)
+      } }()
+      try { if let v = _storage._getLastMessageIDResponse {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
+      } }()
       try { if let v = _storage._activeConsumerChange {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 31)
       } }()
@@ -4414,6 +4615,8 @@ nonisolated extension Pulsar_Proto_BaseCommand: SwiftProtobuf.Message, SwiftProt
         if _storage._lookupTopicResponse != rhs_storage._lookupTopicResponse {return false}
         if _storage._reachedEndOfTopic != rhs_storage._reachedEndOfTopic {return false}
         if _storage._seek != rhs_storage._seek {return false}
+        if _storage._getLastMessageID != rhs_storage._getLastMessageID {return false}
+        if _storage._getLastMessageIDResponse != rhs_storage._getLastMessageIDResponse {return false}
         if _storage._activeConsumerChange != rhs_storage._activeConsumerChange {return false}
         if _storage._authChallenge != rhs_storage._authChallenge {return false}
         if _storage._authResponse != rhs_storage._authResponse {return false}
