@@ -183,7 +183,7 @@ let package = Package(
         .testTarget(name: "PulsarClientTests", dependencies: ["PulsarClient", .product(name: "NIOEmbedded", package: "swift-nio")], path: "Tests/PulsarClientTests"),
         .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "ServiceTestSupport"], path: "Tests/ObjectStoreTests"),
         .testTarget(name: "TLSSupportTests", dependencies: ["TLSSupport", "ServiceTestSupport"], path: "Tests/TLSSupportTests"),
-        .testTarget(name: "PulsarSourceTests", dependencies: ["PulsarSource", "PulsarClient", "PluginKit"], path: "Tests/PulsarSourceTests"),
+        .testTarget(name: "PulsarSourceTests", dependencies: ["PulsarSource", "PulsarClient", "PluginKit", "PluginTestSupport", "ServiceTestSupport"], path: "Tests/PulsarSourceTests"),
         .testTarget(name: "PulsarSinkTests", dependencies: ["PulsarSink", "PulsarClient", "PluginKit"], path: "Tests/PulsarSinkTests"),
         .testTarget(name: "SensorParserTests", dependencies: ["SensorParser", "PluginKit", "PluginTestSupport"], path: "Tests/SensorParserTests"),
         .testTarget(name: "FunctionTransformTests", dependencies: ["FunctionTransform", "PluginKit", "PluginTestSupport"], path: "Tests/FunctionTransformTests"),

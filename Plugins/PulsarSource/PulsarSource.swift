@@ -39,6 +39,12 @@ public final class PulsarSource: SourcePlugin {
     private var restoredPositions: [String: Position] = [:]
     /// This lane owns no partition of its topics (more lanes than partitions).
     private var ownsNothing = false
+    private var lag = LagEstimator()
+    /// The broker's last message ids, asked for every `lagInterval`, answered on the client's
+    /// event loop.
+    private let lastStored = LastStoredIDs()
+    private var lastLagQuery: UInt64 = 0
+    static let lagIntervalNanoseconds: UInt64 = 2_000_000_000
 
     public init(config: Config, host: PluginHost) throws {
         self.config = config
@@ -57,6 +63,7 @@ public final class PulsarSource: SourcePlugin {
         emitted += decoded.emitted
         restoredPositions.merge(decoded.positions) { Swift.max($0, $1) }
         tracker.restore(restoredPositions)
+        lag.restored(restoredPositions)
         let list = decoded.positions.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: ", ")
         host.log(.debug, "restored checkpoint \(checkpointID): \(decoded.emitted) messages emitted before; positions \(list.isEmpty ? "none" : list)")
     }
@@ -134,6 +141,7 @@ public final class PulsarSource: SourcePlugin {
             if emitted >= stop || ownsNothing { return .endOfStream }
             limit = min(limit, stop - emitted)
         }
+        reportLag(consumer)
         let chunks: [ArraySlice<ReceivedMessage>]
         do {
             chunks = try consumer.receiveChunks(max: limit, timeout: .milliseconds(50))
@@ -152,10 +160,31 @@ public final class PulsarSource: SourcePlugin {
                         tracker.record(topic: messages[i].topic, id: messages[i].id, completesEntry: messages[i].completesEntry)
                     }
                 }
+                if let last = messages.last { lag.emitted(topic: last.topic, id: last.id, entrySize: last.entrySize) }
             }
             emitted += chunk.count
         }
         return .batch(builder.finish())
+    }
+
+    // MARK: - Lag
+
+    /// An answer of the broker waits for the next `next()` (for tests).
+    var lagAnswerWaiting: Bool { lastStored.hasAnswer }
+
+    /// Reports the lag of every partition the broker answered for since the last call, and
+    /// asks again every `lagIntervalNanoseconds` (one question in flight at a time).
+    private func reportLag(_ consumer: PulsarConsumer) {
+        if let answered = lastStored.take() {
+            for (partition, id) in answered {
+                host.reportLag(partition: partition, messages: lag.lag(partition: partition, lastStored: id))
+            }
+        }
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard now - lastLagQuery >= Self.lagIntervalNanoseconds, lastStored.ask() else { return }
+        lastLagQuery = now
+        let box = lastStored
+        consumer.lastMessageIDs().whenComplete { box.answer((try? $0.get()) ?? [:]) }
     }
 
     // MARK: - Checkpoints
@@ -183,4 +212,32 @@ public final class PulsarSource: SourcePlugin {
 public func pulsarSourceEntry(_ host: UInt32, _ descriptor: UnsafeMutablePointer<UnsafePointer<sluice_plugin_descriptor>?>?,
                _ error: UnsafeMutablePointer<sluice_error>?) -> sluice_status {
     PluginExport.entry(PulsarSource.self, hostABIVersion: host, descriptor: descriptor, error: error)
+}
+
+/// The answer to the last GET_LAST_MESSAGE_ID round, handed from the client's event loop to the
+/// operator thread. `@unchecked Sendable`: its state is only touched under `lock`.
+final class LastStoredIDs: @unchecked Sendable {
+    private let lock = NSLock()
+    private var inFlight = false
+    private var answered: [String: MessageID]?
+
+    /// Marks a question as asked; false when one is in flight already.
+    func ask() -> Bool {
+        lock.withLock {
+            if inFlight { return false }
+            inFlight = true
+            return true
+        }
+    }
+
+    var hasAnswer: Bool { lock.withLock { answered != nil } }
+
+    func answer(_ ids: [String: MessageID]) { lock.withLock { inFlight = false; answered = ids } }
+
+    func take() -> [String: MessageID]? {
+        lock.withLock {
+            defer { answered = nil }
+            return answered
+        }
+    }
 }

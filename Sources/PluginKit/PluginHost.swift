@@ -72,6 +72,14 @@ public struct PluginHost: @unchecked Sendable {
         setStatus(api.pointee.host_data, text)
     }
 
+    /// Says how many messages of input `partition` are stored upstream and not yet emitted
+    /// (ABI 1.2 `report_lag`; ignored by older hosts); a negative count forgets the partition.
+    /// Any thread.
+    public func reportLag(partition: String, messages: Int64) {
+        guard hostProvides(\.report_lag), let report = api.pointee.report_lag else { return }
+        report(api.pointee.host_data, partition, messages)
+    }
+
     public var pipelineName: String { String(cString: api.pointee.pipeline_name) }
 
     /// Whether the host's table reaches `member`: a member a minor version appended is there

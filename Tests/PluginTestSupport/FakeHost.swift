@@ -18,6 +18,7 @@ public final class FakeHost: @unchecked Sendable {
     private var strings: [UnsafeMutablePointer<CChar>] = []
     private let lock = NSLock()
     private var rejects: [(row: Int64, reason: String)] = []
+    private var lags: [String: Int64] = [:]
 
     public init(stateDirectory: String = NSTemporaryDirectory() + "sluice-fakehost-\(UUID().uuidString.prefix(8))",
                 exactlyOnce: Bool = true, pipeline: String = "test", operatorName: String = "sink",
@@ -48,7 +49,12 @@ public final class FakeHost: @unchecked Sendable {
                 guard let data, let status else { return }
                 Unmanaged<FakeHost>.fromOpaque(data).takeUnretainedValue().log.append("[status] " + String(cString: status))
             },
-            staging: nil))
+            staging: nil,
+            report_lag: { data, partition, messages in
+                guard let data, let partition else { return }
+                let host = Unmanaged<FakeHost>.fromOpaque(data).takeUnretainedValue()
+                host.lock.withLock { host.lags[String(cString: partition)] = messages < 0 ? nil : messages }
+            }))
         api.pointee.host_data = Unmanaged.passUnretained(self).toOpaque()
     }
 
@@ -64,6 +70,9 @@ public final class FakeHost: @unchecked Sendable {
     public var rejected: [(row: Int64, reason: String)] { lock.withLock { rejects } }
 
     public func clearRejected() { lock.withLock { rejects = [] } }
+
+    /// What the plugin last reported of its lag (`report_lag`), per partition.
+    public var lag: [String: Int64] { lock.withLock { lags } }
 }
 
 /// Log lines from any thread.

@@ -46,6 +46,7 @@ final class AdminAPITests: XCTestCase {
         let status = try api.json("GET", "/status")
         XCTAssertEqual(status["pipeline"] as? String, "admin")
         XCTAssertEqual((status["operators"] as? [[String: Any]])?.map { $0["name"] as? String }, ["source", "transform-1", "sink"])
+        XCTAssertTrue(status["lag"] is NSNull, "a source that does not report its lag leaves it null: \(status)")
 
         let checkpoint = try api.json("POST", "/checkpoints")
         XCTAssertNotNil(checkpoint["id"] as? Int)
@@ -74,6 +75,7 @@ final class AdminAPITests: XCTestCase {
         let cli = try runProcess(Built.sluice, ["status", "--admin", "127.0.0.1:\(port)", "--token-file", dir + "/token"])
         XCTAssertEqual(cli.status, 0, cli.output)
         XCTAssertTrue(cli.stdout.contains("pipeline admin: running"), cli.stdout)
+        XCTAssertTrue(cli.stdout.contains("lag unknown (the source does not report it)"), cli.stdout)
         let wrong = try runProcess(Built.sluice, ["status", "--admin", "127.0.0.1:\(port)"], environment: ["SLUICE_ADMIN_TOKEN": "nope"])
         XCTAssertEqual(wrong.status, 1)
         XCTAssertTrue(wrong.stderr.contains("refused the token"), wrong.stderr)

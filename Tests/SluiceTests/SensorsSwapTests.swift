@@ -75,9 +75,21 @@ final class SensorsSwapTests: XCTestCase {
             if rows + dead >= n { break }
             sleep(1)
         }
-        sleep(2)
+        // Everything read: the source's lag (the broker's backlog beyond what it emitted,
+        // asked every 2 s) comes down to 0, in the status and as a metric per partition.
+        var status: [String: Any] = [:]
+        let lagDeadline = Date().addingTimeInterval(20)
+        repeat {
+            status = try api.json("GET", "/status")
+            if status["lag"] as? Int == 0 { break }
+            usleep(100_000)
+        } while Date() < lagDeadline
+        XCTAssertEqual(status["lag"] as? Int, 0, "\(status)")
+        let sourceStatus = (status["operators"] as? [[String: Any]])?.first
+        XCTAssertEqual(sourceStatus?["lag_by_partition"] as? [String: Int], ["persistent://public/default/sensors": 0])
         _ = try api.json("POST", "/checkpoints")
         let metrics = try api.request("GET", "/metrics").body
+        XCTAssertTrue(metrics.contains(#"sluice_source_lag_messages{"#) && metrics.contains(#"partition="persistent://public/default/sensors""#), metrics)
         XCTAssertEqual(supervisor.children().first, worker, "swaps never restart the worker")
         kill(supervisor.pid, SIGTERM)
         let result = try supervisor.wait(timeout: 60)

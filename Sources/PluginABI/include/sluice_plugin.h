@@ -224,6 +224,13 @@ typedef struct sluice_host_api {
    *  directory or object storage), so what a sink staged is found again wherever the pipeline
    *  resumes, even on another machine with an empty disk. Borrowed. */
   const struct sluice_staging_api* staging;
+  /** Sources: how far behind this instance is on one of its input partitions, in messages
+   *  stored by the broker and not yet emitted (`partition` names it and is copied during the
+   *  call); a negative count forgets the partition. Report it when you learn it (the Pulsar
+   *  source asks its broker every few seconds); the host exports it as
+   *  `sluice_source_lag_messages{partition=...}` and shows it in `sluice status`. Callable
+   *  from any thread between create and destroy. NULL from a host without it. */
+  void (*report_lag)(void* host_data, const char* partition, int64_t messages);
 } sluice_host_api;
 
 /* ------------------------------------------------------------------------------------------ */

@@ -190,6 +190,20 @@ public final class PulsarConsumer: @unchecked Sendable {
         }
     }
 
+    /// The id of the last message stored on each partition this consumer reads, by partition
+    /// name (GET_LAST_MESSAGE_ID, asked of every partition at once). A partition that is not
+    /// subscribed right now, or whose broker does not answer, is left out. Any thread.
+    public func lastMessageIDs() -> EventLoopFuture<[String: MessageID]> {
+        eventLoop.flatSubmit {
+            let asked = self.partitions.map { p in p.lastMessageID().map { id in id.map { (p.topic, $0) } } }
+            return EventLoopFuture.whenAllComplete(asked, on: self.eventLoop).map { results in
+                var ids: [String: MessageID] = [:]
+                for case .success(let answer?) in results { ids[answer.0] = answer.1 }
+                return ids
+            }
+        }
+    }
+
     /// Closes every partition's consumer (CLOSE_CONSUMER) and waits for the answers.
     public func close() -> EventLoopFuture<Void> {
         eventLoop.flatSubmit {
@@ -451,6 +465,19 @@ private final class PartitionConsumer: PulsarConnectionListener {
     }
 
     // MARK: - Application calls (event loop)
+
+    /// The last message stored on this partition, or nil when not subscribed or refused.
+    func lastMessageID() -> EventLoopFuture<MessageID?> {
+        guard let connection, stateMachine.state == .active else { return eventLoop.makeSucceededFuture(nil) }
+        return connection.request { PulsarCommands.getLastMessageID(consumerID: self.consumerID, requestID: $0) }
+            .map { command -> MessageID? in
+                guard command.hasGetLastMessageIDResponse else { return nil }
+                var id = MessageID(command.getLastMessageIDResponse.lastMessageID)
+                id.partition = self.partition
+                return id
+            }
+            .recover { _ in nil }
+    }
 
     func consumed(_ count: Int) { run(stateMachine.consumed(count)) }
 

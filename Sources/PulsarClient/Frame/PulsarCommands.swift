@@ -166,6 +166,17 @@ enum PulsarCommands {
         return command
     }
 
+    /// Asks for the id of the last message stored on the consumer's topic partition.
+    static func getLastMessageID(consumerID: UInt64, requestID: UInt64) -> Pulsar_Proto_BaseCommand {
+        var get = Pulsar_Proto_CommandGetLastMessageId()
+        get.consumerID = consumerID
+        get.requestID = requestID
+        var command = Pulsar_Proto_BaseCommand()
+        command.type = .getLastMessageID
+        command.getLastMessageID = get
+        return command
+    }
+
     /// Lets the broker push `permits` more messages (or entries, see `ConsumerStateMachine`).
     static func flow(consumerID: UInt64, permits: UInt32) -> Pulsar_Proto_BaseCommand {
         var flow = Pulsar_Proto_CommandFlow()

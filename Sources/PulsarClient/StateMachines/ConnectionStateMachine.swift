@@ -151,6 +151,7 @@ public struct ConnectionStateMachine {
             return complete(command.producerSuccess.requestID, success: true, command)
         case .lookupResponse: return complete(command.lookupTopicResponse.requestID, success: true, command)
         case .partitionedMetadataResponse: return complete(command.partitionMetadataResponse.requestID, success: true, command)
+        case .getLastMessageIDResponse: return complete(command.getLastMessageIDResponse.requestID, success: true, command)
         case .message: return .forwardToConsumer(command.message.consumerID)
         case .closeConsumer: return .forwardToConsumer(command.closeConsumer.consumerID)
         case .activeConsumerChange: return .forwardToConsumer(command.activeConsumerChange.consumerID)

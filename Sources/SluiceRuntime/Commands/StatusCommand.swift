@@ -16,6 +16,12 @@ struct StatusCommand: ParsableCommand {
         }
         print("pipeline \(status["pipeline"] ?? "?"): \(status["state"] ?? "?") (worker pid \(status["worker_pid"] ?? "?"), \(status["restarts"] ?? 0) restarts, up \(Int(status["uptime_seconds"] as? Double ?? 0)) s)")
         print("rows committed \(status["rows_committed"] ?? 0), dead letters \(status["dead_letters_committed"] ?? 0), checkpoints \(status["checkpoints_completed"] ?? 0) (\(status["checkpoints_aborted"] ?? 0) aborted), sink swaps \(status["sink_swaps"] ?? 0)")
+        if let lag = status["lag"] as? Int {
+            let partitions = (status["operators"] as? [[String: Any]] ?? []).flatMap { ($0["lag_by_partition"] as? [String: Int] ?? [:]).sorted { $0.key < $1.key } }
+            print("lag \(lag) messages" + (partitions.isEmpty ? "" : " (" + partitions.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"))
+        } else {
+            print("lag unknown (the source does not report it)")
+        }
         if let last = status["last_checkpoint"] as? [String: Any] {
             print("last checkpoint \(last["id"] ?? "?"): \(String(format: "%.1f", last["duration_ms"] as? Double ?? 0)) ms, \(last["size_bytes"] ?? 0) bytes of state")
         }

@@ -34,6 +34,15 @@ final class HostContext {
     /// Any thread.
     func setStatus(_ text: String) { statusLock.withLock { statusText = text } }
 
+    /// What the plugin last reported of its lag (`report_lag`), per input partition; any thread.
+    var lag: [String: Int64] { statusLock.withLock { lagByPartition } }
+    private var lagByPartition: [String: Int64] = [:]
+
+    /// Any thread; a negative count forgets the partition.
+    func reportLag(partition: String, messages: Int64) {
+        statusLock.withLock { lagByPartition[partition] = messages < 0 ? nil : messages }
+    }
+
     init(operatorName: String, logName: String? = nil, pluginName: String, hasDeadLetterOutput: Bool, staging: (any StagingArea)? = nil) {
         self.staging = staging
         self.operatorName = operatorName
@@ -142,7 +151,11 @@ final class HostAPIStorage {
                 guard let data, let status else { return }
                 Unmanaged<HostContext>.fromOpaque(data).takeUnretainedValue().setStatus(String(cString: status))
             },
-            staging: stagingAPI.map { UnsafePointer($0.api) }))
+            staging: stagingAPI.map { UnsafePointer($0.api) },
+            report_lag: { data, partition, messages in
+                guard let data, let partition else { return }
+                Unmanaged<HostContext>.fromOpaque(data).takeUnretainedValue().reportLag(partition: String(cString: partition), messages: messages)
+            }))
     }
 
     deinit {

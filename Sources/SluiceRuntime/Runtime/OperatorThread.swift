@@ -122,6 +122,8 @@ final class OperatorThread {
 
     /// What the plugin last said about itself (`set_status`), if anything; any thread.
     var pluginStatus: String? { statsLock.withLock { context }?.status }
+    /// What a source last reported of its lag, per input partition (`report_lag`); any thread.
+    var pluginLag: [String: Int64] { statsLock.withLock { context }?.lag ?? [:] }
 
     /// Creates, restores and opens the plugin instance of `setup`. On the operator's thread, or
     /// on a preparation thread for a sink about to be swapped in (the instance moves to the

@@ -13,6 +13,8 @@ final class PipelineMetrics {
     private let pipeline: String
     private var operatorCounters: [String: (rowsIn: CoreMetrics.Counter, rowsOut: CoreMetrics.Counter, deadLetters: CoreMetrics.Counter, queue: CoreMetrics.Gauge)] = [:]
     private var reported: [String: OperatorCounters] = [:]
+    /// `sluice_source_lag_messages`, per operator lane and input partition.
+    private var lagGauges: [String: CoreMetrics.Gauge] = [:]
     private let checkpointsCompleted: CoreMetrics.Counter
     private let checkpointsAborted: CoreMetrics.Counter
     private let checkpointDuration: Metrics.Timer
@@ -77,6 +79,17 @@ final class PipelineMetrics {
             metrics.deadLetters.increment(by: max(0, c.deadLetters - before.deadLetters))
             metrics.queue.record(op.inbox.depth)
             reported[name] = c
+            for (partition, messages) in op.pluginLag {
+                let key = name + "\u{0}" + partition
+                let gauge = lagGauges[key] ?? {
+                    let made = CoreMetrics.Gauge(label: "sluice_source_lag_messages",
+                                                 dimensions: [("pipeline", pipeline), ("operator", op.setup.spec.name),
+                                                              ("lane", String(op.setup.lane.index)), ("partition", partition)])
+                    lagGauges[key] = made
+                    return made
+                }()
+                gauge.record(messages)
+            }
         }
     }
 

@@ -40,7 +40,7 @@ final class ProgressReporter {
         } else {
             parts.append("no checkpoint yet")
         }
-        if let lag = ops.first?["lag"] as? Int { parts.append("lag \(lag)") }
+        if let lag = status["lag"] as? Int { parts.append("lag \(lag)") }
         return parts.joined(separator: " | ")
     }
 }

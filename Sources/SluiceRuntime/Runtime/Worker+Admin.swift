@@ -155,9 +155,16 @@ extension Worker {
         let values = status.current
         let ops: [[String: Any]] = operators.map { op in
             let c = op.counters
-            return ["name": op.setup.spec.name, "lane": op.setup.lane.index, "plugin": op.setup.plugin.name, "version": op.setup.plugin.version,
-                    "role": "\(op.role)", "records_in": c.rowsIn, "records_out": c.rowsOut, "dead_letters": c.deadLetters,
-                    "queue_depth": op.inbox.depth, "status": op.pluginStatus ?? NSNull()]
+            var entry: [String: Any] = ["name": op.setup.spec.name, "lane": op.setup.lane.index, "plugin": op.setup.plugin.name, "version": op.setup.plugin.version,
+                                        "role": "\(op.role)", "records_in": c.rowsIn, "records_out": c.rowsOut, "dead_letters": c.deadLetters,
+                                        "queue_depth": op.inbox.depth, "status": op.pluginStatus ?? NSNull()]
+            if op.role == .source {
+                // null until the source reports it (a source without report_lag never does).
+                let lag = op.pluginLag
+                entry["lag"] = lag.isEmpty ? NSNull() : Int(lag.values.reduce(0, +))
+                entry["lag_by_partition"] = lag.mapValues { Int($0) }
+            }
+            return entry
         }
         var document: [String: Any] = [
             "pipeline": spec.name, "state": values.state, "worker_pid": Int(getpid()), "restarts": options.restarts,
@@ -168,6 +175,9 @@ extension Worker {
             "instance": layout.instance, "instances": layout.instances, "parallelism": layout.parallelism,
             "lanes": Array(layout.lanes),
         ]
+        // The pipeline's lag: every source lane's, added up.
+        let lags = ops.compactMap { $0["lag"] as? Int }
+        document["lag"] = lags.isEmpty ? NSNull() : lags.reduce(0, +)
         document["last_checkpoint"] = values.lastCheckpoint ?? NSNull()
         document["last_swap"] = values.lastSwap ?? NSNull()
         return document
