@@ -188,7 +188,7 @@ let package = Package(
         .testTarget(name: "SensorParserTests", dependencies: ["SensorParser", "PluginKit", "PluginTestSupport"], path: "Tests/SensorParserTests"),
         .testTarget(name: "FunctionTransformTests", dependencies: ["FunctionTransform", "PluginKit", "PluginTestSupport"], path: "Tests/FunctionTransformTests"),
         .testTarget(name: "ClickHouseSinkTests", dependencies: ["ClickHouseSink", "PluginKit", "PluginTestSupport", "ServiceTestSupport"], path: "Tests/ClickHouseSinkTests"),
-        .testTarget(name: "SluiceRuntimeTests", dependencies: ["SluiceRuntime", "SluiceCore", "PluginTestSupport", "ObjectStore", "ServiceTestSupport"], path: "Tests/SluiceRuntimeTests"),
+        .testTarget(name: "SluiceRuntimeTests", dependencies: ["SluiceRuntime", "SluiceCore", "SluiceArrow", "PluginTestSupport", "ObjectStore", "ServiceTestSupport"], path: "Tests/SluiceRuntimeTests"),
         // The built `sluice` binary, run as a user runs it, against real Pulsar and ClickHouse.
         .testTarget(name: "SluiceTests", dependencies: ["SluiceCore", "ServiceTestSupport", .product(name: "Yams", package: "Yams")], path: "Tests/SluiceTests"),
         .testTarget(name: "FileSinkTests", dependencies: ["FileSink", "PluginKit"], path: "Tests/FileSinkTests"),

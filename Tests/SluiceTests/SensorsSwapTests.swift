@@ -88,7 +88,16 @@ final class SensorsSwapTests: XCTestCase {
         let sourceStatus = (status["operators"] as? [[String: Any]])?.first
         XCTAssertEqual(sourceStatus?["lag_by_partition"] as? [String: Int], ["persistent://public/default/sensors": 0])
         _ = try api.json("POST", "/checkpoints")
-        let metrics = try api.request("GET", "/metrics").body
+        // Every reading the source emitted is committed by now: each counts once in the
+        // publish-to-commit histogram.
+        var metrics = ""
+        let metricsDeadline = Date().addingTimeInterval(10)
+        repeat {
+            metrics = try api.request("GET", "/metrics").body
+            if metrics.contains(#"sluice_commit_latency_seconds_count{pipeline="sensors"} \#(n)"#) { break }
+            usleep(100_000)
+        } while Date() < metricsDeadline
+        XCTAssertTrue(metrics.contains(#"sluice_commit_latency_seconds_count{pipeline="sensors"} \#(n)"#), metrics)
         XCTAssertTrue(metrics.contains(#"sluice_source_lag_messages{"#) && metrics.contains(#"partition="persistent://public/default/sensors""#), metrics)
         XCTAssertEqual(supervisor.children().first, worker, "swaps never restart the worker")
         kill(supervisor.pid, SIGTERM)

@@ -64,6 +64,11 @@ final class OperatorThread {
     private var swapRequested = false
     /// Paused at a barrier, waiting for the commit and the swap.
     private var paused = false
+    /// Sources: where emitted batches' times go, for `sluice_commit_latency_seconds`. Set
+    /// before `start`.
+    var commitLatency: CommitLatency?
+    /// Sources: the last checkpoint barrier injected (0 before the first).
+    private var lastBarrier: UInt64 = 0
 
     /// The counters so far; any thread.
     var counters: OperatorCounters {
@@ -158,6 +163,7 @@ final class OperatorThread {
                 switch control {
                 case .injectBarrier(let id):
                     try barrier(id)
+                    lastBarrier = id
                 case .stopReading:
                     reading = false
                 case .shutdown:
@@ -174,6 +180,7 @@ final class OperatorThread {
                     Log.info("\(setup.displayName): first \(batch.length) rows read")
                 }
                 count(in: 0, out: batch.length)
+                if let commitLatency, let view = try? batch.view() { commitLatency.record(view, afterBarrier: lastBarrier) }
                 downstream.push(.batch(batch))
             case .noData:
                 continue

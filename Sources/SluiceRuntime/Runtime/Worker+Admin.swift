@@ -49,7 +49,7 @@ extension Worker {
             let ready = status.current.state == "running"
             return reply(.json(ready ? .ok : .serviceUnavailable, ["ready": ready, "state": status.current.state]))
         case (.GET, "/metrics"):
-            return reply(.text(.ok, metrics.render(operators: operators), contentType: "text/plain; version=0.0.4; charset=utf-8"))
+            return reply(.text(.ok, metrics.render(operators: operators) + commitLatency.prometheusText(pipeline: spec.name), contentType: "text/plain; version=0.0.4; charset=utf-8"))
         default:
             break
         }

@@ -32,6 +32,8 @@ final class Worker {
     /// The worker's decisions; this class carries out its actions.
     var machine: WorkerStateMachine!
     var metrics: PipelineMetrics!
+    /// Publish time to commit, fed by the sources and the completed checkpoints.
+    let commitLatency = CommitLatency()
     let status = WorkerStatus()
     var admin: AdminHTTPServer?
     /// Replies of admin requests the machine has not answered yet, by request id.
@@ -141,6 +143,7 @@ final class Worker {
                 deadLetters: role == .sink ? topology.deadLetterSink(of: index).map { inboxes[$0] } : nil,
                 mailbox: mailbox, hasDeadLetterOutput: spec.deadLetter != nil,
                 deliveryMode: spec.checkpointing.mode, pipelineName: spec.name))
+            if role == .source { operators[index].commitLatency = commitLatency }
         }
     }
 
@@ -319,6 +322,7 @@ final class Worker {
 
     private func checkpointCompleted(_ completed: CheckpointCoordinator.CompletedCheckpoint) {
         operators.forEach { $0.inbox.send(.notifyComplete(completed.id.rawValue)) }
+        commitLatency.committed(checkpoint: completed.id.rawValue, nowMilliseconds: wallClockMilliseconds())
         if case .finalSavepoint(let name) = completed.trigger { stopSavepoint = name }
         Log.info(describe(completed))
         let sinkRows = rows(completed, at: topology.sinks)
