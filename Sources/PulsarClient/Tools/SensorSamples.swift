@@ -35,11 +35,12 @@ public struct SensorSamples: Sendable {
         public var malformation: Malformation?
     }
 
-    public func sample(seq: Int) -> Sample {
+    /// The reading of `seq`; `timestamp` replaces its `ts` (epoch milliseconds).
+    public func sample(seq: Int, timestamp: Int64? = nil) -> Sample {
         var rng = SplitMix64(seed: seed &* 0x9E3779B97F4A7C15 &+ UInt64(bitPattern: Int64(seq)))
         let sensor = Int(rng.next() % 1000)
         let sensorID = "sensor-" + pad(sensor, 4)
-        let ts = baseTimestamp + Int64(seq) * 10
+        let ts = timestamp ?? baseTimestamp + Int64(seq) * 10
         let temperature = Double(Int(rng.next() % 600) - 150) / 10  // -15.0 ... 44.9
         let humidityRoll = rng.next() % 100
         let humidity = Double(rng.next() % 1000) / 10

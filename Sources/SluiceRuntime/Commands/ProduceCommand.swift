@@ -29,6 +29,7 @@ struct ProduceCommand: ParsableCommand {
     var malformedPercent: Double = 0
     @Option(name: .customLong("start-seq"), help: "seq of the first sensor reading.") var startSeq = 1
     @Option(help: "Seed of the sample generator.") var seed: UInt64 = 1
+    @Flag(name: .customLong("now-timestamps"), help: "Sensor readings: ts is the time the reading is sent (epoch ms), to measure publish-to-visible latency.") var nowTimestamps = false
     @Option(name: .customLong("token-file"), help: "File holding an authentication token.") var tokenFile: String?
     @Option(name: .customLong("tls-trust-certs-file"), help: "pulsar+ssl: PEM file of the CAs to trust (default: the system's).") var tlsTrustCertsFile: String?
     @Option(name: .customLong("tls-cert-file"), help: "pulsar+ssl: client certificate (PEM) for mutual TLS.") var tlsCertFile: String?
@@ -119,7 +120,7 @@ struct ProduceCommand: ParsableCommand {
                 message = OutgoingMessage(bytes: Array(lines[i].utf8))
             } else {
                 let seq = startSeq + i
-                let sample = samples.sample(seq: seq)
+                let sample = samples.sample(seq: seq, timestamp: nowTimestamps ? wallClockMilliseconds() : nil)
                 if sample.malformation != nil { malformed += 1 }
                 message = OutgoingMessage(bytes: sample.payload, key: sample.sensorID,
                                           properties: [("seq", String(seq))], eventTime: UInt64(sample.timestamp))

@@ -41,7 +41,7 @@ while seen < count:
     try:
         r = json.loads(msg.data())
         rows.append({"sensor_id": r["sensor_id"], "ts": str(r["ts"] // 1000), "temperature": float(r["temperature"]),
-                     "humidity": r.get("humidity"), "battery": int(r["battery"]), "status": r.get("status", "unknown"),
+                     "humidity": r.get("humidity"), "battery": int(r["battery"]), "status": r.get("status") or "unknown",
                      "site": r["location"]["site"], "seq": r["seq"]})
     except Exception:
         bad += 1
