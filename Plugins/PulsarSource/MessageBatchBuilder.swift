@@ -12,6 +12,8 @@ import PulsarClient
 ///     partition     int32 (-1 for a non-partitioned topic)
 ///     message_id    utf8 "ledger:entry:batchIndex:partition"
 ///
+/// Only the columns asked for are built (`columns` in the configuration).
+///
 /// Builders are reused between batches. Not thread-safe: the operator thread.
 final class MessageBatchBuilder {
     private let payload = ArrowColumnBuilder(name: "payload", format: .binary, nullable: false)
@@ -29,9 +31,30 @@ final class MessageBatchBuilder {
 
     static let columnNames = ["payload", "key", "properties", "publish_time", "event_time", "topic", "partition", "message_id"]
 
+    /// Which of `columnNames` are built.
+    private let wants: (payload: Bool, key: Bool, properties: Bool, publishTime: Bool, eventTime: Bool, topic: Bool, partition: Bool, messageID: Bool)
+    private let built: [ArrowColumnBuilder]
+
+    /// `columns`: names of `columnNames`; nil builds them all.
+    init(columns: [String]? = nil) {
+        let wanted = Set(columns ?? Self.columnNames)
+        wants = (wanted.contains("payload"), wanted.contains("key"), wanted.contains("properties"), wanted.contains("publish_time"),
+                 wanted.contains("event_time"), wanted.contains("topic"), wanted.contains("partition"), wanted.contains("message_id"))
+        built = zip(Self.columnNames, [payload, key, properties, publishTime, eventTime, topic, partition, messageID]).filter { wanted.contains($0.0) }.map(\.1)
+    }
+
     func append(_ m: ReceivedMessage) {
-        m.payload.withUnsafeReadableBytes { payload.append(bytes: $0) }
-        if let k = m.key { key.append(k) } else { key.appendNull() }
+        if wants.payload { m.payload.withUnsafeReadableBytes { payload.append(bytes: $0) } }
+        if wants.key { if let k = m.key { key.append(k) } else { key.appendNull() } }
+        if wants.properties { appendProperties(m) }
+        if wants.publishTime { publishTime.append(Int64(bitPattern: m.publishTime)) }
+        if wants.eventTime { if let e = m.eventTime { eventTime.append(Int64(bitPattern: e)) } else { eventTime.appendNull() } }
+        if wants.topic { topic.append(m.topic) }
+        if wants.partition { partition.append(Int64(m.id.partition)) }
+        if wants.messageID { appendMessageID(m.id) }
+    }
+
+    private func appendProperties(_ m: ReceivedMessage) {
         if m.messageProperties.isEmpty {
             properties.appendNull()
         } else {
@@ -46,26 +69,25 @@ final class MessageBatchBuilder {
             json.append(UInt8(ascii: "}"))
             json.withUnsafeBytes { properties.append(bytes: $0) }
         }
-        publishTime.append(Int64(bitPattern: m.publishTime))
-        if let e = m.eventTime { eventTime.append(Int64(bitPattern: e)) } else { eventTime.appendNull() }
-        topic.append(m.topic)
-        partition.append(Int64(m.id.partition))
+    }
+
+    private func appendMessageID(_ id: MessageID) {
         // "ledger:entry:batchIndex:partition", written without building a String; the parts
         // that every message of an entry shares are formatted once per entry.
-        if m.id.ledger != idPrefixOf.ledger || m.id.entry != idPrefixOf.entry || m.id.partition != idPrefixOf.partition {
-            idPrefixOf = m.id
+        if id.ledger != idPrefixOf.ledger || id.entry != idPrefixOf.entry || id.partition != idPrefixOf.partition {
+            idPrefixOf = id
             idPrefix.removeAll(keepingCapacity: true)
-            Self.appendDecimal(m.id.ledger, negative: false, to: &idPrefix)
+            Self.appendDecimal(id.ledger, negative: false, to: &idPrefix)
             idPrefix.append(UInt8(ascii: ":"))
-            Self.appendDecimal(m.id.entry, negative: false, to: &idPrefix)
+            Self.appendDecimal(id.entry, negative: false, to: &idPrefix)
             idPrefix.append(UInt8(ascii: ":"))
             idSuffix.removeAll(keepingCapacity: true)
             idSuffix.append(UInt8(ascii: ":"))
-            Self.appendDecimal(m.id.partition.magnitude, negative: m.id.partition < 0, to: &idSuffix)
+            Self.appendDecimal(id.partition.magnitude, negative: id.partition < 0, to: &idSuffix)
         }
         json.removeAll(keepingCapacity: true)
         json.append(contentsOf: idPrefix)
-        Self.appendDecimal(m.id.batchIndex.magnitude, negative: m.id.batchIndex < 0, to: &json)
+        Self.appendDecimal(id.batchIndex.magnitude, negative: id.batchIndex < 0, to: &json)
         json.append(contentsOf: idSuffix)
         json.withUnsafeBytes { messageID.append(bytes: $0) }
     }
@@ -87,7 +109,7 @@ final class MessageBatchBuilder {
     }
 
     func finish() -> ArrowBatch {
-        ArrowBatchBuilder(columns: [payload, key, properties, publishTime, eventTime, topic, partition, messageID]).finish()
+        ArrowBatchBuilder(columns: built).finish()
     }
 }
 

@@ -35,7 +35,7 @@ public final class PulsarSource: SourcePlugin {
     private var emitted = 0
     private var client: PulsarClient?
     private var consumer: PulsarConsumer?
-    private let builder = MessageBatchBuilder()
+    private let builder: MessageBatchBuilder
     private var restoredPositions: [String: Position] = [:]
     /// This lane owns no partition of its topics (more lanes than partitions).
     private var ownsNothing = false
@@ -50,6 +50,7 @@ public final class PulsarSource: SourcePlugin {
         self.config = config
         self.host = host
         tracker = AckTracker(cumulative: config.subscriptionType.acknowledgesCumulatively)
+        builder = MessageBatchBuilder(columns: config.columns)
     }
 
     // MARK: - Lifecycle

@@ -22,13 +22,17 @@ public struct PulsarSourceConfig: Decodable {
     /// Ends the stream after this many messages in total (across restarts): for tests and
     /// benchmarks. Absent: the source runs until stopped.
     public var stopAfterMessages: Int?
+    /// The columns to emit, in the source's order whatever the order here; nil: all of them.
+    /// Leaving out what nothing downstream reads (the properties and message id text above all)
+    /// saves their per-row formatting.
+    public var columns: [String]?
 
     enum CodingKeys: String, CodingKey {
         case topic, topics, subscription
         case serviceURL = "service_url", subscriptionType = "subscription_type", initialPosition = "initial_position"
         case receiverQueueSize = "receiver_queue_size", maxBatchRows = "max_batch_rows"
         case connectionTimeout = "connection_timeout", operationTimeout = "operation_timeout"
-        case maxFrameSize = "max_frame_size", stopAfterMessages = "stop_after_messages"
+        case maxFrameSize = "max_frame_size", stopAfterMessages = "stop_after_messages", columns
     }
 
     public init(from decoder: Decoder) throws {
@@ -46,6 +50,7 @@ public struct PulsarSourceConfig: Decodable {
         operationTimeout = try c.decodeIfPresent(ConfigDuration.self, forKey: .operationTimeout)
         maxFrameSize = try c.decodeIfPresent(Int.self, forKey: .maxFrameSize)
         stopAfterMessages = try c.decodeIfPresent(Int.self, forKey: .stopAfterMessages)
+        columns = try c.decodeIfPresent([String].self, forKey: .columns)
     }
 
     public static let schema = #"""
@@ -63,7 +68,8 @@ public struct PulsarSourceConfig: Decodable {
       "connection_timeout":{"type":["string","number"],"default":"10s"},
       "operation_timeout":{"type":["string","number"],"default":"30s"},
       "max_frame_size":{"type":"integer","minimum":1024,"description":"Largest frame accepted, bytes (default 5 MiB + 10 KiB)"},
-      "stop_after_messages":{"type":"integer","minimum":1,"description":"End the stream after this many messages (tests, benchmarks)"}
+      "stop_after_messages":{"type":"integer","minimum":1,"description":"End the stream after this many messages (tests, benchmarks)"},
+      "columns":{"type":"array","items":{"type":"string","enum":["payload","key","properties","publish_time","event_time","topic","partition","message_id"]},"minItems":1,"description":"The columns to emit (default: all); leave out what nothing downstream reads"}
      }}
     """#
 
@@ -99,6 +105,10 @@ public struct PulsarSourceConfig: Decodable {
         }
         if receiverQueueSize < 1 { errors.append(PluginError("receiver_queue_size must be at least 1", configPath: "/receiver_queue_size")) }
         if maxBatchRows < 1 { errors.append(PluginError("max_batch_rows must be at least 1", configPath: "/max_batch_rows")) }
+        for (i, name) in (columns ?? []).enumerated() where !MessageBatchBuilder.columnNames.contains(name) {
+            errors.append(PluginError("unknown column '\(name)': the source has \(MessageBatchBuilder.columnNames.joined(separator: ", "))", configPath: "/columns/\(i)"))
+        }
+        if columns?.isEmpty == true { errors.append(PluginError("columns must name at least one column", configPath: "/columns")) }
         errors += connection.problems(serviceURL: serviceURL)
         for (key, value) in [("connection_timeout", connectionTimeout), ("operation_timeout", operationTimeout)] {
             if let value, value.duration <= .zero {

@@ -138,6 +138,22 @@ final class MessageBatchBuilderTests: XCTestCase {
         XCTAssertEqual(view.column(named: "publish_time")!.format, .timestamp(.milliseconds, timeZone: "UTC"))
     }
 
+    /// `columns` builds only what is asked for, in the source's order.
+    func testOnlyTheConfiguredColumnsAreBuilt() throws {
+        var metadata = Pulsar_Proto_MessageMetadata()
+        metadata.numMessagesInBatch = 1
+        let messages = try BatchCodec.unpack(topic: "t", id: MessageID(ledger: 1, entry: 2), metadata: metadata,
+                                             payload: BatchCodec.pack([OutgoingMessage(bytes: Array("x".utf8))], firstSequenceID: 0))
+        let builder = MessageBatchBuilder(columns: ["message_id", "payload"])
+        messages.forEach(builder.append)
+        let batch = builder.finish()
+        let view = try batch.view()
+        XCTAssertEqual(view.columns.map(\.name), ["payload", "message_id"])
+        XCTAssertEqual(view.column(named: "message_id")!.string(0), "1:2:0:-1")
+        let bad = try JSONDecoder().decode(PulsarSourceConfig.self, from: Data(#"{"service_url":"pulsar://h:1","topic":"t","subscription":"s","columns":["payload","body"]}"#.utf8))
+        XCTAssertEqual(bad.problems().map(\.configPath), ["/columns/1"])
+    }
+
     /// Properties go from the protobuf bytes to JSON text without strings in between: several
     /// of them in order, escapes, unicode, and bytes that are not UTF-8 (replaced, so the column
     /// stays valid UTF-8).
