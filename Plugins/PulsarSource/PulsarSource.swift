@@ -90,6 +90,7 @@ public final class PulsarSource: SourcePlugin {
         consumerConfig.subscriptionType = config.subscriptionType
         consumerConfig.initialPosition = config.initialPosition
         consumerConfig.receiverQueueSize = config.receiverQueueSize
+        consumerConfig.receiverQueueBytes = config.receiverQueueBytes
         let lane = host.lane
         consumerConfig.consumerName = "sluice-\(host.pipelineName)-\(host.operatorName)" + (lane.count == 1 ? "" : "-lane\(lane.index)")
         consumerConfig.share = PartitionShare(index: lane.index, count: lane.count)
@@ -145,7 +146,7 @@ public final class PulsarSource: SourcePlugin {
         reportLag(consumer)
         let chunks: [ArraySlice<ReceivedMessage>]
         do {
-            chunks = try consumer.receiveChunks(max: limit, timeout: .milliseconds(50))
+            chunks = try consumer.receiveChunks(max: limit, maxBytes: config.maxBatchBytes, timeout: .milliseconds(50))
         } catch {
             throw PluginError("pulsar-source: \(error)")
         }

@@ -13,7 +13,11 @@ public struct PulsarSourceConfig: Decodable {
     public var subscriptionTypeName: String
     public var initialPositionName: String
     public var receiverQueueSize: Int
+    /// Payload bytes buffered per partition at most, beside `receiverQueueSize` messages.
+    public var receiverQueueBytes: Int
     public var maxBatchRows: Int
+    /// Payload bytes per emitted batch at most (at least one message).
+    public var maxBatchBytes: Int
     /// TLS and credentials.
     public var connection: PulsarConnectionConfig
     public var connectionTimeout: ConfigDuration?
@@ -31,6 +35,7 @@ public struct PulsarSourceConfig: Decodable {
         case topic, topics, subscription
         case serviceURL = "service_url", subscriptionType = "subscription_type", initialPosition = "initial_position"
         case receiverQueueSize = "receiver_queue_size", maxBatchRows = "max_batch_rows"
+        case receiverQueueBytes = "receiver_queue_bytes", maxBatchBytes = "max_batch_bytes"
         case connectionTimeout = "connection_timeout", operationTimeout = "operation_timeout"
         case maxFrameSize = "max_frame_size", stopAfterMessages = "stop_after_messages", columns
     }
@@ -45,6 +50,8 @@ public struct PulsarSourceConfig: Decodable {
         initialPositionName = try c.decodeIfPresent(String.self, forKey: .initialPosition) ?? "earliest"
         receiverQueueSize = try c.decodeIfPresent(Int.self, forKey: .receiverQueueSize) ?? 1000
         maxBatchRows = try c.decodeIfPresent(Int.self, forKey: .maxBatchRows) ?? 4096
+        receiverQueueBytes = try c.decodeIfPresent(Int.self, forKey: .receiverQueueBytes) ?? 16 << 20
+        maxBatchBytes = try c.decodeIfPresent(Int.self, forKey: .maxBatchBytes) ?? 4 << 20
         connection = try PulsarConnectionConfig(from: decoder)
         connectionTimeout = try c.decodeIfPresent(ConfigDuration.self, forKey: .connectionTimeout)
         operationTimeout = try c.decodeIfPresent(ConfigDuration.self, forKey: .operationTimeout)
@@ -64,6 +71,8 @@ public struct PulsarSourceConfig: Decodable {
       "initial_position":{"type":"string","enum":["earliest","latest"],"default":"earliest"},
       "receiver_queue_size":{"type":"integer","minimum":1,"maximum":1000000,"default":1000,"description":"Messages buffered per partition (flow permits)"},
       "max_batch_rows":{"type":"integer","minimum":1,"maximum":1048576,"default":4096},
+      "receiver_queue_bytes":{"type":"integer","minimum":1024,"default":16777216,"description":"Payload bytes buffered per partition at most"},
+      "max_batch_bytes":{"type":"integer","minimum":1024,"default":4194304,"description":"Payload bytes per emitted batch at most (one message at least)"},
     \#(PulsarConnectionConfig.schemaProperties),
       "connection_timeout":{"type":["string","number"],"default":"10s"},
       "operation_timeout":{"type":["string","number"],"default":"30s"},
@@ -105,6 +114,8 @@ public struct PulsarSourceConfig: Decodable {
         }
         if receiverQueueSize < 1 { errors.append(PluginError("receiver_queue_size must be at least 1", configPath: "/receiver_queue_size")) }
         if maxBatchRows < 1 { errors.append(PluginError("max_batch_rows must be at least 1", configPath: "/max_batch_rows")) }
+        if receiverQueueBytes < 1024 { errors.append(PluginError("receiver_queue_bytes must be at least 1024", configPath: "/receiver_queue_bytes")) }
+        if maxBatchBytes < 1024 { errors.append(PluginError("max_batch_bytes must be at least 1024", configPath: "/max_batch_bytes")) }
         for (i, name) in (columns ?? []).enumerated() where !MessageBatchBuilder.columnNames.contains(name) {
             errors.append(PluginError("unknown column '\(name)': the source has \(MessageBatchBuilder.columnNames.joined(separator: ", "))", configPath: "/columns/\(i)"))
         }

@@ -57,6 +57,9 @@ final class PathTable {
     private let keys: UnsafeMutablePointer<UInt8>
     /// Per node: the entry expected next (the one after the last match).
     private let next: UnsafeMutablePointer<Int32>
+    /// Per entry: the key is printable ASCII without `"` or `\`, so the same bytes followed by
+    /// a quote in a message can only be that key, unescaped (`lookupAhead`).
+    private let plain: UnsafeMutablePointer<Bool>
 
     init(_ tree: PathNode) {
         // Breadth-first numbering, so each node's children are contiguous.
@@ -87,17 +90,21 @@ final class PathTable {
         keyOffset = .allocate(capacity: max(1, entries.count))
         keyLength = .allocate(capacity: max(1, entries.count))
         child = .allocate(capacity: max(1, entries.count))
+        plain = .allocate(capacity: max(1, entries.count))
+        plain.initialize(repeating: false, count: max(1, entries.count))
         var offset: Int32 = 0
         for (i, entry) in entries.enumerated() {
             keyOffset[i] = offset
             keyLength[i] = Int32(entry.key.count)
             child[i] = entry.child
+            plain[i] = entry.key.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
             offset += Int32(entry.key.count)
         }
     }
 
     deinit {
         [first, count, field, keyOffset, keyLength, child, next].forEach { $0.deallocate() }
+        plain.deallocate()
         keys.deallocate()
     }
 
@@ -119,6 +126,21 @@ final class PathTable {
             return child[e]
         }
         return PathTable.none
+    }
+
+    /// The key expected next under `node` (the one after the last match), when the bytes at
+    /// `key` (just after an opening quote, `available` of them) are that key and its closing
+    /// quote: the child and the key's length. Skips scanning the key for its end, escapes and
+    /// UTF-8, which a plain key needs none of. Nil otherwise (scan the key and `lookup` it).
+    @inline(__always)
+    func lookupAhead(_ node: Int32, _ key: UnsafePointer<UInt8>, _ available: Int) -> (child: Int32, length: Int)? {
+        let n = Int(node)
+        let guess = Int(next[n])
+        guard guess < Int(first[n]) + Int(count[n]), plain[guess] else { return nil }
+        let length = Int(keyLength[guess])
+        guard length < available, key[length] == UInt8(ascii: "\""), matches(guess, key, length) else { return nil }
+        next[n] = Int32(guess + 1)
+        return (child[guess], length)
     }
 
     @inline(__always)

@@ -93,20 +93,15 @@ final class RecordScanner {
         if c.more && c.peek == UInt8(ascii: "}") { c.i += 1; return nil }
         while true {
             guard c.more, c.peek == UInt8(ascii: "\"") else { return c.expected("a key") }
-            // The key, compared in place when it has no escapes.
+            // The key: most often the one expected next, matched with its closing quote in
+            // one comparison; else scanned, and compared in place when it has no escapes.
             let keyStart = c.i + 1
-            var escaped = false
-            if let failure = c.skipString(escaped: &escaped) { return failure }
             var child = PathTable.none
-            if node != PathTable.none {
-                if escaped {
-                    let mark = scratch.count
-                    _ = unescape(&c, from: keyStart)
-                    child = scratch.withUnsafeBufferPointer { paths.lookup(node, $0.baseAddress! + mark, scratch.count - mark) }
-                    scratch.removeSubrange(mark...)
-                } else {
-                    child = paths.lookup(node, c.base + keyStart, c.i - 1 - keyStart)
-                }
+            if node != PathTable.none, let (expected, length) = paths.lookupAhead(node, c.base + keyStart, c.end - keyStart) {
+                child = expected
+                c.i = keyStart + length + 1
+            } else if let failure = scanKey(&c, node: node, keyStart: keyStart, child: &child) {
+                return failure
             }
             c.skipWhitespace()
             guard c.more, c.peek == UInt8(ascii: ":") else { return c.expected("':'") }
@@ -130,6 +125,24 @@ final class RecordScanner {
             if c.peek == UInt8(ascii: "}") { c.i += 1; return nil }
             return c.expected("',' or '}'")
         }
+    }
+
+    /// Scans the key starting at its opening quote and looks it up under `node` (`child` stays
+    /// `none` when nothing is wanted there or it is not a wanted key).
+    @inline(__always)
+    private func scanKey(_ c: inout Cursor, node: Int32, keyStart: Int, child: inout Int32) -> String? {
+        var escaped = false
+        if let failure = c.skipString(escaped: &escaped) { return failure }
+        guard node != PathTable.none else { return nil }
+        if escaped {
+            let mark = scratch.count
+            _ = unescape(&c, from: keyStart)
+            child = scratch.withUnsafeBufferPointer { paths.lookup(node, $0.baseAddress! + mark, scratch.count - mark) }
+            scratch.removeSubrange(mark...)
+        } else {
+            child = paths.lookup(node, c.base + keyStart, c.i - 1 - keyStart)
+        }
+        return nil
     }
 
     private func skipValue(_ c: inout Cursor, depth: Int) -> String? {

@@ -117,6 +117,35 @@ final class ConsumerStateMachineTests: XCTestCase {
         XCTAssertEqual(sm.subscribeSucceeded(permitsPerEntry: true), [.sendFlow(permits: 6)])
     }
 
+    /// Large messages: the bytes bound the grants as well as the message count.
+    func testEntryGrantsAreBoundedByBytes() {
+        var sm = ConsumerStateMachine(receiverQueueSize: 1000, receiverQueueBytes: 10 << 20)
+        _ = sm.subscribe(requestID: 1)
+        XCTAssertEqual(sm.subscribeSucceeded(permitsPerEntry: true), [.sendFlow(permits: 1)])
+        // An entry of one 1 MiB message: 999 fit by count, 9 more by bytes.
+        XCTAssertEqual(sm.entryReceived(messages: 1, bytes: 1 << 20), .sendFlow(permits: 9))
+        for _ in 0..<9 { XCTAssertEqual(sm.entryReceived(messages: 1, bytes: 1 << 20), .none) }
+        XCTAssertEqual(sm.consumed(4, bytes: 4 << 20), .none, "less than half the bytes are free")
+        XCTAssertEqual(sm.consumed(1, bytes: 1 << 20), .sendFlow(permits: 5))
+        // One entry larger than the whole bound still flows when nothing is queued.
+        var big = ConsumerStateMachine(receiverQueueSize: 1000, receiverQueueBytes: 1 << 20)
+        _ = big.subscribe(requestID: 1)
+        _ = big.subscribeSucceeded(permitsPerEntry: true)
+        XCTAssertEqual(big.entryReceived(messages: 1, bytes: 5 << 20), .none)
+        XCTAssertEqual(big.consumed(1, bytes: 5 << 20), .sendFlow(permits: 1))
+    }
+
+    /// Per-message permits: FLOWs wait while more than half the bytes are queued.
+    func testMessagePermitsWaitWhileTheBytesAreQueued() {
+        var sm = ConsumerStateMachine(receiverQueueSize: 10, receiverQueueBytes: 1000)
+        _ = sm.subscribe(requestID: 1)
+        XCTAssertEqual(sm.subscribeSucceeded(), [.sendFlow(permits: 10)])
+        for _ in 0..<10 { _ = sm.entryReceived(messages: 1, bytes: 300) }
+        XCTAssertEqual(sm.consumed(5, bytes: 1500), .none, "1,500 bytes still queued")
+        XCTAssertEqual(sm.consumed(3, bytes: 900), .none, "600 bytes queued, more than half")
+        XCTAssertEqual(sm.consumed(2, bytes: 600), .sendFlow(permits: 10), "drained: every permit held back goes at once")
+    }
+
     func testEntryCountingNeverStallsOnAnEmptyQueue() {
         var sm = ConsumerStateMachine(receiverQueueSize: 10)
         _ = sm.subscribe(requestID: 1)

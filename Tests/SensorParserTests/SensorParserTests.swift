@@ -123,6 +123,23 @@ final class SensorParserTests: XCTestCase {
         XCTAssertEqual(v.column(named: "k")!.string(1), "escaped key")
     }
 
+    /// The key expected next is matched with its closing quote in one comparison; keys that
+    /// only start like it, escaped spellings of it, and keys out of order all still resolve.
+    func testExpectedKeysAndLookAlikes() throws {
+        let harness = try ParserHarness(["columns": [["name": "seq", "type": "int64"], ["name": "ts", "type": "int64"]]])
+        let (batch, rejected) = try harness.run([
+            #"{"seq":1,"ts":2}"#,               // in the expected order
+            #"{"seqx":9,"seq":3,"t":8,"ts":4}"#, // look-alikes longer and shorter than the expected key
+            #"{"ts":6,"seq":5}"#,               // out of order
+            #"{"seq":7,"ts":8}"#,     // escaped spellings
+            #"{"seq":9,"ts"#,                    // ends inside the key
+        ])
+        let v = try batch.view()
+        XCTAssertEqual((0..<v.length).map { v.column(named: "seq")!.int64($0) }, [1, 3, 5, 7])
+        XCTAssertEqual((0..<v.length).map { v.column(named: "ts")!.int64($0) }, [2, 4, 6, 8])
+        XCTAssertEqual(rejected.map(\.reason), ["invalid_json: unterminated string"])
+    }
+
     func testKeepCopiesInputColumnsOfValidRows() throws {
         let harness = try ParserHarness(["columns": [["name": "n", "type": "int64"]], "keep": ["message_id"]])
         let payload = ArrowColumnBuilder(name: "payload", format: .utf8)

@@ -16,6 +16,8 @@ final class MessageQueue: @unchecked Sendable {
     struct Chunk {
         var consumer: Int
         var messages: ArraySlice<ReceivedMessage>
+        /// Payload bytes of `messages`.
+        var bytes: Int
     }
 
     private let condition = ThreadCondition()
@@ -34,8 +36,9 @@ final class MessageQueue: @unchecked Sendable {
     /// Appends the messages of one entry (event loop).
     func append(consumer: Int, _ messages: [ReceivedMessage]) {
         guard !messages.isEmpty else { return }
+        let bytes = messages.reduce(0) { $0 + $1.payload.readableBytes }
         condition.lock()
-        chunks.append(Chunk(consumer: consumer, messages: messages[...]))
+        chunks.append(Chunk(consumer: consumer, messages: messages[...], bytes: bytes))
         queued += messages.count
         condition.signal()
         condition.unlock()
@@ -49,9 +52,9 @@ final class MessageQueue: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Takes up to `max` messages in order, as chunks, waiting at most `timeoutNanoseconds`
-    /// for the first.
-    func take(max: Int, timeoutNanoseconds: UInt64) throws -> [Chunk] {
+    /// Takes up to `max` messages and `maxBytes` of payload (at least one message) in order, as
+    /// chunks, waiting at most `timeoutNanoseconds` for the first.
+    func take(max: Int, maxBytes: Int = .max, timeoutNanoseconds: UInt64) throws -> [Chunk] {
         condition.lock()
         defer { condition.unlock() }
         if queued == 0 && failure == nil && timeoutNanoseconds > 0 {
@@ -61,22 +64,35 @@ final class MessageQueue: @unchecked Sendable {
         if let failure, queued == 0 { throw failure }
         var taken: [Chunk] = []
         var wanted = Swift.min(max, queued)
-        while wanted > 0 {
+        var bytesLeft = maxBytes
+        while wanted > 0 && bytesLeft > 0 {
             let available = chunks[head].messages.count
-            if available <= wanted {
-                var chunk = Chunk(consumer: chunks[head].consumer, messages: [])
+            if available <= wanted && (chunks[head].bytes <= bytesLeft || taken.isEmpty && available == 1) {
+                var chunk = Chunk(consumer: chunks[head].consumer, messages: [], bytes: 0)
                 swap(&chunk, &chunks[head])
                 head += 1
-                taken.append(chunk)
                 wanted -= available
                 queued -= available
+                bytesLeft -= chunk.bytes
+                taken.append(chunk)
             } else {
+                // Part of the chunk: as many messages as `wanted` and the bytes allow, one at least
+                // when nothing was taken yet.
                 let messages = chunks[head].messages
-                let cut = messages.startIndex + wanted
-                taken.append(Chunk(consumer: chunks[head].consumer, messages: messages[..<cut]))
-                chunks[head].messages = messages[cut...]
-                queued -= wanted
-                wanted = 0
+                var cut = messages.startIndex, bytes = 0
+                while cut < messages.endIndex, cut - messages.startIndex < wanted {
+                    let size = messages[cut].payload.readableBytes
+                    if bytes + size > bytesLeft && !(taken.isEmpty && cut == messages.startIndex) { break }
+                    bytes += size
+                    cut += 1
+                }
+                if cut > messages.startIndex {
+                    taken.append(Chunk(consumer: chunks[head].consumer, messages: messages[..<cut], bytes: bytes))
+                    chunks[head].messages = messages[cut...]
+                    chunks[head].bytes -= bytes
+                    queued -= cut - messages.startIndex
+                }
+                break
             }
         }
         if head == chunks.count {

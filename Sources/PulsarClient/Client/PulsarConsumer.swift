@@ -27,6 +27,9 @@ public struct ConsumerConfiguration: Sendable {
     public var initialPosition: InitialPosition = .earliest
     /// Messages the broker may push ahead per partition (flow permits).
     public var receiverQueueSize: Int = 1000
+    /// Payload bytes buffered per partition at most (see `ConsumerStateMachine`); `Int.max`:
+    /// only the message count bounds the queue.
+    public var receiverQueueBytes: Int = .max
     public var consumerName: String?
     /// Per topic partition name: everything at or before this position is done (a restored
     /// checkpoint). It is skipped, and acknowledged as its entries complete.
@@ -152,23 +155,25 @@ public final class PulsarConsumer: @unchecked Sendable {
     }
 
     /// As `receive`, but as the slices the messages arrived in (one per entry, in order), which
-    /// hands them over without copying. Application thread.
-    public func receiveChunks(max: Int, timeout: TimeAmount) throws -> [ArraySlice<ReceivedMessage>] {
-        let chunks = try queue.take(max: max, timeoutNanoseconds: UInt64(Swift.max(0, timeout.nanoseconds)))
+    /// hands them over without copying; at most `maxBytes` of payload (but at least one
+    /// message). Application thread.
+    public func receiveChunks(max: Int, maxBytes: Int = .max, timeout: TimeAmount) throws -> [ArraySlice<ReceivedMessage>] {
+        let chunks = try queue.take(max: max, maxBytes: maxBytes, timeoutNanoseconds: UInt64(Swift.max(0, timeout.nanoseconds)))
         guard !chunks.isEmpty else { return [] }
-        var counts: [(consumer: Int, count: Int)] = []
+        var counts: [(consumer: Int, count: Int, bytes: Int)] = []
         var result: [ArraySlice<ReceivedMessage>] = []
         result.reserveCapacity(chunks.count)
         for chunk in chunks {
             if let last = counts.indices.last, counts[last].consumer == chunk.consumer {
                 counts[last].count += chunk.messages.count
+                counts[last].bytes += chunk.bytes
             } else {
-                counts.append((chunk.consumer, chunk.messages.count))
+                counts.append((chunk.consumer, chunk.messages.count, chunk.bytes))
             }
             result.append(chunk.messages)
         }
         eventLoop.execute {
-            for (index, n) in counts { self.partitions[index].consumed(n) }
+            for (index, n, bytes) in counts { self.partitions[index].consumed(n, bytes: bytes) }
         }
         return result
     }
@@ -243,6 +248,7 @@ private final class PartitionConsumer: PulsarConnectionListener {
         self.consumerID = consumerID
         let backoff = owner.client.configuration.backoff
         stateMachine = ConsumerStateMachine(receiverQueueSize: UInt32(clamping: owner.configuration.receiverQueueSize),
+                                            receiverQueueBytes: owner.configuration.receiverQueueBytes,
                                             startAfter: startAfter,
                                             shared: !owner.configuration.subscriptionType.acknowledgesCumulatively,
                                             seek: owner.configuration.seekOnRestore ? .unknown : .unsupported,
@@ -442,7 +448,7 @@ private final class PartitionConsumer: PulsarConnectionListener {
                 owner.failed(.protocolViolation("\(error)"))
                 return
             }
-            run(stateMachine.entryReceived(messages: items.count + skipped))
+            run(stateMachine.entryReceived(messages: items.count + skipped, bytes: items.reduce(0) { $0 + $1.payload.readableBytes }))
             owner.enqueue(consumer: index, items)
             if skipped > 0 { run(stateMachine.consumed(skipped)) }
             if !acks.isEmpty {
@@ -479,7 +485,7 @@ private final class PartitionConsumer: PulsarConnectionListener {
             .recover { _ in nil }
     }
 
-    func consumed(_ count: Int) { run(stateMachine.consumed(count)) }
+    func consumed(_ count: Int, bytes: Int) { run(stateMachine.consumed(count, bytes: bytes)) }
 
     func acknowledge(_ ids: [MessageID], cumulative: Bool) {
         run(stateMachine.acknowledge(ids, cumulative: cumulative))

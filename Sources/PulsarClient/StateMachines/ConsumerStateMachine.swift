@@ -21,6 +21,13 @@
 /// entries and received none since the last check with a FLOW of 0 permits, which wakes the
 /// dispatcher without granting more.
 ///
+/// Bytes: `receiverQueueBytes` also bounds the payload bytes buffered per partition, so that
+/// large messages cannot fill memory with `receiverQueueSize` of them. In entry mode grants are
+/// sized by the average entry's bytes as well as its messages (at least one entry is granted
+/// when nothing is queued or outstanding, so an entry larger than the bound still flows). In
+/// message mode the first grant is `receiverQueueSize` permits (nothing is known of the sizes
+/// yet) and later FLOWs wait while more than half the bytes are queued.
+///
 /// Duplicates: the broker redelivers everything not yet acknowledged after a reconnect. Every
 /// message at or before the last one queued (or before `startAfter`, the position restored from
 /// a checkpoint) is dropped, so the application sees each message once, in order.
@@ -92,6 +99,8 @@ public struct ConsumerStateMachine {
 
     public private(set) var state: State = .idle
     public let receiverQueueSize: UInt32
+    /// Payload bytes buffered per partition at most (see above); `Int.max`: no byte bound.
+    public let receiverQueueBytes: Int
     public let backoff: Backoff
     /// Shared or Key_Shared: individual acks, and REDELIVER after a restore.
     public let shared: Bool
@@ -113,6 +122,10 @@ public struct ConsumerStateMachine {
     private var entriesSeenAtLastCheck = -1
     private var entriesSeen = 0
     private var messagesSeen = 0
+    /// Payload bytes queued for the application and not yet consumed (both modes), and the
+    /// running sum that gives the average entry's bytes.
+    private var queuedBytes = 0
+    private var bytesSeen = 0
     private var reconnectAttempt = 0
     /// Acks sent and not yet answered, by token.
     public private(set) var unconfirmedAcks: [UInt64: AckCommand] = [:]
@@ -124,9 +137,10 @@ public struct ConsumerStateMachine {
     /// acks must not grow memory without bound); the oldest are dropped first.
     public static let maxUnconfirmedAcks = 100_000
 
-    public init(receiverQueueSize: UInt32, startAfter: Position? = nil, shared: Bool = false,
+    public init(receiverQueueSize: UInt32, receiverQueueBytes: Int = .max, startAfter: Position? = nil, shared: Bool = false,
                 seek: SeekSupport = .unknown, backoff: Backoff = Backoff()) {
         self.receiverQueueSize = max(1, receiverQueueSize)
+        self.receiverQueueBytes = max(1, receiverQueueBytes)
         self.startAfter = startAfter
         self.lastQueued = startAfter
         self.shared = shared
@@ -202,17 +216,23 @@ public struct ConsumerStateMachine {
     private mutating func entryGrant(force: Bool = false) -> Action? {
         let average = entriesSeen == 0 ? Int(receiverQueueSize) : max(1, (messagesSeen + entriesSeen - 1) / entriesSeen)
         let room = Int(receiverQueueSize) - queuedMessages - outstandingEntries * average
+        // Bytes: unbounded until an entry has been seen.
+        let averageBytes = entriesSeen == 0 || receiverQueueBytes == .max ? 0 : max(1, bytesSeen / entriesSeen)
+        let bytesRoom = averageBytes == 0 ? Int.max : receiverQueueBytes - queuedBytes - outstandingEntries * averageBytes
         let idle = queuedMessages <= 0 && outstandingEntries == 0
-        guard force || idle || room >= Int(max(1, receiverQueueSize / 2)) else { return nil }
-        let entries = max(room / average, outstandingEntries == 0 ? 1 : 0)
+        guard force || idle || (room >= Int(max(1, receiverQueueSize / 2)) && bytesRoom >= receiverQueueBytes / 2) else { return nil }
+        let fit = averageBytes == 0 ? room / average : min(room / average, bytesRoom / averageBytes)
+        let entries = max(fit, outstandingEntries == 0 ? 1 : 0)
         guard entries > 0 else { return nil }
         outstandingEntries += entries
         return .sendFlow(permits: UInt32(clamping: entries))
     }
 
-    /// Entry mode: one entry of `messages` messages arrived (all of it is queued or reported
-    /// as consumed when skipped).
-    public mutating func entryReceived(messages: Int) -> Action {
+    /// One entry of `messages` messages arrived, `bytes` of payload queued (all of it is queued
+    /// or reported as consumed when skipped). Grants more in entry mode.
+    public mutating func entryReceived(messages: Int, bytes: Int = 0) -> Action {
+        queuedBytes += bytes
+        bytesSeen += bytes
         guard permitsPerEntry else { return .none }
         outstandingEntries = max(0, outstandingEntries - 1)
         entriesSeen += 1
@@ -294,8 +314,10 @@ public struct ConsumerStateMachine {
         return .deliver
     }
 
-    /// The application took `count` messages of this partition (or `count` were dropped).
-    public mutating func consumed(_ count: Int) -> Action {
+    /// The application took `count` messages of this partition, `bytes` of payload (or `count`
+    /// were dropped, never queued).
+    public mutating func consumed(_ count: Int, bytes: Int = 0) -> Action {
+        queuedBytes = max(0, queuedBytes - bytes)
         if permitsPerEntry {
             queuedMessages = max(0, queuedMessages - count)
             guard state == .active, count > 0 else { return .none }
@@ -303,7 +325,8 @@ public struct ConsumerStateMachine {
         }
         guard state == .active, count > 0 else { return .none }
         consumedSinceFlow += UInt32(clamping: count)
-        if consumedSinceFlow >= max(1, receiverQueueSize / 2) {
+        // Held back while more than half the bytes are queued; sent once the queue drains.
+        if consumedSinceFlow >= max(1, receiverQueueSize / 2) && (queuedBytes <= receiverQueueBytes / 2 || queuedBytes == 0) {
             let permits = consumedSinceFlow
             consumedSinceFlow = 0
             return .sendFlow(permits: permits)
