@@ -33,10 +33,9 @@ final class MessageQueue: @unchecked Sendable {
         return queued
     }
 
-    /// Appends the messages of one entry (event loop).
-    func append(consumer: Int, _ messages: [ReceivedMessage]) {
+    /// Appends the messages of one entry, `bytes` of payload in all (event loop).
+    func append(consumer: Int, _ messages: [ReceivedMessage], bytes: Int) {
         guard !messages.isEmpty else { return }
-        let bytes = messages.reduce(0) { $0 + $1.payload.readableBytes }
         condition.lock()
         chunks.append(Chunk(consumer: consumer, messages: messages[...], bytes: bytes))
         queued += messages.count

@@ -218,7 +218,7 @@ public final class PulsarConsumer: @unchecked Sendable {
 
     // MARK: - From partition consumers (event loop)
 
-    fileprivate func enqueue(consumer: Int, _ messages: [ReceivedMessage]) { queue.append(consumer: consumer, messages) }
+    fileprivate func enqueue(consumer: Int, _ messages: [ReceivedMessage], bytes: Int) { queue.append(consumer: consumer, messages, bytes: bytes) }
     fileprivate func failed(_ error: PulsarError) { queue.fail(error) }
     fileprivate var subscriptionName: String { configuration.subscription }
     fileprivate func log(_ message: String) { client.log?(message) }
@@ -448,8 +448,9 @@ private final class PartitionConsumer: PulsarConnectionListener {
                 owner.failed(.protocolViolation("\(error)"))
                 return
             }
-            run(stateMachine.entryReceived(messages: items.count + skipped, bytes: items.reduce(0) { $0 + $1.payload.readableBytes }))
-            owner.enqueue(consumer: index, items)
+            let bytes = items.reduce(0) { $0 + $1.payload.readableBytes }
+            run(stateMachine.entryReceived(messages: items.count + skipped, bytes: bytes))
+            owner.enqueue(consumer: index, items, bytes: bytes)
             if skipped > 0 { run(stateMachine.consumed(skipped)) }
             if !acks.isEmpty {
                 run(stateMachine.acknowledge(acks, cumulative: owner.configuration.subscriptionType.acknowledgesCumulatively))
