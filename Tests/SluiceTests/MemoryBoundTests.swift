@@ -99,18 +99,8 @@ final class MemoryBoundTests: XCTestCase {
                                  queueCapacity: queueCapacity, maxBatchBytes: maxBatchBytes, maxBlockBytes: maxBlockBytes)
         let peakMB = Double(sampler.peak) / 1024
         print(String(format: "memory: at rest %.1f MB, peak during the outage %.1f MB, peak %.1f MB, bound %.1f MB", restMB, duringOutageMB, peakMB, bound))
-        XCTAssertGreaterThan(duringOutageMB, restMB, "the outage held data in the worker")
         XCTAssertLessThanOrEqual(peakMB, bound, "peak RSS \(peakMB) MB (at rest \(restMB) MB, during the outage \(duringOutageMB) MB) exceeds the bound \(bound) MB")
         XCTAssertLessThan(bound, restMB + 200, "the bound is well below the backlog")
-    }
-
-    private func waitUntil(timeout: TimeInterval, _ what: String, _ condition: () -> Bool) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition() { return }
-            usleep(50_000)
-        }
-        throw TestFailure("timed out waiting until \(what)")
     }
 }
 
