@@ -87,7 +87,7 @@ final class StartedProcess {
             kill(-pid, SIGKILL)
             process.terminate()
             kill(pid, SIGKILL)
-            for child in children() { kill(child, SIGKILL) }
+            for child in allChildren() { kill(child, SIGKILL) }
             throw TestFailure("\(process.executableURL!.path) \(process.arguments!.joined(separator: " ")) did not finish within \(timeout) s\nstderr:\n\(stderrText.suffix(4000))")
         }
         let result = RunResult(status: process.terminationStatus, stdout: stdoutText, stderr: stderrText)
@@ -106,8 +106,17 @@ final class StartedProcess {
         throw TestFailure("log never showed '\(text)'\nstderr:\n\(stderrText.suffix(4000))")
     }
 
-    /// The process's direct children (the supervisor's worker), from every thread's list.
+    /// The supervisor's workers: its direct children running `sluice worker` (it also starts
+    /// `sluice validate` children to check the pipeline file, which are not workers).
     func children() -> [Int32] {
+        allChildren().filter { child in
+            let arguments = ((try? String(contentsOfFile: "/proc/\(child)/cmdline", encoding: .utf8)) ?? "").split(separator: "\0")
+            return arguments.count > 1 && arguments[1] == "worker"
+        }
+    }
+
+    /// Every direct child, from every thread's list.
+    func allChildren() -> [Int32] {
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
         return tasks.flatMap { task -> [Int32] in
             let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? ""
