@@ -5,7 +5,7 @@ import XCTest
 /// `sluice_commit_latency_seconds`: rows count once their checkpoint completes, with the time
 /// from their batch's mean publish time.
 final class CommitLatencyTests: XCTestCase {
-    private func batch(publishTimes: [Int64?], column: String = "publish_time", unit: ArrowFormat.TimeUnit = .milliseconds) -> ArrowBatch {
+    fileprivate func batch(publishTimes: [Int64?], column: String = "publish_time", unit: ArrowFormat.TimeUnit = .milliseconds) -> ArrowBatch {
         let times = ArrowColumnBuilder(name: column, format: .timestamp(unit, timeZone: "UTC"))
         for t in publishTimes { if let t { times.append(t) } else { times.appendNull() } }
         return ArrowBatchBuilder(columns: [times]).finish()
@@ -47,5 +47,20 @@ final class CommitLatencyTests: XCTestCase {
         let (rows, mean) = try XCTUnwrap(CommitLatency.meanTime(try micros.view()))
         XCTAssertEqual(rows, 2)
         XCTAssertEqual(mean, 1_764_100_000_001, accuracy: 1e-3)
+    }
+}
+
+extension CommitLatencyTests {
+    /// Two source lanes: one passes barrier 2 before the other has emitted its last batch before
+    /// it; checkpoint 2 still commits that batch.
+    func testBatchesOfLanesThatInterleaveAcrossABarrier() throws {
+        let latency = CommitLatency()
+        let a = batch(publishTimes: [1_000]), b = batch(publishTimes: [1_000])
+        latency.record(try a.view(), afterBarrier: 2)  // lane 0, already past barrier 2
+        latency.record(try b.view(), afterBarrier: 1)  // lane 1, not yet
+        latency.committed(checkpoint: 2, nowMilliseconds: 1_100)
+        XCTAssertTrue(latency.prometheusText(pipeline: "p").contains(#"sluice_commit_latency_seconds_count{pipeline="p"} 1"#))
+        latency.committed(checkpoint: 3, nowMilliseconds: 1_200)
+        XCTAssertTrue(latency.prometheusText(pipeline: "p").contains(#"sluice_commit_latency_seconds_count{pipeline="p"} 2"#))
     }
 }

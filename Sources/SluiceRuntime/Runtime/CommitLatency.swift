@@ -45,22 +45,22 @@ final class CommitLatency {
     }
 
     /// Coordinator: checkpoint `id` completed at `nowMilliseconds` (wall clock): every batch
-    /// emitted before its barrier is committed.
+    /// emitted before its barrier is committed. Batches of several source lanes interleave (a
+    /// lane may pass a barrier before another), so every waiting batch is looked at: a few
+    /// hundred per checkpoint.
     func committed(checkpoint id: UInt64, nowMilliseconds: Int64) {
         lock.withLock {
-            while head < pending.count, pending[head].afterBarrier < id {
-                let p = pending[head]
+            var waiting: [Pending] = []
+            for p in pending[head...] {
+                guard p.afterBarrier < id else { waiting.append(p); continue }
                 let seconds = max(0, (Double(nowMilliseconds) - p.meanMilliseconds) / 1000)
                 let bucket = Self.bounds.firstIndex { seconds <= $0 } ?? Self.bounds.count
                 buckets[bucket] += UInt64(p.rows)
                 sum += seconds * Double(p.rows)
                 count += UInt64(p.rows)
-                head += 1
             }
-            if head > 4096 && head * 2 > pending.count {
-                pending.removeFirst(head)
-                head = 0
-            }
+            pending = waiting
+            head = 0
         }
     }
 
