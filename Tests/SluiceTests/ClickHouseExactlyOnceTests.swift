@@ -100,8 +100,14 @@ final class ClickHouseExactlyOnceTests: XCTestCase {
 }
 
 /// VmRSS of a process in kilobytes (0 when it is gone).
-func residentKilobytes(_ pid: Int32) -> Int {
+func residentKilobytes(_ pid: Int32) -> Int { procStatusKilobytes(pid, "VmRSS:") }
+
+/// VmHWM (peak resident memory) of a process in kilobytes, 0 when it is gone.
+func peakKilobytes(_ pid: Int32) -> Int { procStatusKilobytes(pid, "VmHWM:") }
+
+/// A kilobyte field of /proc/PID/status (0 when the process is gone).
+private func procStatusKilobytes(_ pid: Int32, _ field: String) -> Int {
     let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-    guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
+    guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field) }) else { return 0 }
     return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
 }

@@ -104,13 +104,6 @@ final class MemoryBoundTests: XCTestCase {
     }
 }
 
-/// VmHWM (peak resident memory) of a process in kilobytes, 0 when it is gone.
-func peakKilobytes(_ pid: Int32) -> Int {
-    let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-    guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
-    return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
-}
-
 /// Reads a process's VmHWM every 50 ms on a thread of its own, keeping the largest value.
 final class PeakSampler: @unchecked Sendable {
     // @unchecked Sendable: `value` and `running` are only touched under `lock`.

@@ -29,7 +29,6 @@ final class CommitLatency {
 
     private let lock = NSLock()
     private var pending: [Pending] = []
-    private var head = 0
     private var buckets = [UInt64](repeating: 0, count: CommitLatency.bounds.count + 1)
     private var sum = 0.0
     private var count: UInt64 = 0
@@ -39,7 +38,7 @@ final class CommitLatency {
     func record(_ batch: ArrowBatchView, afterBarrier: UInt64) {
         guard let (rows, mean) = Self.meanTime(batch) else { return }
         lock.withLock {
-            if pending.count - head >= Self.maximumPending { head += 1 }
+            if pending.count >= Self.maximumPending { pending.removeFirst() }
             pending.append(Pending(afterBarrier: afterBarrier, rows: rows, meanMilliseconds: mean))
         }
     }
@@ -51,7 +50,7 @@ final class CommitLatency {
     func committed(checkpoint id: UInt64, nowMilliseconds: Int64) {
         lock.withLock {
             var waiting: [Pending] = []
-            for p in pending[head...] {
+            for p in pending {
                 guard p.afterBarrier < id else { waiting.append(p); continue }
                 let seconds = max(0, (Double(nowMilliseconds) - p.meanMilliseconds) / 1000)
                 let bucket = Self.bounds.firstIndex { seconds <= $0 } ?? Self.bounds.count
@@ -60,7 +59,6 @@ final class CommitLatency {
                 count += UInt64(p.rows)
             }
             pending = waiting
-            head = 0
         }
     }
 
