@@ -104,7 +104,7 @@ let package = Package(
         // it is tested in-process; `sluice` is its thin executable.
         .target(
             name: "SluiceRuntime",
-            dependencies: ["ObjectStore", 
+            dependencies: ["ObjectStore", "PluginCheck", "PluginSDK",
                 "SluiceCore", "SluiceArrow", "PluginABI", "PulsarClient", "TLSSupport", "CProcessControl", "DurableFiles", "ConfigValues", "ThreadConditions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -117,6 +117,13 @@ let package = Package(
             path: "Sources/SluiceRuntime"
         ),
         .executableTarget(name: "sluice", dependencies: ["SluiceRuntime"], path: "Sources/sluice"),
+        // `sluice plugins check`: runs a plugin through the ABI contract (Arrow layouts, releases,
+        // lifecycle, checkpoints, threads) and reports every violation.
+        .target(name: "PluginCheck", dependencies: ["PluginABI", "SluiceCore", "CCheckProbes"], path: "Sources/PluginCheck"),
+        .target(name: "CCheckProbes", path: "Sources/CCheckProbes"),
+        // What a plugin author needs from the binary: the header (a link to the one in
+        // PluginABI, embedded at build time) and the templates of `sluice plugins new`.
+        .target(name: "PluginSDK", path: "Sources/PluginSDK", resources: [.embedInCode("sluice_plugin.h"), .embedInCode("Templates")], swiftSettings: swift6),
 
         // Debian's compression libraries (liblz4, libzstd, libsnappy, zlib) for Pulsar payloads.
         .systemLibrary(name: "CCompression", path: "Sources/CCompression"),

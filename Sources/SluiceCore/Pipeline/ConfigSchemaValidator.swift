@@ -21,6 +21,17 @@ public enum ConfigSchemaValidator {
         validation.check(config, against: schema, path: Path())
         return validation.errors
     }
+
+    /// Why `schemaJSON` is not a schema this host can check configurations against, or nil
+    /// when it is (`sluice plugins check`).
+    public static func schemaProblem(_ schemaJSON: String) -> String? {
+        do {
+            _ = try ConfigSchema(jsonText: schemaJSON)
+            return nil
+        } catch {
+            return (error as? ConfigSchema.Invalid)?.reason ?? "\(error)"
+        }
+    }
 }
 
 // MARK: - Validation run

@@ -4,8 +4,8 @@ import SluiceCore
 
 struct PluginsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "plugins", abstract: "List and inspect plugins.",
-        subcommands: [List.self, Inspect.self])
+        commandName: "plugins", abstract: "List, inspect and check plugins; start a new one.",
+        subcommands: [List.self, Inspect.self, PluginsCheckCommand.self, PluginsNewCommand.self, PluginsHeaderCommand.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the plugins in the plugin search path.")

@@ -1,0 +1,1 @@
+../PluginABI/include/sluice_plugin.h
