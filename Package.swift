@@ -198,6 +198,8 @@ let package = Package(
         .testTarget(name: "SluiceRuntimeTests", dependencies: ["SluiceRuntime", "SluiceCore", "SluiceArrow", "PluginTestSupport", "ObjectStore", "ServiceTestSupport"], path: "Tests/SluiceRuntimeTests"),
         // The built `sluice` binary, run as a user runs it, against real Pulsar and ClickHouse.
         .testTarget(name: "SluiceTests", dependencies: ["SluiceCore", "ServiceTestSupport", .product(name: "Yams", package: "Yams")], path: "Tests/SluiceTests"),
+        .testTarget(name: "PluginCheckTests", dependencies: ["PluginCheck", "PluginABI"], path: "Tests/PluginCheckTests"),
+        .testTarget(name: "PluginSDKTests", dependencies: ["PluginSDK"], path: "Tests/PluginSDKTests"),
         .testTarget(name: "FileSinkTests", dependencies: ["FileSink", "PluginKit"], path: "Tests/FileSinkTests"),
     ],
     swiftLanguageModes: [.v5]

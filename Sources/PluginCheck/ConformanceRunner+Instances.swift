@@ -286,13 +286,26 @@ extension ConformanceRunner {
         switch takeBatch(restored, number: 5, problems: &problems) {
         case .batch(let rows):
             if rows != expectedRows {
-                problems.append("after restore(1) the first batch differs from the one emitted after snapshot(1) (\(rows.first?.count ?? 0) rows vs \(expectedRows.first?.count ?? 0)); a restored source must resume exactly where the snapshot was taken (pass --nondeterministic if its data is not repeatable)")
+                problems.append("after restore(1) the first batch differs from the one emitted after snapshot(1) (\(Self.firstDifference(rows, expectedRows))); a restored source must resume exactly where the snapshot was taken (pass --nondeterministic if its data is not repeatable)")
             } else {
                 notes.append("restored from \(state.count) bytes of state: the same next batch")
             }
         case .end: problems.append("after restore(1) the source ended, but the original emitted another batch")
         case .failed(let why): problems.append("after restore(1): \(why)")
         }
+    }
+
+    /// Where two batches' rows first differ, for the message.
+    static func firstDifference(_ actual: [[[UInt8]?]], _ expected: [[[UInt8]?]]) -> String {
+        guard actual.count == expected.count else { return "\(actual.count) columns, expected \(expected.count)" }
+        for (column, (a, e)) in zip(actual, expected).enumerated() {
+            guard a.count == e.count else { return "\(a.count) rows, expected \(e.count)" }
+            if let row = Array(zip(a, e)).firstIndex(where: { $0 != $1 }) {
+                func show(_ v: [UInt8]?) -> String { v.map { String(decoding: $0, as: UTF8.self).debugDescription + " (\($0.count) bytes)" } ?? "null" }
+                return "column \(column), row \(row): \(show(a[row])) instead of \(show(e[row]))"
+            }
+        }
+        return "same rows"
     }
 
     // MARK: - Leaks, ownership, threads

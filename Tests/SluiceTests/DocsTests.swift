@@ -94,9 +94,13 @@ final class DocsTests: XCTestCase {
     /// a secret's variable is set.
     static let secrets = ["CLICKHOUSE_PASSWORD": "docs-password", "PULSAR_TOKEN": "docs-token"]
 
+    /// Pages whose pipelines name plugins the reader builds first; PluginTemplatesTests builds
+    /// them and validates these blocks.
+    static let pagesWithOwnPlugins: Set<String> = ["docs/writing-a-plugin.md"]
+
     func testEveryYAMLBlockValidates() throws {
         var checked = 0
-        for document in Self.documents {
+        for document in Self.documents where !Self.pagesWithOwnPlugins.contains(document) {
             for (line, block) in try Self.blocks("yaml", in: document) {
                 let path = dir + "/block-\(checked).yaml"
                 try Self.pipeline(for: block).write(toFile: path, atomically: true, encoding: .utf8)

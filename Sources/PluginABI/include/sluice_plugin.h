@@ -1,6 +1,6 @@
 /*
  * sluice_plugin.h — the sluice plugin ABI, version 1.2 (1.1 added `output_schema`; 1.2 added
- * `sluice_host_api.open_purpose`, `lane`, `lane_count` and `set_status`).
+ * `sluice_host_api.open_purpose`, `lane`, `lane_count`, `set_status`, `staging` and `report_lag`).
  *
  * This header is the only contract between the sluice host and its plugins. A plugin is a
  * shared object that exports one symbol, `sluice_plugin_entry`, and needs nothing else from the
