@@ -36,7 +36,7 @@ public struct CheckResult: Equatable, Sendable {
         ("open-failure", "destroy after a failed open (with --failing-config)"),
         ("data", "every emitted batch is valid Arrow matching output_schema; sinks and transforms take nulls, empty and sliced batches and unicode"),
         ("ownership", "every struct handed over is released exactly once, before destroy; the plugin's own release callbacks mark their structs released"),
-        ("leaks", "the heap does not grow with batches once they are released"),
+        ("leaks", "the heap does not keep growing with batches once they are released"),
         ("checkpoints", "snapshot, restore into a fresh instance and the same next output (deterministic sources); notify-complete and notify-aborted in every order the host uses"),
         ("threads", "host callbacks come with the right host_data, reject only during transform_process on its thread, and nothing calls back after destroy"),
     ]
