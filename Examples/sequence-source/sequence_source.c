@@ -148,10 +148,21 @@ static const char schema_json[] =
 
 /* ---- Arrow export: one int64 (or float64) column "value" ---- */
 
+/* A parent releases the children still in place; a child a consumer moved out has release NULL
+ * there, and its own release frees its buffers wherever the consumer keeps it (the Arrow C Data
+ * Interface allows moving a column out of a batch and releasing the rest). */
+static void release_child_schema(struct ArrowSchema* schema) { schema->release = NULL; }
+
+static void release_child_array(struct ArrowArray* array) {
+  free((void*)array->buffers[1]);
+  free(array->buffers);
+  array->release = NULL;
+}
+
 static void release_schema(struct ArrowSchema* schema) {
   if (schema->n_children > 0) {
     struct ArrowSchema* child = schema->children[0];
-    child->release = NULL;
+    if (child->release) child->release(child);
     free(child);
     free(schema->children);
   }
@@ -161,19 +172,13 @@ static void release_schema(struct ArrowSchema* schema) {
 static void release_array(struct ArrowArray* array) {
   if (array->n_children > 0) {
     struct ArrowArray* child = array->children[0];
-    free((void*)child->buffers[1]);
-    free(child->buffers);
-    child->release = NULL;
+    if (child->release) child->release(child);
     free(child);
     free(array->children);
   }
   free(array->buffers);
   array->release = NULL;
 }
-
-/* Children are released with their parent; their own release only marks them released. */
-static void release_child_schema(struct ArrowSchema* schema) { schema->release = NULL; }
-static void release_child_array(struct ArrowArray* array) { array->release = NULL; }
 
 /* The schema of every batch: one non-nullable column "value". */
 static void export_schema(int float64, struct ArrowSchema* schema) {
