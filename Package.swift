@@ -119,7 +119,7 @@ let package = Package(
         .executableTarget(name: "sluice", dependencies: ["SluiceRuntime"], path: "Sources/sluice"),
         // `sluice plugins check`: runs a plugin through the ABI contract (Arrow layouts, releases,
         // lifecycle, checkpoints, threads) and reports every violation.
-        .target(name: "PluginCheck", dependencies: ["PluginABI", "SluiceCore", "CCheckProbes"], path: "Sources/PluginCheck"),
+        .target(name: "PluginCheck", dependencies: ["PluginABI", "SluiceArrow", "SluiceCore", "CCheckProbes"], path: "Sources/PluginCheck"),
         .target(name: "CCheckProbes", path: "Sources/CCheckProbes"),
         // What a plugin author needs from the binary: the header (a link to the one in
         // PluginABI, embedded at build time) and the templates of `sluice plugins new`.

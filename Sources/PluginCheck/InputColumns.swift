@@ -1,46 +1,21 @@
 import Foundation
+import SluiceArrow
 
 /// The columns the checker feeds a sink or transform: `name:type` or `name:type?` (nullable),
 /// comma-separated, e.g. `sensor_id:string,ts:timestamp[ms],humidity:float64?`.
 ///
 /// Pure value types.
 public struct InputColumn: Equatable, Sendable {
-    public enum ColumnType: Equatable, Sendable {
-        case string, binary, bool
-        case int8, int16, int32, int64, uint8, uint16, uint32, uint64
-        case float32, float64
-        case date32
-        /// Unit "s", "ms", "us" or "ns".
-        case timestamp(unit: String)
-    }
-
     public let name: String
-    public let type: ColumnType
+    /// The column's Arrow type (one sluice reads and writes).
+    public let type: ArrowFormat
     public let nullable: Bool
 
     /// Used when no `--input` is given: one column of each common kind, most nullable.
     public static let defaults: [InputColumn] = try! parseList("id:int64,name:string?,value:float64?,flag:bool?,at:timestamp[ms]?,count:uint32?")
 
     /// The Arrow format string of the column.
-    var format: String {
-        switch type {
-        case .string: return "u"
-        case .binary: return "z"
-        case .bool: return "b"
-        case .int8: return "c"
-        case .int16: return "s"
-        case .int32: return "i"
-        case .int64: return "l"
-        case .uint8: return "C"
-        case .uint16: return "S"
-        case .uint32: return "I"
-        case .uint64: return "L"
-        case .float32: return "f"
-        case .float64: return "g"
-        case .date32: return "tdD"
-        case .timestamp(let unit): return "ts\(unit):"
-        }
-    }
+    var format: String { type.formatString }
 
     /// Parses the `--input` list; the error names the part at fault and the types allowed.
     public static func parseList(_ text: String) throws -> [InputColumn] {
@@ -69,11 +44,11 @@ public struct InputColumn: Equatable, Sendable {
 
     static let typeNames = "string, binary, bool, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float32, float64, date32, timestamp[s|ms|us|ns]"
 
-    private static func parseType(_ name: String) -> ColumnType? {
+    private static func parseType(_ name: String) -> ArrowFormat? {
         switch name {
-        case "string": return .string
+        case "string": return .utf8
         case "binary": return .binary
-        case "bool": return .bool
+        case "bool": return .boolean
         case "int8": return .int8
         case "int16": return .int16
         case "int32": return .int32
@@ -85,10 +60,10 @@ public struct InputColumn: Equatable, Sendable {
         case "float32": return .float32
         case "float64": return .float64
         case "date32": return .date32
-        case "timestamp[s]": return .timestamp(unit: "s")
-        case "timestamp[ms]": return .timestamp(unit: "m")
-        case "timestamp[us]": return .timestamp(unit: "u")
-        case "timestamp[ns]": return .timestamp(unit: "n")
+        case "timestamp[s]": return .timestamp(.seconds, timeZone: "")
+        case "timestamp[ms]": return .timestamp(.milliseconds, timeZone: "")
+        case "timestamp[us]": return .timestamp(.microseconds, timeZone: "")
+        case "timestamp[ns]": return .timestamp(.nanoseconds, timeZone: "")
         default: return nil
         }
     }

@@ -115,7 +115,7 @@ enum TestBatches {
             buffers.append(values); allocations.append(values)
         }
         switch column.type {
-        case .bool:
+        case .boolean:
             let bits = calloc(max(1, (rows + 7) / 8), 1)!.assumingMemoryBound(to: UInt8.self)
             for slot in 0..<rows where slot % 3 == 0 { bits[slot >> 3] |= 1 << UInt8(slot & 7) }
             buffers.append(UnsafeMutableRawPointer(bits)); allocations.append(UnsafeMutableRawPointer(bits))
@@ -130,10 +130,10 @@ enum TestBatches {
         case .float32: fixed(Float.self) { Float($0) * 1.5 - 10 }
         case .float64: fixed(Double.self) { Double($0) * 0.25 - 40 }
         case .date32: fixed(Int32.self) { 19_700 + Int32($0) }
-        case .timestamp(let unit):
-            let perSecond: Int64 = unit == "s" ? 1 : unit == "m" ? 1_000 : unit == "u" ? 1_000_000 : 1_000_000_000
+        case .timestamp(let unit, _):
+            let perSecond: Int64 = unit == .seconds ? 1 : unit == .milliseconds ? 1_000 : unit == .microseconds ? 1_000_000 : 1_000_000_000
             fixed(Int64.self) { 1_700_000_000 * perSecond + Int64($0) * perSecond }
-        case .string, .binary:
+        case .utf8, .binary:
             let strings = (0..<rows).map { texts[$0 % texts.count] + " #\($0)" }
             let total = strings.reduce(0) { $0 + $1.utf8.count }
             let offsets = malloc((rows + 1) * 4)!.assumingMemoryBound(to: Int32.self)
@@ -146,6 +146,8 @@ enum TestBatches {
             offsets[rows] = Int32(position)
             buffers += [UnsafeMutableRawPointer(offsets), UnsafeMutableRawPointer(data)]
             allocations += [UnsafeMutableRawPointer(offsets), UnsafeMutableRawPointer(data)]
+        case .structure, .unsupported:
+            preconditionFailure("InputColumn.parseList makes no \(column.type) column")
         }
         let bufferArray = malloc(buffers.count * MemoryLayout<UnsafeRawPointer?>.stride)!
         for (i, b) in buffers.enumerated() {
