@@ -173,7 +173,7 @@ final class OtherLanguagePluginsTests: XCTestCase {
     ///   epoch surely did not land: the next worker must insert it.
     enum KillMoment { case random, afterCheckpoint, duringCommit, whileClickHouseIsDown }
 
-    /// Whether process `pid` has an established TCP connection to port `port`.
+    /// Whether process `pid` has a TCP connection to port `port`, established or being made.
     static func hasConnection(_ pid: Int32, toPort port: Int) -> Bool {
         let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
         let sockets = Set(descriptors.compactMap { fd -> Substring? in
@@ -186,11 +186,24 @@ final class OtherLanguagePluginsTests: XCTestCase {
             // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ...
             for line in text.split(separator: "\n").dropFirst() {
                 let fields = line.split(separator: " ")
-                guard fields.count > 9, fields[3] == "01", let remotePort = fields[2].split(separator: ":").last.flatMap({ Int($0, radix: 16) }) else { continue }
+                // 01 ESTABLISHED, 02 SYN_SENT (a stopped server whose accept queue is full
+                // answers no handshake, but the worker is inside its INSERT all the same).
+                guard fields.count > 9, fields[3] == "01" || fields[3] == "02", let remotePort = fields[2].split(separator: ":").last.flatMap({ Int($0, radix: 16) }) else { continue }
                 if remotePort == port && sockets.contains(fields[9]) { return true }
             }
         }
         return false
+    }
+
+    /// Whether a thread of `pid` waits in recvfrom: the Rust sink reads ClickHouse's answer with
+    /// a blocking read (everything else in the worker waits in epoll), so this is the INSERT
+    /// in flight even when its socket is not listed as established to the server's port.
+    static func isBlockedInSocketRead(_ pid: Int32) -> Bool {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.contains { task in
+            let syscall = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/syscall", encoding: .utf8)) ?? ""
+            return syscall.hasPrefix("45 ")  // recvfrom on x86_64
+        }
     }
 
     /// Produces `n` sample readings while the pipeline runs into `table`, SIGKILLs the worker at
@@ -240,8 +253,19 @@ final class OtherLanguagePluginsTests: XCTestCase {
                 }
                 kill(clickhouse, SIGSTOP)
                 defer { kill(clickhouse, SIGCONT) }
-                try waitUntil(timeout: 30, "worker \(index + 1) to start an INSERT into the stopped ClickHouse") {
-                    Self.hasConnection(worker, toPort: server.httpPort)
+                do {
+                    try waitUntil(timeout: 30, "worker \(index + 1) to start an INSERT into the stopped ClickHouse") {
+                        Self.hasConnection(worker, toPort: server.httpPort) || Self.isBlockedInSocketRead(worker)
+                    }
+                } catch {
+                    let sockets = (try? String(contentsOfFile: "/proc/\(worker)/net/tcp", encoding: .utf8)) ?? ""
+                    let state = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(worker)/task")) ?? []).map { task -> String in
+                        let comm = (try? String(contentsOfFile: "/proc/\(worker)/task/\(task)/comm", encoding: .utf8)) ?? ""
+                        let wchan = (try? String(contentsOfFile: "/proc/\(worker)/task/\(task)/wchan", encoding: .utf8)) ?? ""
+                        let syscall = (try? String(contentsOfFile: "/proc/\(worker)/task/\(task)/syscall", encoding: .utf8)) ?? ""
+                        return "\(task) \(comm.trimmingCharacters(in: .whitespacesAndNewlines)) \(wchan) \(syscall.prefix(40))"
+                    }.joined(separator: "\n")
+                    throw TestFailure("\(error)\nclickhouse \(clickhouse): \(state)\nproducer: \(producer.stderrText.suffix(1500)) \(producer.stdoutText.suffix(500))\nTCP sockets:\n\(sockets.suffix(3000))\n\(supervisor.stderrText.suffix(6000))")
                 }
                 kill(worker, SIGKILL)
             case .whileClickHouseIsDown:
@@ -303,7 +327,8 @@ final class OtherLanguagePluginsTests: XCTestCase {
     func testRustSinkBehindCppTransformLandsEveryReadingOnceThroughFourWorkerKills() throws {
         let table = "readings_rs"
         try createReadingsTable(table, deduplicating: true)
-        let log = try runAndCheck(sink: Self.plugins!.rustSink, table: table, n: 5_000, rate: 250,
+        // 48 s of readings: enough that the last kills still come while readings flow on a busy machine.
+        let log = try runAndCheck(sink: Self.plugins!.rustSink, table: table, n: 12_000, rate: 250,
                                   kills: [.random, .duringCommit, .whileClickHouseIsDown, .afterCheckpoint])
         let tokenPath = try serverHasDeduplicationToken()
         let path = tokenPath ? "idempotent by insert_deduplication_token" : "idempotent by query_id"
