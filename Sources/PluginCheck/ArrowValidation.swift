@@ -114,12 +114,11 @@ public enum ArrowValidation {
         }
         // A dictionary-encoded array's format is its index type, so `layout` is the indices'.
         let dictionaryEncoded = s.dictionary != nil
-        let effective = layout
-        if let expected = effective.bufferCount, Int(a.n_buffers) != expected {
+        if let expected = layout.bufferCount, Int(a.n_buffers) != expected {
             problems.append("\(path): format \"\(format)\" has \(expected) buffers, the array has \(a.n_buffers)")
             return
         }
-        if case .view = effective, a.n_buffers < 3 {
+        if case .view = layout, a.n_buffers < 3 {
             problems.append("\(path): a view array has at least 3 buffers, this one \(a.n_buffers)")
             return
         }
@@ -127,7 +126,7 @@ public enum ArrowValidation {
         let buffers = a.buffers
 
         // Validity: may be NULL only when there are no nulls.
-        if effective.hasValidityBitmap {
+        if layout.hasValidityBitmap {
             if let bitmap = buffers![0] {
                 let bytes = (offset + length + 7) / 8
                 if !MemoryProbe.isReadable(bitmap, count: bytes) {
@@ -143,7 +142,7 @@ public enum ArrowValidation {
             }
         }
 
-        switch effective {
+        switch layout {
         case .boolean:
             requireReadable(buffers![1], bytes: (offset + length + 7) / 8, what: "value bitmap", path: path, length: length, into: &problems)
         case .fixed(let width):
@@ -152,8 +151,7 @@ public enum ArrowValidation {
             checkVariable(buffers!, offsetWidth: offsetWidth, isUTF8: isUTF8, offset: offset, length: length,
                           validity: buffers![0], path: path, into: &problems)
         case .list(let offsetWidth):
-            if let (first, last) = checkOffsets(buffers![1], width: offsetWidth, offset: offset, length: length, path: path, into: &problems) {
-                _ = first
+            if let (_, last) = checkOffsets(buffers![1], width: offsetWidth, offset: offset, length: length, path: path, into: &problems) {
                 checkArray(a.children![0]!, schema: s.children![0]!, path: "\(path).item", minimumLength: last, depth: depth + 1, into: &problems)
             }
         case .fixedList(let size):

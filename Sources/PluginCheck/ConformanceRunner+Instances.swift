@@ -369,7 +369,7 @@ extension ConformanceRunner {
     func checkThreads() -> CheckResult {
         for instance in instances { threadProblems += instance.host.takeViolations() }
         threadProblems += CheckHost.takeStrayCallbacks()
-        return .from("threads", problems: Self.capped(Array(NSOrderedSet(array: threadProblems)) as? [String] ?? threadProblems))
+        return .from("threads", problems: Self.capped(threadProblems))
     }
 
     /// The first ten problems and a count of the rest: one broken rule repeats per batch.

@@ -14,9 +14,9 @@ struct PluginsCheckCommand: ParsableCommand {
         discussion: "Checks, in order: " + CheckResult.catalogue.map { "\($0.id) (\($0.summary))" }.joined(separator: "; ") + ".")
 
     @Argument(help: "A path to a plugin .so, or a plugin name from the search path.") var plugin: String
-    @Option(help: "The plugin's configuration: a YAML or JSON mapping, as under `config:` in a pipeline file (default: {}).")
+    @Option(help: ArgumentHelp("A file with the plugin's configuration: a YAML or JSON mapping, as under `config:` in a pipeline file (default: {}).", valueName: "FILE"))
     var config: String?
-    @Option(name: .customLong("failing-config"), help: "A configuration with which open fails (say, an unreachable address), to check destroy after a failed open.")
+    @Option(name: .customLong("failing-config"), help: ArgumentHelp("A file with a configuration whose open fails (say, an unreachable address), to check destroy after a failed open.", valueName: "FILE"))
     var failingConfig: String?
     @Option(help: ArgumentHelp("The columns fed to a sink or transform: name:type, name:type? for nullable, comma-separated.",
                                discussion: "Types: \(InputColumn.typeNamesForHelp).", valueName: "COLUMNS"))
