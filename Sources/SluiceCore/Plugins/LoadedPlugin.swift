@@ -6,9 +6,7 @@ import PluginABI
 ///
 /// `@unchecked Sendable`: the descriptor it points to is immutable once loaded and never freed.
 public struct LoadedPlugin: @unchecked Sendable {
-    /// The file that was loaded (for a fresh copy: the copy).
-    public let path: String
-    /// The file the user named, before any copy.
+    /// The file the user named (a fresh copy is loaded from a temporary name, removed once mapped).
     public let originalPath: String
     public let descriptor: UnsafePointer<sluice_plugin_descriptor>
     public let name: String
@@ -19,9 +17,8 @@ public struct LoadedPlugin: @unchecked Sendable {
     public let abiVersion: UInt32
     public let configSchemaJSON: String?
 
-    public init(path: String, originalPath: String, descriptor: UnsafePointer<sluice_plugin_descriptor>, name: String,
+    public init(originalPath: String, descriptor: UnsafePointer<sluice_plugin_descriptor>, name: String,
                 version: String, summary: String, kind: PluginKind, abiVersion: UInt32, configSchemaJSON: String?) {
-        self.path = path
         self.originalPath = originalPath
         self.descriptor = descriptor
         self.name = name

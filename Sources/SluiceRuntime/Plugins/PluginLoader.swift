@@ -10,7 +10,9 @@ import PluginABI
 /// their own copies of the same library; NODELETE because the Swift runtime caches type
 /// metadata and conformances from every image it has seen, and unmapping a Swift image leaves
 /// those caches dangling. To run new code from a path that was loaded before, `load(_:freshCopy:)`
-/// copies the file to a unique path first.
+/// copies the file to a unique path first, and removes the copy as soon as it is mapped: the
+/// mapping outlives the name, and a long-running worker that swaps sinks, or restarts, leaves
+/// no files behind.
 ///
 /// Call from one thread at a time (the host's main thread).
 public enum PluginLoader {
@@ -26,8 +28,10 @@ public enum PluginLoader {
         }
         var loadPath = path
         if freshCopy { loadPath = try copyToUniquePath(path) }
+        let opened = dlopen(loadPath, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)
+        if freshCopy { unlink(loadPath) }
 
-        guard let handle = dlopen(loadPath, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
+        guard let handle = opened else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
             if isELF(path) {
                 throw PluginLoadError(.notSharedObject, "cannot load plugin \(path): \(reason); it may be built for another system or need a library that is missing (check with `ldd \(path)`)")
@@ -48,11 +52,11 @@ public enum PluginLoader {
         guard let descriptor = descriptorPointer else {
             throw PluginLoadError(.malformedDescriptor, "plugin \(path) accepted the handshake but returned no descriptor; this is a bug in the plugin")
         }
-        return try validate(descriptor, path: loadPath, originalPath: path)
+        return try validate(descriptor, originalPath: path)
     }
 
     /// Checks a descriptor's version, size and mandatory members.
-    static func validate(_ descriptor: UnsafePointer<sluice_plugin_descriptor>, path: String, originalPath: String) throws -> LoadedPlugin {
+    static func validate(_ descriptor: UnsafePointer<sluice_plugin_descriptor>, originalPath: String) throws -> LoadedPlugin {
         // Read the two leading fields first: the rest of the layout depends on them.
         let raw = UnsafeRawPointer(descriptor)
         let size = raw.load(as: UInt32.self)
@@ -98,7 +102,7 @@ public enum PluginLoader {
             throw PluginLoadError(.malformedDescriptor, "plugin '\(name)' (\(originalPath)) is a \(kind.rawValue) but its descriptor lacks \(missing.joined(separator: ", ")); these hooks are required")
         }
         return LoadedPlugin(
-            path: path, originalPath: originalPath, descriptor: descriptor, name: name,
+            originalPath: originalPath, descriptor: descriptor, name: name,
             version: d.version.map { String(cString: $0) } ?? "unknown",
             summary: d.description.map { String(cString: $0) } ?? "",
             kind: kind, abiVersion: abi,
@@ -123,9 +127,7 @@ public enum PluginLoader {
     }
 
     private static func copyToUniquePath(_ path: String) throws -> String {
-        let directory = NSTemporaryDirectory() + "sluice-plugins-\(getpid())"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let copy = directory + "/\(UUID().uuidString)-" + (path as NSString).lastPathComponent
+        let copy = NSTemporaryDirectory() + "sluice-plugin-\(UUID().uuidString)-" + (path as NSString).lastPathComponent
         do {
             try FileManager.default.copyItem(atPath: path, toPath: copy)
         } catch {
