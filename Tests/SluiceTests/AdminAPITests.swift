@@ -90,6 +90,17 @@ final class AdminAPITests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("cannot reach the pipeline's admin API at http://127.0.0.1:\(port)"), result.stderr)
     }
 
+    /// The admin client speaks HTTP through AsyncHTTPClient, which the binary has for S3 anyway:
+    /// no sluice process (the supervisor above all) loads libcurl and the libraries behind it.
+    func testTheBinaryDoesNotLoadLibcurl() throws {
+        let ldd = try runProcess("/usr/bin/ldd", [Built.sluice])
+        XCTAssertEqual(ldd.status, 0, ldd.output)
+        XCTAssertTrue(ldd.stdout.contains("libswiftCore.so"), ldd.stdout)
+        for library in ["libcurl", "libFoundationNetworking", "libgnutls"] {
+            XCTAssertFalse(ldd.stdout.contains(library), "\(library) is linked:\n\(ldd.stdout)")
+        }
+    }
+
     func testSwapsLoseAndRepeatNothingAndAFailedSwapRollsBack() throws {
         let n = 80_000
         let supervisor = try StartedProcess(Built.sluice, ["run", try pipeline(count: n, rate: 16_000, interval: "500ms")])

@@ -104,13 +104,17 @@ PY
 name, n, rows, dead, p_rows = "$name", $n, $rows, $dead, $p_rows
 s, p, c, i = (rows + dead) / $s_s, p_rows / $p_s, n / $c_s, rows / $i_s
 limit = min(c, i)
+# Consuming alone leaves ClickHouse idle, and inserting alone the broker: on a machine whose cores
+# the broker, ClickHouse and sluice share, the three run at once, and the bound is the two stages
+# one after the other on the same cores.
+shared = 1 / (1 / c + 1 / i)
 s_cpu, p_cpu = $s_cpu / (rows + dead) * 1e6, $p_cpu / max(1, p_rows) * 1e6
 print(f"[{name}] sluice (exactly-once, checkpoint/s): {s:>11,.0f} rows/s  {$s_s:6.2f} s  peak RSS {$s_rss/1024:6.1f} MB  CPU {$s_cpu:.2f} s = {s_cpu:.2f} us/row  ({rows} rows, {dead} dead letters)")
 print(f"[{name}] python by hand (20k-row inserts):    {p:>11,.0f} rows/s  {$p_s:6.2f} s  peak RSS {$p_rss/1024:6.1f} MB  CPU {$p_cpu:.2f} s = {p_cpu:.2f} us/row  ({p_rows} rows)")
 print(f"[{name}] consuming alone (sluice, null sink): {c:>11,.0f} msg/s  CPU {$c_cpu / n * 1e6:.2f} us/msg")
 print(f"[{name}] inserting alone (curl, Native):      {i:>11,.0f} rows/s")
 print(f"[{name}] CPU per row {s_cpu:.2f} us (target <= 2.0; python {p_cpu:.2f} us, {p_cpu / s_cpu:.1f}x sluice's);"
-      f" {s / limit * 100:.0f} % of the limit (target >= 85 %); sluice / python = {s / p:.2f}x;"
+      f" {s / limit * 100:.0f} % of the limit (target >= 85 %), {s / shared * 100:.0f} % of the stages in series ({shared:,.0f}/s); sluice / python = {s / p:.2f}x;"
       f" worker peak RSS {$s_rss/1024:.0f} MB (target <= 64 MB)")
 PY
 }
@@ -148,6 +152,15 @@ def hwm(pid):
         return int(next(l for l in open(f"/proc/{pid}/status") if l.startswith("VmHWM")).split()[1])
     except (OSError, StopIteration):
         return 0
+def own(pid):
+    """(private kB, proportional kB): the pages only this process holds, and its share of the
+    pages it shares (the Swift runtime, Foundation and libc pages it maps with the worker)."""
+    try:
+        fields = {l.split(":")[0]: int(l.split()[1]) for l in open(f"/proc/{pid}/smaps_rollup") if l.split(":")[0] in
+                  ("Private_Clean", "Private_Dirty", "Pss")}
+        return fields["Private_Clean"] + fields["Private_Dirty"], fields["Pss"]
+    except (OSError, KeyError, ValueError):
+        return 0, 0
 def children(pid):
     out = []
     for task in os.listdir(f"/proc/{pid}/task"):
@@ -158,14 +171,24 @@ def children(pid):
     return out
 sup = subprocess.Popen([sys.argv[1], "run", sys.argv[2]], stdout=open(sys.argv[3], "w"), stderr=subprocess.STDOUT)
 peak_sup = peak_worker = 0
+beside_worker = []  # (private, pss) of the supervisor, sampled while a worker runs
 while sup.poll() is None:
     peak_sup = max(peak_sup, hwm(sup.pid))
-    for child in children(sup.pid) if sup.poll() is None else []:
+    workers = children(sup.pid) if sup.poll() is None else []
+    for child in workers:
         peak_worker = max(peak_worker, hwm(child))
+    if workers:
+        beside_worker.append(own(sup.pid))
     time.sleep(0.05)
 if sup.returncode != 0:
     sys.exit("sluice run exited %d:\n%s" % (sup.returncode, open(sys.argv[3]).read()[-3000:]))
-print(f"sluice run: supervisor peak RSS {peak_sup / 1024:.1f} MB (target <= 16 MB), worker peak RSS {peak_worker / 1024:.1f} MB (target <= 64 MB)")
+# Pages are private while no other process maps them: before the worker starts, the supervisor
+# holds the shared libraries alone. Its own share is what it keeps while a worker runs.
+privates = sorted(p for p, _ in beside_worker) or [0]
+shares = sorted(q for _, q in beside_worker) or [0]
+private, pss = privates[len(privates) // 2], shares[len(shares) // 2]
+print(f"sluice run: supervisor peak RSS {peak_sup / 1024:.1f} MB (target <= 16 MB); while the worker runs (median of {len(beside_worker)} samples)"
+      f" its private pages {private / 1024:.1f} MB and its proportional share (PSS) {pss / 1024:.1f} MB; worker peak RSS {peak_worker / 1024:.1f} MB (target <= 64 MB)")
 PY
 }
 
