@@ -56,7 +56,7 @@ let package = Package(
         // Helpers for writing plugins in Swift.
         .target(name: "PluginKit", dependencies: ["PluginABI", "SluiceArrow", "DurableFiles", "ConfigValues"], path: "Sources/PluginKit", swiftSettings: swift6),
         // Crash-safe file writes (write, fsync, rename, fsync the directory), for the checkpoint
-        // store and for every sink that stages epochs.
+        // store and for every sink that stages epochs; whole reads, the kernel's files included.
         .target(name: "DurableFiles", path: "Sources/DurableFiles", swiftSettings: swift6),
         // The value types every configuration shares, the pipeline file's and each plugin's:
         // durations and secrets, with one grammar and one set of messages.
@@ -151,7 +151,7 @@ let package = Package(
         .target(name: "SensorParserEntry", dependencies: ["SensorParser", "PluginKit"], path: "Plugins/SensorParser/Entry"),
         // Debian's libffi, for calling C functions declared in YAML.
         .systemLibrary(name: "CFFI", path: "Sources/CFFI"),
-        .target(name: "FunctionTransform", dependencies: ["PluginKit", "CFFI"], path: "Plugins/FunctionTransform", exclude: ["Entry"]),
+        .target(name: "FunctionTransform", dependencies: ["PluginKit", "CFFI", "DurableFiles"], path: "Plugins/FunctionTransform", exclude: ["Entry"]),
         .target(name: "FunctionTransformEntry", dependencies: ["FunctionTransform", "PluginKit"], path: "Plugins/FunctionTransform/Entry"),
         .target(
             name: "ClickHouseSink",
@@ -198,7 +198,7 @@ let package = Package(
         .testTarget(name: "ClickHouseSinkTests", dependencies: ["ClickHouseSink", "PluginKit", "PluginTestSupport", "ServiceTestSupport"], path: "Tests/ClickHouseSinkTests"),
         .testTarget(name: "SluiceRuntimeTests", dependencies: ["SluiceRuntime", "SluiceCore", "SluiceArrow", "PluginTestSupport", "ObjectStore", "ServiceTestSupport"], path: "Tests/SluiceRuntimeTests"),
         // The built `sluice` binary, run as a user runs it, against real Pulsar and ClickHouse.
-        .testTarget(name: "SluiceTests", dependencies: ["SluiceCore", "ServiceTestSupport", .product(name: "Yams", package: "Yams")], path: "Tests/SluiceTests"),
+        .testTarget(name: "SluiceTests", dependencies: ["SluiceCore", "DurableFiles", "ServiceTestSupport", .product(name: "Yams", package: "Yams")], path: "Tests/SluiceTests"),
         .testTarget(name: "PluginCheckTests", dependencies: ["PluginCheck", "PluginABI"], path: "Tests/PluginCheckTests"),
         .testTarget(name: "PluginSDKTests", dependencies: ["PluginSDK"], path: "Tests/PluginSDKTests"),
         .testTarget(name: "FileSinkTests", dependencies: ["FileSink", "PluginKit"], path: "Tests/FileSinkTests"),

@@ -125,7 +125,7 @@ extension ClickHouseSink {
             password = try c.decodeSecret(named: "password", value: .password, environmentVariable: .passwordEnv, file: .passwordFile)
             mode = try c.decodeIfPresent(String.self, forKey: .mode)
             maxBlockRows = try optional(.maxBlockRows, 262_144)
-            maxBlockBytes = try optional(.maxBlockBytes, 64 << 20)
+            maxBlockBytes = try optional(.maxBlockBytes, 8 << 20)
             commitParallelism = max(1, try optional(.commitParallelism, 2))
             flushRows = try optional(.flushRows, 100_000)
             flushBytes = try optional(.flushBytes, 16 << 20)
@@ -164,7 +164,7 @@ extension ClickHouseSink {
       "password_file":{"type":"string","minLength":1,"description":"file holding the password (one line)"},
       "mode":{"type":"string","enum":["exactly-once","at-least-once"],"description":"default: the pipeline's checkpointing mode"},
       "max_block_rows":{"type":"integer","minimum":1,"default":262144,"description":"rows per INSERT block (exactly-once staging)"},
-      "max_block_bytes":{"type":"integer","minimum":1024,"default":67108864,"description":"bytes per INSERT block (exactly-once staging)"},
+      "max_block_bytes":{"type":"integer","minimum":1024,"default":8388608,"description":"bytes per INSERT block (exactly-once staging)"},
       "commit_parallelism":{"type":"integer","minimum":1,"maximum":16,"default":2,"description":"exactly-once: blocks of a sealed epoch inserted at the same time, each idempotent by its own query_id"},
       "flush_rows":{"type":"integer","minimum":1,"default":100000,"description":"at-least-once: insert when a batch reaches this many rows"},
       "flush_bytes":{"type":"integer","minimum":1024,"default":16777216,"description":"at-least-once: ... or this many bytes"},

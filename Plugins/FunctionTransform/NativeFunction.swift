@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 import CFFI
 import Glibc
@@ -128,7 +129,7 @@ final class NativeFunction {
     /// holds this image's `#dsohandle` (Glibc's Swift module does not export `dladdr`).
     private static func pluginDirectory() -> String? {
         let address = UInt(bitPattern: #dsohandle)
-        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return nil }
+        guard let maps = DurableFile.text("/proc/self/maps") else { return nil }
         for line in maps.split(separator: "\n") {
             let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
             guard fields.count == 6, let dash = fields[0].firstIndex(of: "-"),

@@ -180,6 +180,13 @@ public enum DurableFile {
         return bytes
     }
 
+    /// The whole file as text (invalid UTF-8 repaired), or nil when it cannot be read. Safe for
+    /// the kernel's files (`/proc/.../maps`, `/proc/net/tcp`), which report size 0 and hand
+    /// out a page per read: Foundation's `String(contentsOfFile:)` stops after the first.
+    public static func text(_ path: String) -> String? {
+        (try? read(path)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
     /// Reads the open descriptor to its end, handing each chunk read to `body`.
     private static func forEachChunk(_ descriptor: Int32, path: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         var chunk = [UInt8](repeating: 0, count: 1 << 16)

@@ -89,4 +89,16 @@ final class DurableFileTests: XCTestCase {
             XCTAssertTrue(failure?.message.contains("No such file") == true, "\(error)")
         }
     }
+
+    /// The kernel hands out /proc files a page per read and reports their size as 0; a reader
+    /// that stops after the first read loses the rest (the fn plugin then could not find its
+    /// own folder in /proc/self/maps when its line came after the first 4 KB).
+    func testTextReadsAKernelFileOfSeveralPagesWhole() throws {
+        let maps = try XCTUnwrap(DurableFile.text("/proc/self/maps"))
+        XCTAssertGreaterThan(maps.utf8.count, 4096, "this process maps enough to fill more than a page")
+        // The stack and the kernel's pages lie at the top of the address space: the last lines.
+        XCTAssertTrue(maps.contains("[stack]"), String(maps.suffix(500)))
+        XCTAssertTrue(maps.hasSuffix("\n"))
+        XCTAssertNil(DurableFile.text(root + "/missing"))
+    }
 }

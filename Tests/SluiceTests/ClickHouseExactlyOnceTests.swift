@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 import XCTest
 
@@ -107,7 +108,7 @@ func peakKilobytes(_ pid: Int32) -> Int { procStatusKilobytes(pid, "VmHWM:") }
 
 /// A kilobyte field of /proc/PID/status (0 when the process is gone).
 private func procStatusKilobytes(_ pid: Int32, _ field: String) -> Int {
-    let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+    let text = DurableFile.text("/proc/\(pid)/status") ?? ""
     guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field) }) else { return 0 }
     return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
 }

@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 import XCTest
 
@@ -113,7 +114,7 @@ final class RecoveryTests: XCTestCase {
         let worker = try XCTUnwrap(supervisor.children().first)
         // The supervisor checked the plugins in a child and keeps none loaded; the worker has them.
         let mappedPlugins = { (pid: Int32) in
-            ((try? String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)) ?? "").split(separator: "\n")
+            (DurableFile.text("/proc/\(pid)/maps") ?? "").split(separator: "\n")
                 .filter { $0.hasSuffix("libsequence-source.so") || $0.hasSuffix("libSluiceFileSink.so") }.count
         }
         XCTAssertEqual(mappedPlugins(supervisor.pid), 0)
@@ -166,7 +167,7 @@ final class RecoveryTests: XCTestCase {
     }
 
     private func isAlive(_ pid: pid_t) -> Bool {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return false }
+        guard let status = DurableFile.text("/proc/\(pid)/status") else { return false }
         return !status.contains("State:\tZ")
     }
 

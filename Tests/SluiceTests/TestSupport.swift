@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 @_exported import ServiceTestSupport
 import XCTest
@@ -110,7 +111,7 @@ final class StartedProcess {
     /// `sluice validate` children to check the pipeline file, which are not workers).
     func children() -> [Int32] {
         allChildren().filter { child in
-            let arguments = ((try? String(contentsOfFile: "/proc/\(child)/cmdline", encoding: .utf8)) ?? "").split(separator: "\0")
+            let arguments = (DurableFile.text("/proc/\(child)/cmdline") ?? "").split(separator: "\0")
             return arguments.count > 1 && arguments[1] == "worker"
         }
     }
@@ -119,7 +120,7 @@ final class StartedProcess {
     func allChildren() -> [Int32] {
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
         return tasks.flatMap { task -> [Int32] in
-            let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? ""
+            let text = DurableFile.text("/proc/\(pid)/task/\(task)/children") ?? ""
             return text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         }
     }

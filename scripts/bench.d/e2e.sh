@@ -38,8 +38,10 @@ e2e() {
   e2e_freshness
 }
 
-# measure NAME COMMAND... -> "seconds peak_rss_kb cpu_seconds" of a child process
+# measure NAME COMMAND... -> "seconds peak_rss_kb cpu_seconds" of a child process, started once
+# the machine is quiet
 measure() {
+  settle
   python3 - "$@" <<'PY'
 import resource, subprocess, sys, time
 name, cmd = sys.argv[1], sys.argv[2:]
@@ -91,6 +93,7 @@ YAML
   read -r c_s c_rss c_cpu < <(measure "$dir/consume-$name" "$bin/sluice" worker "$dir/consume-$name.yaml")
   curl -sS --fail-with-body "$ch/" --data-binary "SELECT * FROM $table FORMAT Native" -o "$dir/rows.native"
   local i_s
+  settle
   i_s=$(python3 - "$ch" "$dir/rows.native" "${table}_curl" <<'PY'
 import subprocess, sys, time, urllib.parse
 t = time.monotonic()

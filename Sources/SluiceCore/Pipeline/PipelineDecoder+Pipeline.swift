@@ -28,7 +28,7 @@ extension PipelineDecoder {
         let checkpointing = checkpointSettings(in: top)
         let restart = restartStrategy(in: top)
         let queueCapacity = integer("queue_capacity", in: top, range: 1...65536, rangeText: "from 1 to 65536",
-                                    fallback: 16)
+                                    fallback: PipelineSpec.defaultQueueCapacity)
         let parallelism = integer("parallelism", in: top, range: 1...256, rangeText: "from 1 to 256", fallback: 1)
         let admin = adminSettings(in: top)
         let statusInterval = duration("status_interval", in: top, positive: true, fallback: PipelineSpec.defaultStatusInterval)

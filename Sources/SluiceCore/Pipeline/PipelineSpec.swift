@@ -14,8 +14,11 @@ public struct PipelineSpec: Sendable {
     public var checkpointing: CheckpointSettings
     /// The `restart:` section (all defaults when absent).
     public var restart: RestartStrategy
-    /// Batches each queue between two operators may hold (1...65536, default 16).
+    /// Batches each queue between two operators may hold (1...65536, default 4).
     public var queueCapacity: Int
+    /// Four batches (of up to 4,096 rows from the Pulsar source) keep every stage busy while
+    /// another stalls for a moment; more only hold memory and lengthen the way of a barrier.
+    public static let defaultQueueCapacity = 4
     /// Lanes per instance (1...256, default 1): each lane is a whole copy of the chain on its
     /// own threads.
     public var parallelism: Int
@@ -37,7 +40,7 @@ public struct PipelineSpec: Sendable {
         deadLetter: OperatorSpec?,
         checkpointing: CheckpointSettings,
         restart: RestartStrategy = RestartStrategy(),
-        queueCapacity: Int = 16,
+        queueCapacity: Int = PipelineSpec.defaultQueueCapacity,
         parallelism: Int = 1,
         admin: AdminSettings? = nil,
         statusInterval: Duration = PipelineSpec.defaultStatusInterval,
