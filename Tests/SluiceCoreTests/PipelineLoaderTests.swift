@@ -72,7 +72,7 @@ final class PipelineLoaderTests: XCTestCase, PipelineFileTesting {
         XCTAssertEqual(spec.restart.multiplier, 2)
         XCTAssertNil(spec.restart.maxRestarts)
         XCTAssertEqual(spec.restart.resetAfter, .seconds(3))
-        XCTAssertEqual(spec.queueCapacity, 4)
+        XCTAssertEqual(spec.queueCapacity, 16)
         // An absent config is an empty object located at the operator block.
         XCTAssertEqual(spec.source.configJSON, "{}")
         XCTAssertEqual(spec.source.config.location, SourceLocation(file: "p.yaml", line: 2, column: 9))

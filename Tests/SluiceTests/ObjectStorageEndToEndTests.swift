@@ -102,6 +102,7 @@ final class ObjectStorageEndToEndTests: XCTestCase {
         try store.createBucket("kills")
         try """
         name: kills
+        queue_capacity: 16    # the source runs ahead while the sink uploads a part: epochs pass 8 MiB
         source: { plugin: line-source, config: { path: \(dir)/in.txt, repeat: \(repeats), batch_size: 2000 } }
         sink: { plugin: file-sink, config: { directory: \(dir)/out } }
         checkpointing: { interval: 300ms, directory: "s3://kills/p", local_directory: \(dir)/local, retained: 2 }

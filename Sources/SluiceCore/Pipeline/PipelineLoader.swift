@@ -20,7 +20,7 @@ import Yams
 /// dead_letter: { plugin: file-sink, config: { directory: dlq } }  # optional
 /// checkpointing: { interval: 5s, directory: /var/lib/sluice/x, retained: 3, mode: exactly-once, timeout: 60s }
 /// restart: { initial_delay: 1s, max_delay: 30s, multiplier: 2, max_restarts: 10, reset_after: 3s }
-/// queue_capacity: 4
+/// queue_capacity: 16
 /// parallelism: 1
 /// ```
 ///
@@ -66,7 +66,7 @@ import Yams
 /// | `max_restarts`  | quick deaths in a row before giving up    | unlimited |
 /// | `reset_after`   | run time after which a death is no crash loop | `3s`  |
 ///
-/// `queue_capacity` (1 to 65536, default 4) is the number of batches each queue between
+/// `queue_capacity` (1 to 65536, default 16) is the number of batches each queue between
 /// two operators holds. `parallelism` (1 to 256, default 1) is the number of lanes each
 /// instance runs: whole copies of the chain, each on its own threads, checkpointed together.
 ///

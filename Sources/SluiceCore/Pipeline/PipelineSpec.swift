@@ -14,11 +14,12 @@ public struct PipelineSpec: Sendable {
     public var checkpointing: CheckpointSettings
     /// The `restart:` section (all defaults when absent).
     public var restart: RestartStrategy
-    /// Batches each queue between two operators may hold (1...65536, default 4).
+    /// Batches each queue between two operators may hold (1...65536, default 16).
     public var queueCapacity: Int
-    /// Four batches (of up to 4,096 rows from the Pulsar source) keep every stage busy while
-    /// another stalls for a moment; more only hold memory and lengthen the way of a barrier.
-    public static let defaultQueueCapacity = 4
+    /// Sixteen batches let a source run ahead while a sink blocks in a long write (an 8 MiB
+    /// part uploaded to S3, an at-least-once flush); a pipeline whose sink never blocks its
+    /// thread can hold less (the sensors pipeline keeps 4).
+    public static let defaultQueueCapacity = 16
     /// Lanes per instance (1...256, default 1): each lane is a whole copy of the chain on its
     /// own threads.
     public var parallelism: Int
