@@ -7,11 +7,6 @@ import SluiceCore
 /// brings its new code. The copy must not outlive the load: a worker swapping sinks for weeks,
 /// or restarted by its supervisor many times, would otherwise fill the disk.
 final class PluginLoaderFreshCopyTests: XCTestCase {
-    private static let buildDirectory: String = {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return (executable as NSString).deletingLastPathComponent
-    }()
-
     /// Every file under the temporary folder, at any depth, named after the plugin's file.
     private func copiesInTemporaryDirectory(of name: String = "libSluiceFileSink.so") throws -> [String] {
         let root = NSTemporaryDirectory()
@@ -19,7 +14,7 @@ final class PluginLoaderFreshCopyTests: XCTestCase {
     }
 
     func testAFreshCopyIsLoadedAndItsFileRemoved() throws {
-        let original = Self.buildDirectory + "/libSluiceFileSink.so"
+        let original = BuiltProducts.directory + "/libSluiceFileSink.so"
         let before = try copiesInTemporaryDirectory()
         let plain = try PluginLoader.load(original)
         let first = try PluginLoader.load(original, freshCopy: true)

@@ -8,12 +8,6 @@ import SluiceCore
 final class WorkerInProcessTests: XCTestCase {
     private var dir = ""
 
-    /// Where the package's plugins are built: beside this test bundle.
-    private static let buildDirectory: String = {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return (executable as NSString).deletingLastPathComponent
-    }()
-
     override func setUp() {
         dir = NSTemporaryDirectory() + "sluice-inprocess-\(UUID().uuidString.prefix(8))"
     }
@@ -30,7 +24,7 @@ final class WorkerInProcessTests: XCTestCase {
         sink: { plugin: file-sink, config: { directory: \(dir)/out } }
         checkpointing: { interval: 20ms, directory: \(dir)/checkpoints, mode: exactly-once }
         """.write(toFile: path, atomically: true, encoding: .utf8)
-        let plan = try PipelinePlan.load(path: path, searchPath: PluginSearchPath(flag: [Self.buildDirectory]))
+        let plan = try PipelinePlan.load(path: path, searchPath: PluginSearchPath(flag: [BuiltProducts.directory]))
         return try Worker(plan: plan, options: .init()).run()
     }
 
