@@ -316,6 +316,28 @@ final class RecordScanner {
 
     // MARK: - Escapes
 
+    /// Appends `scalar` encoded as UTF-8 to `scratch`; a lone surrogate, which UTF-8 cannot
+    /// hold, becomes U+FFFD.
+    @inline(__always)
+    private func appendUTF8(_ scalar: UInt32) {
+        let v = scalar >= 0xD800 && scalar < 0xE000 ? 0xFFFD : scalar
+        if v < 0x80 {
+            scratch.append(UInt8(v))
+        } else if v < 0x800 {
+            scratch.append(UInt8(0xC0 | v >> 6))
+            scratch.append(UInt8(0x80 | v & 0x3F))
+        } else if v < 0x10000 {
+            scratch.append(UInt8(0xE0 | v >> 12))
+            scratch.append(UInt8(0x80 | v >> 6 & 0x3F))
+            scratch.append(UInt8(0x80 | v & 0x3F))
+        } else {
+            scratch.append(UInt8(0xF0 | v >> 18))
+            scratch.append(UInt8(0x80 | v >> 12 & 0x3F))
+            scratch.append(UInt8(0x80 | v >> 6 & 0x3F))
+            scratch.append(UInt8(0x80 | v & 0x3F))
+        }
+    }
+
     /// Appends the unescaped content of the string that starts at `start` (after its quote)
     /// and ends before `c.i - 1` to `scratch`. The string was already validated.
     private func unescape(_ c: inout Cursor, from start: Int) -> Int {
@@ -342,9 +364,7 @@ final class RecordScanner {
                         i += 6
                     }
                 }
-                // A lone surrogate cannot be UTF-8: it becomes U+FFFD.
-                let value = Unicode.Scalar(scalar) ?? "\u{FFFD}"
-                scratch.append(contentsOf: String(Character(value)).utf8)
+                appendUTF8(scalar)
             default: scratch.append(e)  // \" \\ \/
             }
         }

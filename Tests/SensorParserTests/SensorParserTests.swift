@@ -100,6 +100,19 @@ final class SensorParserTests: XCTestCase {
         XCTAssertEqual(c("iso").int64(1), 0)
     }
 
+    /// `\uXXXX` escapes of every UTF-8 length, surrogate pairs, and lone surrogates (which UTF-8
+    /// cannot hold: U+FFFD), in a value and in a key.
+    func testUnicodeEscapesOfEveryLength() throws {
+        let harness = try ParserHarness(["columns": [["name": "s", "type": "string"], ["name": "k€y", "type": "int64"]]])
+        let (batch, rejected) = try harness.run([
+            #"{"s":"\u0041\u00e9\u20ac\u5de5\ud83d\ude00|\ud800|\udc00x|\ud83d\u0041|\u0000","k\u20acy":7}"#,
+        ])
+        XCTAssertTrue(rejected.isEmpty, "\(rejected)")
+        let v = try batch.view()
+        XCTAssertEqual(v.column(named: "s")!.string(0), "Aé€工😀|\u{FFFD}|\u{FFFD}x|\u{FFFD}A|\u{0}")
+        XCTAssertEqual(v.column(named: "k€y")!.int64(0), 7)
+    }
+
     func testOutOfRangeForEveryIntegerWidth() throws {
         let cases: [(String, String)] = [("int8", "128"), ("int8", "-129"), ("int16", "32768"), ("int32", "-2147483649"),
                                          ("int64", "9223372036854775808"), ("uint8", "256"), ("uint16", "65536"),

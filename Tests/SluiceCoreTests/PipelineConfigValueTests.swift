@@ -54,6 +54,27 @@ final class PipelineConfigValueTests: XCTestCase, PipelineFileTesting {
         XCTAssertEqual(spec.sink.configJSON, #"{"a":"5","b":5,"c":"5"}"#)
     }
 
+    /// Which scalars are typed by their text is read from libyaml's events (untagged and
+    /// plain), not from Yams' resolver: anchors, aliases, flow collections, block scalars and
+    /// non-ASCII text before a scalar on its line must not shift or hide that.
+    func testOnlyUntaggedPlainScalarsAreTypedByTheirText() throws {
+        let spec = try spec(config: """
+        a: &five 5
+        b: *five
+        c: &s !!str 6
+        d: *s
+        é: { x: 7, "y": "8", z: !!str 9, w: [10, '11', ! 12] }
+        e: |
+          13
+        f: >-
+          true
+        "<<": { g: 14 }
+        h: !!float 15
+        """)
+        XCTAssertEqual(spec.sink.configJSON,
+                       #"{"a":5,"b":5,"c":"6","d":"6","é":{"x":7,"y":"8","z":"9","w":[10,"11","12"]},"e":"13\n","f":"true","<<":{"g":14},"h":15}"#)
+    }
+
     func testKeysKeepYAMLOrder() throws {
         let spec = try spec(config: "zeta: 1\nalpha: 2\nmid: { b: 1, a: 2 }")
         XCTAssertEqual(spec.sink.configJSON, #"{"zeta":1,"alpha":2,"mid":{"b":1,"a":2}}"#)

@@ -438,7 +438,7 @@ private final class PartitionConsumer: PulsarConnectionListener {
                 try BatchCodec.unpack(topic: topic, id: id, metadata: section.metadata, payload: section.payload,
                                       ackSet: message.ackSet, redeliveryCount: message.redeliveryCount) { m in
                     switch stateMachine.received(m.id, completesEntry: m.completesEntry) {
-                    case .deliver: items.append(m)
+                    case .deliver: items.append(consume m)
                     case .skip: skipped += 1
                     case .skipAndAcknowledge(let entry): skipped += 1; acks.append(entry)
                     }

@@ -23,10 +23,11 @@ public enum BatchCodec {
         return messages
     }
 
-    /// As `unpack(...)`, handing each message to `body` instead of building an array.
+    /// As `unpack(...)`, handing each message to `body` instead of building an array. `body`
+    /// owns the message: keeping it moves it, without retaining each of its buffers again.
     public static func unpack(topic: String, id: MessageID, metadata: Pulsar_Proto_MessageMetadata,
                               payload compressed: ByteBuffer, ackSet: [Int64] = [], redeliveryCount: UInt32 = 0,
-                              maxUncompressedSize: Int = 64 << 20, _ body: (ReceivedMessage) throws -> Void) throws {
+                              maxUncompressedSize: Int = 64 << 20, _ body: (consuming ReceivedMessage) throws -> Void) throws {
         let codec = CompressionCodec(metadata.compression)
         var payload: ByteBuffer
         do {

@@ -113,14 +113,14 @@ public enum PipelineLoader {
     ///
     /// - Throws: `PipelineErrors`, with every problem found.
     public static func parse(yaml: String, file: String, environment: [String: String]) throws -> PipelineSpec {
-        let (root, placeholders) = try parseTree(yaml: yaml, file: file)
+        let (root, text, placeholders) = try parseTree(yaml: yaml, file: file)
         guard let root else {
             throw PipelineErrors([PipelineError(
                 location: SourceLocation(file: file, line: 1, column: 1),
                 message: "the pipeline file is empty; it needs at least name, source, sink and checkpointing"
             )])
         }
-        var reader = YAMLTreeReader(file: file, environment: environment, placeholders: placeholders)
+        var reader = YAMLTreeReader(file: file, parsedText: text, environment: environment, placeholders: placeholders)
         let tree = reader.read(root)
         var decoder = PipelineDecoder(after: reader)
         let spec = decoder.decodePipeline(tree, file: file)
@@ -135,8 +135,8 @@ public enum PipelineLoader {
     /// - Throws: `PipelineErrors`, located in `file`.
     public static func parseOperator(yaml: String, file: String, plugin: String?, role: OperatorRole, name: String,
                                      environment: [String: String]) throws -> OperatorSpec {
-        let (root, placeholders) = try parseTree(yaml: yaml, file: file)
-        var reader = YAMLTreeReader(file: file, environment: environment, placeholders: placeholders)
+        let (root, text, placeholders) = try parseTree(yaml: yaml, file: file)
+        var reader = YAMLTreeReader(file: file, parsedText: text, environment: environment, placeholders: placeholders)
         let start = SourceLocation(file: file, line: 1, column: 1)
         let tree = root.map { reader.read($0) } ?? .object([], start)
         var decoder = PipelineDecoder(after: reader)
@@ -166,7 +166,7 @@ public enum PipelineLoader {
 
     /// The YAML node tree of `yaml`, with `${...}` references hidden from the parser (see
     /// `ReferencePlaceholders`), and what it takes to restore them.
-    private static func parseTree(yaml: String, file: String) throws -> (Node?, ReferencePlaceholders?) {
+    private static func parseTree(yaml: String, file: String) throws -> (Node?, parsedText: String, ReferencePlaceholders?) {
         let (text, placeholders) = ReferencePlaceholders.hide(in: yaml)
         if let (line, column) = AliasExpansionLimit.firstExcess(in: text) {
             throw PipelineErrors([PipelineError(
@@ -175,7 +175,7 @@ public enum PipelineLoader {
                     + "(nested aliases repeat what they name: an alias bomb?); write the repeated parts out instead")])
         }
         do {
-            return (try Parser(yaml: text, resolver: YAMLTreeReader.resolver).singleRoot(), placeholders)
+            return (try Parser(yaml: text, resolver: YAMLTreeReader.resolver).singleRoot(), text, placeholders)
         } catch let error as YamlError {
             var located = PipelineError(yamlError: error, file: file)
             if let placeholders { located.message = placeholders.restore(located.message) }

@@ -4,13 +4,10 @@ import Yams
 /// types plain scalars by the YAML 1.2 core schema, and applies merge keys (`<<`), collecting
 /// every problem on the way.
 struct YAMLTreeReader {
-    /// The tag our resolver gives every untagged plain scalar, so typing can wait until after
-    /// interpolation while quoted scalars (tagged `!!str` by libYAML) stay strings.
-    private static let plainTag = Tag.Name(rawValue: "tag:sluice.dev,2024:plain")
-
-    /// The resolver to parse pipeline files with: it marks untagged plain scalars with `plainTag`
-    /// and resolves nothing else.
-    static let resolver = Resolver.basic.appending(try! Resolver.Rule(plainTag, "^"))
+    /// The resolver to parse pipeline files with: none of Yams' rules (each is a regular
+    /// expression, and those load ICU). Untagged plain scalars are typed here, after
+    /// interpolation, by the YAML 1.2 core schema; `plainScalars` says which they are.
+    static let resolver = Resolver.basic
 
     /// The file being read, for locations.
     let file: String
@@ -18,17 +15,20 @@ struct YAMLTreeReader {
     let environment: [String: String]
     /// The references hidden from the parser, restored in each scalar before interpolation.
     let placeholders: ReferencePlaceholders?
+    /// The untagged plain scalars of the text Yams parsed: typed by their text.
+    let plainScalars: PlainScalars
     /// The problems found so far.
     private(set) var errors: [PipelineError] = []
     /// Scalars whose interpolation failed; their value is meaningless, so later checks should
     /// not pile a second error onto the same spot.
     private(set) var failedLocations: Set<SourceLocation> = []
 
-    /// Creates a reader for `file`.
-    init(file: String, environment: [String: String], placeholders: ReferencePlaceholders? = nil) {
+    /// Creates a reader for `file`, whose nodes Yams parsed from `parsedText`.
+    init(file: String, parsedText: String, environment: [String: String], placeholders: ReferencePlaceholders? = nil) {
         self.file = file
         self.environment = environment
         self.placeholders = placeholders
+        plainScalars = PlainScalars(in: parsedText)
     }
 
     /// The value of `node` and everything below it.
@@ -36,7 +36,7 @@ struct YAMLTreeReader {
         let location = SourceLocation(file: file, mark: node.mark)
         switch node {
         case let .scalar(scalar):
-            return read(scalar, tag: node.tag.rawValue, at: location)
+            return read(scalar, tag: plainScalars.contains(node.mark) ? nil : Tag.Name(rawValue: node.tag.rawValue), at: location)
         case let .sequence(sequence):
             return .array(sequence.map { read($0) }, location)
         case let .mapping(mapping):
@@ -51,8 +51,8 @@ struct YAMLTreeReader {
 
     // MARK: - Scalars
 
-    /// The typed value of a scalar whose resolved tag is `tag`.
-    private mutating func read(_ scalar: Node.Scalar, tag: String, at location: SourceLocation) -> ConfigValue {
+    /// The typed value of a scalar whose tag is `tag` (nil for an untagged plain scalar).
+    private mutating func read(_ scalar: Node.Scalar, tag: Tag.Name?, at location: SourceLocation) -> ConfigValue {
         let text: String
         let written = placeholders?.restore(scalar.string) ?? scalar.string
         switch EnvironmentInterpolation.expand(written, environment: environment) {
@@ -65,12 +65,8 @@ struct YAMLTreeReader {
         }
         // Quoted scalars, `!!str` and the non-specific tag `!` mean "a string"; untagged plain
         // scalars and other core tags (`!!int "5"`) are typed by their text.
-        switch Tag.Name(rawValue: tag) {
-        case .str, .nonSpecific:
-            return .string(text, location)
-        default:
-            return CoreSchema.resolve(text, at: location)
-        }
+        if let tag, tag == .str || tag == .nonSpecific { return .string(text, location) }
+        return CoreSchema.resolve(text, at: location)
     }
 
     // MARK: - Mappings
@@ -86,7 +82,7 @@ struct YAMLTreeReader {
                 report("mapping keys must be plain text, not lists or mappings", at: keyLocation)
                 continue
             }
-            if keyNode.tag.rawValue == Self.plainTag.rawValue && key.string == "<<" {
+            if plainScalars.contains(keyNode.mark) && key.string == "<<" {
                 for entry in mergeSources(valueNode) where !merged.contains(where: { $0.key == entry.key }) {
                     merged.append(entry)
                 }
