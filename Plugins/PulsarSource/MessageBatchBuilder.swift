@@ -43,24 +43,25 @@ final class MessageBatchBuilder {
         built = zip(Self.columnNames, [payload, key, properties, publishTime, eventTime, topic, partition, messageID]).filter { wanted.contains($0.0) }.map(\.1)
     }
 
-    func append(_ m: ReceivedMessage) {
-        if wants.payload { m.payload.withUnsafeReadableBytes { payload.append(bytes: $0) } }
-        if wants.key { if let k = m.key { key.append(k) } else { key.appendNull() } }
+    /// Appends the message at `m`, read in place.
+    func append(_ m: UnsafePointer<ReceivedMessage>) {
+        if wants.payload { m.pointee.payload.withUnsafeReadableBytes { payload.append(bytes: $0) } }
+        if wants.key { if let k = m.pointee.key { key.append(k) } else { key.appendNull() } }
         if wants.properties { appendProperties(m) }
-        if wants.publishTime { publishTime.append(Int64(bitPattern: m.publishTime)) }
-        if wants.eventTime { if let e = m.eventTime { eventTime.append(Int64(bitPattern: e)) } else { eventTime.appendNull() } }
-        if wants.topic { topic.append(m.topic) }
-        if wants.partition { partition.append(Int64(m.id.partition)) }
-        if wants.messageID { appendMessageID(m.id) }
+        if wants.publishTime { publishTime.append(Int64(bitPattern: m.pointee.publishTime)) }
+        if wants.eventTime { if let e = m.pointee.eventTime { eventTime.append(Int64(bitPattern: e)) } else { eventTime.appendNull() } }
+        if wants.topic { topic.append(m.pointee.topic) }
+        if wants.partition { partition.append(Int64(m.pointee.id.partition)) }
+        if wants.messageID { appendMessageID(m.pointee.id) }
     }
 
-    private func appendProperties(_ m: ReceivedMessage) {
-        if m.messageProperties.isEmpty {
+    private func appendProperties(_ m: UnsafePointer<ReceivedMessage>) {
+        if m.pointee.messageProperties.isEmpty {
             properties.appendNull()
         } else {
             json.removeAll(keepingCapacity: true)
             json.append(UInt8(ascii: "{"))
-            m.messageProperties.forEach { key, value in
+            m.pointee.messageProperties.forEach { key, value in
                 if json.count > 1 { json.append(UInt8(ascii: ",")) }
                 JSONText.appendString(utf8: key, to: &json)
                 json.append(UInt8(ascii: ":"))

@@ -152,17 +152,21 @@ public final class PulsarSource: SourcePlugin {
         }
         guard !chunks.isEmpty else { return .noData }
         for chunk in chunks {
-            // Messages are read in place: no copy, so no reference counting of their fields.
+            // Messages are read in place, through pointers: no copy, so no reference counting of
+            // their fields.
             chunk.withUnsafeBufferPointer { messages in
-                for i in messages.indices {
-                    builder.append(messages[i])
+                guard let first = messages.baseAddress else { return }
+                for i in 0..<messages.count {
+                    let message = first + i
+                    builder.append(message)
                     // The tracker needs every message that completes an entry and the last one
                     // delivered (its position is what a snapshot stores); a chunk is one entry.
-                    if messages[i].completesEntry || i == messages.count - 1 {
-                        tracker.record(topic: messages[i].topic, id: messages[i].id, completesEntry: messages[i].completesEntry)
+                    if message.pointee.completesEntry || i == messages.count - 1 {
+                        tracker.record(topic: message.pointee.topic, id: message.pointee.id, completesEntry: message.pointee.completesEntry)
                     }
                 }
-                if let last = messages.last { lag.emitted(topic: last.topic, id: last.id, entrySize: last.entrySize) }
+                let last = first + messages.count - 1
+                lag.emitted(topic: last.pointee.topic, id: last.pointee.id, entrySize: last.pointee.entrySize)
             }
             emitted += chunk.count
         }

@@ -119,7 +119,7 @@ final class MessageBatchBuilderTests: XCTestCase {
             }(),
             payload: BatchCodec.pack([OutgoingMessage(bytes: Array("a".utf8), key: "k", properties: [("p", "q\"")], eventTime: 5),
                                       OutgoingMessage(bytes: Array("bc".utf8))], firstSequenceID: 0))
-        messages.forEach(builder.append)
+        messages.withUnsafeBufferPointer { for i in $0.indices { builder.append($0.baseAddress! + i) } }
         let batch = builder.finish()
         let view = try batch.view()
         XCTAssertEqual(view.columns.map(\.name), MessageBatchBuilder.columnNames)
@@ -145,7 +145,7 @@ final class MessageBatchBuilderTests: XCTestCase {
         let messages = try BatchCodec.unpack(topic: "t", id: MessageID(ledger: 1, entry: 2), metadata: metadata,
                                              payload: BatchCodec.pack([OutgoingMessage(bytes: Array("x".utf8))], firstSequenceID: 0))
         let builder = MessageBatchBuilder(columns: ["message_id", "payload"])
-        messages.forEach(builder.append)
+        messages.withUnsafeBufferPointer { for i in $0.indices { builder.append($0.baseAddress! + i) } }
         let batch = builder.finish()
         let view = try batch.view()
         XCTAssertEqual(view.columns.map(\.name), ["payload", "message_id"])
@@ -172,7 +172,7 @@ final class MessageBatchBuilderTests: XCTestCase {
             }(),
             payload: packed)
         let builder = MessageBatchBuilder()
-        messages.forEach(builder.append)
+        messages.withUnsafeBufferPointer { for i in $0.indices { builder.append($0.baseAddress! + i) } }
         let batch = builder.finish()
         let view = try batch.view()
         XCTAssertEqual(view.column(named: "properties")!.string(0), #"{"a":"1","tab\t":"\u0001","ü":"€","bad":"a"# + "\u{FFFD}" + #"b"}"#)
