@@ -165,7 +165,8 @@ public enum PipelineLoader {
     // MARK: - Reading
 
     /// The YAML node tree of `yaml`, with `${...}` references hidden from the parser (see
-    /// `ReferencePlaceholders`), and what it takes to restore them.
+    /// `ReferencePlaceholders`), the text the parser read (its marks point into it), and what
+    /// it takes to restore the references.
     private static func parseTree(yaml: String, file: String) throws -> (Node?, parsedText: String, ReferencePlaceholders?) {
         let (text, placeholders) = ReferencePlaceholders.hide(in: yaml)
         if let (line, column) = AliasExpansionLimit.firstExcess(in: text) {
