@@ -17,54 +17,45 @@ enum AliasExpansionLimit {
     static func firstExcess(in text: String, limit: Int = maximumValues) -> (line: Int, column: Int)? {
         // Only a file with aliases can expand beyond what it spells out.
         guard text.contains("*") else { return nil }
-        var parser = yaml_parser_t()
-        guard yaml_parser_initialize(&parser) == 1 else { return nil }
-        defer { yaml_parser_delete(&parser) }
-        let bytes = Array(text.utf8)
-        return bytes.withUnsafeBufferPointer { buffer -> (line: Int, column: Int)? in
-            yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
-            yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
-            var sizes: [String: Int] = [:]
-            // One entry per open collection: its anchor and the values counted in it so far.
-            var open: [(anchor: String?, count: Int)] = []
-            var total = 0
-            while true {
-                var event = yaml_event_t()
-                guard yaml_parser_parse(&parser, &event) == 1 else { return nil }
-                defer { yaml_event_delete(&event) }
-                var added = 0
-                switch event.type {
-                case YAML_STREAM_END_EVENT:
-                    return nil
-                case YAML_SCALAR_EVENT:
-                    added = 1
-                    if let anchor = string(event.data.scalar.anchor) { sizes[anchor] = 1 }
-                case YAML_ALIAS_EVENT:
-                    added = string(event.data.alias.anchor).flatMap { sizes[$0] } ?? 1
-                case YAML_SEQUENCE_START_EVENT:
-                    open.append((string(event.data.sequence_start.anchor), 1))
-                case YAML_MAPPING_START_EVENT:
-                    open.append((string(event.data.mapping_start.anchor), 1))
-                case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
-                    guard let closed = open.popLast() else { return nil }
-                    if let anchor = closed.anchor { sizes[anchor] = closed.count }
-                    added = closed.count
-                    // The collection's own count was already added to `total` as it grew.
-                    if open.isEmpty { continue }
-                    open[open.count - 1].count = min(open[open.count - 1].count + added, limit + 1)
-                    continue
-                default:
-                    continue
-                }
-                if open.isEmpty { total += added } else {
-                    open[open.count - 1].count = min(open[open.count - 1].count + added, limit + 1)
-                }
-                let pending = open.reduce(0) { $0 + $1.count }
-                if total + pending > limit || added > limit {
-                    return (Int(event.start_mark.line) + 1, Int(event.start_mark.column) + 1)
-                }
+        var sizes: [String: Int] = [:]
+        // One entry per open collection: its anchor and the values counted in it so far.
+        var open: [(anchor: String?, count: Int)] = []
+        var total = 0
+        var excess: (line: Int, column: Int)?
+        YAMLEvents.forEach(in: text) { event in
+            var added = 0
+            switch event.type {
+            case YAML_SCALAR_EVENT:
+                added = 1
+                if let anchor = string(event.data.scalar.anchor) { sizes[anchor] = 1 }
+            case YAML_ALIAS_EVENT:
+                added = string(event.data.alias.anchor).flatMap { sizes[$0] } ?? 1
+            case YAML_SEQUENCE_START_EVENT:
+                open.append((string(event.data.sequence_start.anchor), 1))
+            case YAML_MAPPING_START_EVENT:
+                open.append((string(event.data.mapping_start.anchor), 1))
+            case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+                guard let closed = open.popLast() else { return false }
+                if let anchor = closed.anchor { sizes[anchor] = closed.count }
+                added = closed.count
+                // The collection's own count was already added to `total` as it grew.
+                if open.isEmpty { return true }
+                open[open.count - 1].count = min(open[open.count - 1].count + added, limit + 1)
+                return true
+            default:
+                return true
             }
+            if open.isEmpty { total += added } else {
+                open[open.count - 1].count = min(open[open.count - 1].count + added, limit + 1)
+            }
+            let pending = open.reduce(0) { $0 + $1.count }
+            if total + pending > limit || added > limit {
+                excess = (Int(event.start_mark.line) + 1, Int(event.start_mark.column) + 1)
+                return false
+            }
+            return true
         }
+        return excess
     }
 
     private static func string(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {

@@ -6,9 +6,9 @@ import Yams
 /// `!!str` or `!` is a string.
 ///
 /// Yams resolves tags with regular expressions, which on Linux run on ICU: they paged in 2.6 MB
-/// of ICU's code and data in every sluice process, the supervisor and each worker. The difference between "untagged" and
-/// "tagged `!!str`" is not kept in Yams' nodes, so it is read here from libyaml's events
-/// instead: one more pass over a file of a few kilobytes.
+/// of ICU's code and data in every sluice process, the supervisor and each worker. The
+/// difference between "untagged" and "tagged `!!str`" is not kept in Yams' nodes, so it is
+/// read here from libyaml's events instead: one more pass over a file of a few kilobytes.
 struct PlainScalars {
     struct Position: Hashable {
         let line: Int
@@ -26,26 +26,11 @@ struct PlainScalars {
 
     private static func untaggedPlainScalars(in text: String) -> Set<Position> {
         var starts = Set<Position>()
-        var parser = yaml_parser_t()
-        guard yaml_parser_initialize(&parser) == 1 else { return starts }
-        defer { yaml_parser_delete(&parser) }
-        let bytes = Array(text.utf8)
-        bytes.withUnsafeBufferPointer { buffer in
-            yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
-            yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
-            while true {
-                var event = yaml_event_t()
-                guard yaml_parser_parse(&parser, &event) == 1 else { return }
-                defer { yaml_event_delete(&event) }
-                switch event.type {
-                case YAML_STREAM_END_EVENT:
-                    return
-                case YAML_SCALAR_EVENT where event.data.scalar.tag == nil && event.data.scalar.plain_implicit == 1:
-                    starts.insert(Position(line: Int(event.start_mark.line) + 1, column: Int(event.start_mark.column) + 1))
-                default:
-                    continue
-                }
+        YAMLEvents.forEach(in: text) { event in
+            if event.type == YAML_SCALAR_EVENT && event.data.scalar.tag == nil && event.data.scalar.plain_implicit == 1 {
+                starts.insert(Position(line: Int(event.start_mark.line) + 1, column: Int(event.start_mark.column) + 1))
             }
+            return true
         }
         return starts
     }

@@ -56,7 +56,8 @@ struct AdminClient {
     private static func reason(_ error: Error, timeout: TimeInterval) -> String {
         if let io = error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
         if let http = error as? HTTPClientError, [.deadlineExceeded, .readTimeout, .connectTimeout].contains(http) {
-            return "no answer within \(timeout.formatted()) s"
+            // Whole seconds as such; `formatted()` would page in ICU for a number.
+            return "no answer within \(timeout == timeout.rounded() ? String(Int(timeout)) : String(timeout)) s"
         }
         return "\(error)"
     }
