@@ -14,3 +14,13 @@ int sluice_set_parent_death_signal(int signal) {
   return -1;
 #endif
 }
+
+int sluice_set_thread_name(const char* name) {
+#ifdef __linux__
+  return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
+#else
+  (void)name;
+  errno = ENOSYS;
+  return -1;
+#endif
+}

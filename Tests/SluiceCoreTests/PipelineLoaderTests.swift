@@ -21,6 +21,7 @@ final class PipelineLoaderTests: XCTestCase, PipelineFileTesting {
         checkpointing: { interval: 5s, directory: /var/lib/sluice/x, retained: 4, mode: at-least-once, timeout: 90s }
         restart: { initial_delay: 2s, max_delay: 20s, multiplier: 3, max_restarts: 10, reset_after: 2m }
         queue_capacity: 32
+        chain_transforms: false
         """
         let spec = try PipelineLoader.parse(yaml: yaml, file: "p.yaml", environment: [:])
 
@@ -55,6 +56,7 @@ final class PipelineLoaderTests: XCTestCase, PipelineFileTesting {
         XCTAssertEqual(spec.restart.maxRestarts, 10)
         XCTAssertEqual(spec.restart.resetAfter, .seconds(120))
         XCTAssertEqual(spec.queueCapacity, 32)
+        XCTAssertFalse(spec.chainTransforms)
     }
 
     func testMinimalFileGetsDefaults() throws {
@@ -73,6 +75,7 @@ final class PipelineLoaderTests: XCTestCase, PipelineFileTesting {
         XCTAssertNil(spec.restart.maxRestarts)
         XCTAssertEqual(spec.restart.resetAfter, .seconds(3))
         XCTAssertEqual(spec.queueCapacity, 16)
+        XCTAssertTrue(spec.chainTransforms)
         // An absent config is an empty object located at the operator block.
         XCTAssertEqual(spec.source.configJSON, "{}")
         XCTAssertEqual(spec.source.config.location, SourceLocation(file: "p.yaml", line: 2, column: 9))
@@ -225,7 +228,7 @@ final class PipelineLoaderTests: XCTestCase, PipelineFileTesting {
         let errors = try parseErrors(replacing: "name: p", with: "name: p\nwhatever: 1")
         XCTAssertEqual(errors.map(\.message), [
             "unknown key 'whatever' in the pipeline file; known keys: name, source, transforms, sink, dead_letter, "
-                + "checkpointing, restart, queue_capacity, parallelism, admin, status_interval",
+                + "checkpointing, restart, queue_capacity, chain_transforms, parallelism, admin, status_interval",
         ])
     }
 
@@ -240,6 +243,7 @@ final class PipelineLoaderTests: XCTestCase, PipelineFileTesting {
         checkpointing: { directory: /tmp/x, retained: three, mode: once, timeout: 0s, interval: soon }
         restart: { multiplier: 0.5, max_restarts: -1, initial_delay: 10s, max_delay: 1s }
         queue_capacity: 0
+        chain_transforms: yes
         """
         let errors = try XCTUnwrap(catchErrors { try PipelineLoader.parse(yaml: yaml, file: "p.yaml", environment: [:]) }).errors
         XCTAssertEqual(errors.map(\.description), [
@@ -254,6 +258,7 @@ final class PipelineLoaderTests: XCTestCase, PipelineFileTesting {
             "p.yaml:6:43: max_restarts must be an integer >= 0, got -1",
             "p.yaml:6:78: max_delay must not be shorter than initial_delay",
             "p.yaml:7:17: queue_capacity must be an integer from 1 to 65536, got 0",
+            "p.yaml:8:19: chain_transforms must be true or false, got 'yes'",
         ])
     }
 

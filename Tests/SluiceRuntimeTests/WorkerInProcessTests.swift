@@ -14,18 +14,65 @@ final class WorkerInProcessTests: XCTestCase {
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-    private func run(count: Int, parallelism: Int = 1) throws -> Worker.Outcome {
+    private func worker(count: Int, rate: Int = 0, parallelism: Int = 1, transforms: Int = 0, chained: Bool = true) throws -> Worker {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let path = dir + "/pipeline.yaml"
         try """
         name: in-process
         parallelism: \(parallelism)
-        source: { plugin: sequence-source, config: { count: \(count), batch_size: 100 } }
+        chain_transforms: \(chained)
+        source: { plugin: sequence-source, config: { count: \(count), batch_size: 100, rate: \(rate) } }
+        transforms: [\(Array(repeating: "{ plugin: pass-through }", count: transforms).joined(separator: ", "))]
         sink: { plugin: file-sink, config: { directory: \(dir)/out } }
         checkpointing: { interval: 20ms, directory: \(dir)/checkpoints, mode: exactly-once }
         """.write(toFile: path, atomically: true, encoding: .utf8)
         let plan = try PipelinePlan.load(path: path, searchPath: PluginSearchPath(flag: [BuiltProducts.directory]))
-        return try Worker(plan: plan, options: .init()).run()
+        return try Worker(plan: plan, options: .init())
+    }
+
+    private func run(count: Int, parallelism: Int = 1) throws -> Worker.Outcome {
+        try worker(count: count, parallelism: parallelism).run()
+    }
+
+    /// The names of this process's threads that run operators (`op-NAME`).
+    private func operatorThreads() throws -> Set<String> {
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
+        return Set(tasks.compactMap { try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8) }
+            .map { $0.trimmingCharacters(in: .newlines) }.filter { $0.hasPrefix("op-") })
+    }
+
+    /// Runs a two-transform pipeline on a thread of its own and returns the operator threads
+    /// seen while it ran (every operator open, the stream still flowing), with the outcome.
+    private func threadsWhileRunning(chained: Bool) throws -> (threads: Set<String>, outcome: Worker.Outcome?) {
+        // 2,000 rows/s for 3,000 rows: the stream flows for 1.5 s, long past every operator's start.
+        let worker = try worker(count: 3_000, rate: 2_000, transforms: 2, chained: chained)
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var outcome: Worker.Outcome?
+        Thread.detachNewThread {
+            outcome = worker.run()
+            done.signal()
+        }
+        let deadline = Date().addingTimeInterval(30)
+        while worker.status.current.state != "running" && Date() < deadline { usleep(1_000) }
+        let threads = try operatorThreads()
+        XCTAssertEqual(done.wait(timeout: .now() + 60), .success, "the worker did not finish")
+        return (threads, outcome)
+    }
+
+    /// Chained (the default), the transforms run on the source's thread: no thread and no
+    /// queue of their own, and every row still reaches the sink once.
+    func testChainedTransformsRunOnTheSourceThread() throws {
+        let (threads, outcome) = try threadsWhileRunning(chained: true)
+        XCTAssertEqual(threads, ["op-source", "op-sink"])
+        XCTAssertEqual(outcome, .finished)
+        XCTAssertEqual(try committed().sorted(), Array(1...3_000))
+    }
+
+    func testUnchainedTransformsRunOnThreadsOfTheirOwn() throws {
+        let (threads, outcome) = try threadsWhileRunning(chained: false)
+        XCTAssertEqual(threads, ["op-source", "op-transform-1", "op-transform-2", "op-sink"])
+        XCTAssertEqual(outcome, .finished)
+        XCTAssertEqual(try committed().sorted(), Array(1...3_000))
     }
 
     /// The committed values, from the part files' JSON lines (`{"value":N}`).

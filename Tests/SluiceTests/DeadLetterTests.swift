@@ -59,5 +59,7 @@ final class DeadLetterTests: XCTestCase {
         let result = try runProcess(Built.sluice, ["run", try pipeline(count: 100, rate: 0, deadLetter: false)], timeout: 30)
         XCTAssertEqual(result.status, 78, "the same record would fail again after a restart: none is tried")
         XCTAssertTrue(result.stderr.contains("rejected a record (divisible by 10) and the pipeline has no dead_letter sink"), result.stderr)
+        // The transform runs on the source's thread; the failure still names the transform.
+        XCTAssertTrue(result.stderr.contains("operator 'reject-tens' failed"), result.stderr)
     }
 }

@@ -7,4 +7,9 @@
  *  (Linux PR_SET_PDEATHSIG). Returns 0, or -1 with errno set (and on other systems). */
 int sluice_set_parent_death_signal(int signal);
 
+/** Names the calling thread as `top -H`, `perf` and /proc/PID/task/TID/comm show it (Linux
+ *  PR_SET_NAME: the first 15 bytes are kept). Returns 0, or -1 with errno set (and on other
+ *  systems). */
+int sluice_set_thread_name(const char* name);
+
 #endif

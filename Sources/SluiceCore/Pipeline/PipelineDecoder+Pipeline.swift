@@ -5,7 +5,7 @@ extension PipelineDecoder {
     /// The keys a pipeline file may have at the top level.
     static let topLevelKeys = [
         "name", "source", "transforms", "sink", "dead_letter", "checkpointing", "restart", "queue_capacity",
-        "parallelism", "admin", "status_interval",
+        "chain_transforms", "parallelism", "admin", "status_interval",
     ]
 
     /// The pipeline `root` describes, with placeholders where it has errors; `nil` when `root`
@@ -29,6 +29,7 @@ extension PipelineDecoder {
         let restart = restartStrategy(in: top)
         let queueCapacity = integer("queue_capacity", in: top, range: 1...65536, rangeText: "from 1 to 65536",
                                     fallback: PipelineSpec.defaultQueueCapacity)
+        let chainTransforms = boolean("chain_transforms", in: top, fallback: true)
         let parallelism = integer("parallelism", in: top, range: 1...256, rangeText: "from 1 to 256", fallback: 1)
         let admin = adminSettings(in: top)
         let statusInterval = duration("status_interval", in: top, positive: true, fallback: PipelineSpec.defaultStatusInterval)
@@ -41,6 +42,7 @@ extension PipelineDecoder {
             checkpointing: checkpointing,
             restart: restart,
             queueCapacity: queueCapacity,
+            chainTransforms: chainTransforms,
             parallelism: parallelism,
             admin: admin,
             statusInterval: statusInterval,

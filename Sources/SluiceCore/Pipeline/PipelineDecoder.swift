@@ -106,6 +106,16 @@ extension PipelineDecoder {
         return integer
     }
 
+    /// `true` or `false`; `fallback` when absent or invalid.
+    mutating func boolean(_ key: String, in section: Section, fallback: Bool) -> Bool {
+        guard let value = section[key] else { return fallback }
+        guard case let .bool(flag, _) = value else {
+            reportInvalid(key, value, expected: "true or false")
+            return fallback
+        }
+        return flag
+    }
+
     /// A number (integer or not) of at least `minimum`; `fallback` when absent or invalid.
     /// `rangeText` (">= 1") completes the message "must be a number >= 1".
     mutating func number(

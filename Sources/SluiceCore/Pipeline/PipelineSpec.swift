@@ -20,6 +20,11 @@ public struct PipelineSpec: Sendable {
     /// part uploaded to S3, an at-least-once flush); a pipeline whose sink never blocks its
     /// thread can hold less (the sensors pipeline keeps 4).
     public static let defaultQueueCapacity = 16
+    /// Whether the transforms run on their source's thread (default true), called with each
+    /// batch instead of taking it from a queue: Flink's operator chaining. Off, each transform
+    /// has a thread and an input queue of its own, which only pays when a transform needs more
+    /// CPU than the source and the other threads leave a core idle.
+    public var chainTransforms: Bool
     /// Lanes per instance (1...256, default 1): each lane is a whole copy of the chain on its
     /// own threads.
     public var parallelism: Int
@@ -42,6 +47,7 @@ public struct PipelineSpec: Sendable {
         checkpointing: CheckpointSettings,
         restart: RestartStrategy = RestartStrategy(),
         queueCapacity: Int = PipelineSpec.defaultQueueCapacity,
+        chainTransforms: Bool = true,
         parallelism: Int = 1,
         admin: AdminSettings? = nil,
         statusInterval: Duration = PipelineSpec.defaultStatusInterval,
@@ -55,6 +61,7 @@ public struct PipelineSpec: Sendable {
         self.checkpointing = checkpointing
         self.restart = restart
         self.queueCapacity = queueCapacity
+        self.chainTransforms = chainTransforms
         self.parallelism = parallelism
         self.admin = admin
         self.statusInterval = statusInterval

@@ -25,8 +25,12 @@ enum ControlMessage {
     case swap(OperatorSetup, PluginInstance)
     /// Main sink only: forget the swap and resume.
     case cancelSwap
-    /// Close and destroy the plugin, then end the thread.
+    /// Close and destroy the plugin, then end the thread (a chain's head: every operator of
+    /// its chain).
     case shutdown
+    /// For operator `index`, chained to the thread that reads this inbox (see
+    /// `OperatorThread.send`).
+    indirect case chained(index: Int, ControlMessage)
 }
 
 /// The input of one operator thread: a bounded data lane (a full lane blocks the producer,

@@ -1,3 +1,4 @@
+import CProcessControl
 import Foundation
 import SluiceArrow
 import SluiceCore
@@ -28,10 +29,28 @@ struct OperatorCounters {
     var deadLetters = 0
 }
 
-/// One operator's thread: creates, restores and opens its plugin, then moves items from its
-/// inbox through the plugin to the next inbox, snapshotting on barriers and committing on
-/// notify-complete. Every call into the plugin happens on this thread. The main sink can also
-/// be swapped for another plugin at a checkpoint boundary (see `ControlMessage.prepareSwap`).
+/// Where an operator's output goes.
+enum OperatorOutput {
+    /// The next operator's inbox: another thread takes it from there.
+    case queue(OperatorInbox)
+    /// The next operator itself, called on this thread: no queue, and the batch is read on the
+    /// core that wrote it (see `OperatorThread.chain`).
+    case chained(OperatorThread)
+}
+
+/// A failure of operator `index`, chained to the thread that caught it.
+private struct ChainedOperatorFailure: Error {
+    let index: Int
+    let error: any Error
+}
+
+/// One operator: creates, restores and opens its plugin, then moves items from its inbox
+/// through the plugin to its output, snapshotting on barriers and committing on
+/// notify-complete. Every call into the plugin happens on one thread: the operator's own, or,
+/// for an operator chained to the one before it (Flink's operator chaining), the thread of the
+/// chain's head, which calls it with each batch and routes its control messages to it. The
+/// main sink can also be swapped for another plugin at a checkpoint boundary (see
+/// `ControlMessage.prepareSwap`).
 final class OperatorThread {
     enum Role { case source, transform, sink, deadLetterSink }
 
@@ -42,9 +61,15 @@ final class OperatorThread {
         set { statsLock.withLock { currentSetup = newValue } }
     }
     let role: Role
+    /// Data from upstream, unless the operator is chained; control messages, unless it is
+    /// chained (they go through its head's inbox, see `send`).
     let inbox: OperatorInbox
-    /// Where output goes; nil for sinks.
-    let downstream: OperatorInbox?
+    /// Where output goes; nil for sinks. Set by `connect` or `chain` before `start`.
+    private var downstream: OperatorOutput?
+    /// The operator whose thread runs this one, if it is chained.
+    private weak var chainHead: OperatorThread?
+    /// The operators chained behind this one, in data-flow order: they run on its thread.
+    private var chained: [OperatorThread] = []
     /// The dead-letter sink's inbox, for the main sink to forward dead letters and barriers to.
     let deadLetters: OperatorInbox?
     private let mailbox: CoordinatorMailbox
@@ -79,12 +104,11 @@ final class OperatorThread {
         return c
     }
 
-    init(setup: OperatorSetup, role: Role, inbox: OperatorInbox, downstream: OperatorInbox?, deadLetters: OperatorInbox?,
+    init(setup: OperatorSetup, role: Role, inbox: OperatorInbox, deadLetters: OperatorInbox?,
          mailbox: CoordinatorMailbox, hasDeadLetterOutput: Bool, deliveryMode: DeliveryMode, pipelineName: String) {
         self.currentSetup = setup
         self.role = role
         self.inbox = inbox
-        self.downstream = downstream
         self.deadLetters = deadLetters
         self.mailbox = mailbox
         self.hasDeadLetterOutput = hasDeadLetterOutput
@@ -92,9 +116,45 @@ final class OperatorThread {
         self.pipelineName = pipelineName
     }
 
+    /// Sends output to `next`'s inbox, for its own thread to take.
+    func connect(to next: OperatorThread) {
+        downstream = .queue(next.inbox)
+    }
+
+    /// Runs `next` on this operator's thread (its chain head's, if this one is chained), called
+    /// with each item this one emits. Every row is then written and read on the same core: on
+    /// two cores, handing each batch to another thread cost about a sixth of the CPU per row
+    /// (docs/cpu-profile.md).
+    func chain(_ next: OperatorThread) {
+        let head = chainHead ?? self
+        downstream = .chained(next)
+        next.chainHead = head
+        head.chained.append(next)
+    }
+
+    /// Whether the operator runs on another operator's thread.
+    var isChained: Bool { chainHead != nil }
+
+    /// Delivers a control message to the thread that runs this operator.
+    func send(_ control: ControlMessage) {
+        if let chainHead {
+            chainHead.inbox.send(.chained(index: setup.index, control))
+        } else {
+            inbox.send(control)
+        }
+    }
+
+    /// Starts the operator's thread; a chained operator has none (its head's runs it).
     func start() {
-        let thread = Thread { [self] in run() }
-        thread.name = "op-\(setup.displayName)"
+        guard chainHead == nil else { return }
+        let name = "op-\(setup.displayName)"
+        let thread = Thread { [self] in
+            // What `top -H`, `perf` and /proc show: Foundation's `Thread.name` does not reach
+            // the kernel on Linux.
+            _ = sluice_set_thread_name(name)
+            run()
+        }
+        thread.name = name
         thread.stackSize = 8 << 20
         self.thread = thread
         thread.start()
@@ -102,17 +162,31 @@ final class OperatorThread {
 
     // MARK: - Thread body
 
+    /// The thread body: prepares this operator and those chained to it, in data-flow order,
+    /// runs until shut down, then closes them in the same order.
     private func run() {
+        let operators = [self] + chained
+        // Which operator a failure belongs to, for the failures not thrown through `accept`.
+        var current = self
         do {
-            try prepare(restoring: setup.restore)
-            mailbox.post(.ready(index: setup.index))
+            for op in operators {
+                current = op
+                try op.prepare(restoring: op.setup.restore)
+                mailbox.post(.ready(index: op.setup.index))
+            }
+            current = self
             if role == .source { try runSource() } else { try runConsumer() }
-            try instance?.close()
-            instance?.destroy()
-            instance = nil
-            mailbox.post(.stopped(index: setup.index))
+            for op in operators {
+                current = op
+                try op.instance?.close()
+                op.instance?.destroy()
+                op.instance = nil
+                mailbox.post(.stopped(index: op.setup.index))
+            }
+        } catch let failure as ChainedOperatorFailure {
+            mailbox.post(.failed(index: failure.index, error: failure.error))
         } catch {
-            mailbox.post(.failed(index: setup.index, error: error))
+            mailbox.post(.failed(index: current.setup.index, error: error))
         }
     }
 
@@ -181,7 +255,7 @@ final class OperatorThread {
                 }
                 count(in: 0, out: batch.length)
                 if let commitLatency, let view = try? batch.view() { commitLatency.record(view, afterBarrier: lastBarrier) }
-                downstream.push(.batch(batch))
+                try emit(.batch(batch), to: downstream)
             case .noData:
                 continue
             case .endOfStream:
@@ -202,31 +276,63 @@ final class OperatorThread {
                 return
             case .control(let control):
                 try handle(control)
-            case .item(.batch(let batch)):
-                switch role {
-                case .transform:
-                    let length = batch.length
-                    let (output, rejected) = try instance!.process(batch)
-                    count(in: length, out: output.length, deadLetters: rejected?.length ?? 0)
-                    if let rejected { downstream!.push(.deadLetters(rejected)) }
-                    downstream!.push(.batch(output))
-                default:
-                    count(in: batch.length, out: 0)
-                    try instance!.write(batch)
-                }
-            case .item(.deadLetters(let batch)) where role == .deadLetterSink:
+            case .item(let item):
+                try consume(item)
+            }
+        }
+    }
+
+    /// One item from upstream, on the thread that runs this operator.
+    private func consume(_ item: StreamItem) throws {
+        switch item {
+        case .batch(let batch):
+            switch role {
+            case .transform:
+                let length = batch.length
+                let (output, rejected) = try instance!.process(batch)
+                count(in: length, out: output.length, deadLetters: rejected?.length ?? 0)
+                if let rejected { try emit(.deadLetters(rejected), to: downstream!) }
+                try emit(.batch(output), to: downstream!)
+            default:
                 count(in: batch.length, out: 0)
                 try instance!.write(batch)
-            case .item(.deadLetters(let batch)):
-                // Transforms pass dead letters on; the main sink hands them to the dead-letter sink.
-                (downstream ?? deadLetters)?.push(.deadLetters(batch))
-            case .item(.barrier(let id)):
-                try barrier(id)
-                if swapRequested {
-                    paused = true
-                    mailbox.post(.sinkPaused(checkpoint: id, at: monotonicNanoseconds()))
-                }
             }
+        case .deadLetters(let batch) where role == .deadLetterSink:
+            count(in: batch.length, out: 0)
+            try instance!.write(batch)
+        case .deadLetters(let batch):
+            // Transforms pass dead letters on; the main sink hands them to the dead-letter sink.
+            try forward(.deadLetters(batch))
+        case .barrier(let id):
+            try barrier(id)
+            if swapRequested {
+                paused = true
+                mailbox.post(.sinkPaused(checkpoint: id, at: monotonicNanoseconds()))
+            }
+        }
+    }
+
+    private func emit(_ item: StreamItem, to output: OperatorOutput) throws {
+        switch output {
+        case .queue(let inbox): inbox.push(item)
+        case .chained(let next): try next.accept(item)
+        }
+    }
+
+    /// Barriers and dead letters go down the chain; from the main sink, to the dead-letter sink.
+    private func forward(_ item: StreamItem) throws {
+        if let downstream {
+            try emit(item, to: downstream)
+        } else {
+            deadLetters?.push(item)
+        }
+    }
+
+    /// An item from the operator this one is chained to, on that operator's thread. Failures
+    /// carry this operator's index, so the worker names the operator that failed.
+    private func accept(_ item: StreamItem) throws {
+        do { try consume(item) } catch let failure as ChainedOperatorFailure { throw failure } catch {
+            throw ChainedOperatorFailure(index: setup.index, error: error)
         }
     }
 
@@ -250,7 +356,7 @@ final class OperatorThread {
             }
             Log.warn("\(setup.displayName): snapshot for checkpoint \(id) failed (\(error)); declining it, a later checkpoint covers these rows")
             mailbox.post(.declined(checkpoint: id, index: setup.index, reason: "\(error)"))
-            (downstream ?? deadLetters)?.push(.barrier(id))
+            try forward(.barrier(id))
             return
         }
         statsLock.lock()
@@ -259,7 +365,7 @@ final class OperatorThread {
         rowsSinceBarrier = 0
         statsLock.unlock()
         mailbox.post(.acknowledged(checkpoint: id, index: setup.index, state: state, rows: rows))
-        (downstream ?? deadLetters)?.push(.barrier(id))
+        try forward(.barrier(id))
     }
 
     private func handle(_ control: ControlMessage) throws {
@@ -275,6 +381,13 @@ final class OperatorThread {
             paused = false
         case .swap(let newSetup, let newInstance):
             try swap(to: newSetup, instance: newInstance)
+        case .chained(let index, let control):
+            guard let op = chained.first(where: { $0.setup.index == index }) else { return }
+            // A chained operator ends with its head's thread, which closes it.
+            if case .shutdown = control { return }
+            do { try op.handle(control) } catch let failure as ChainedOperatorFailure { throw failure } catch {
+                throw ChainedOperatorFailure(index: index, error: error)
+            }
         default:
             break
         }

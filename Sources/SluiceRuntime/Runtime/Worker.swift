@@ -139,11 +139,18 @@ final class Worker {
             setup.lane = LaneAssignment(index: lane, count: layout.laneCount)
             operators.append(OperatorThread(
                 setup: setup, role: role, inbox: inboxes[index],
-                downstream: topology.downstream(of: index).map { inboxes[$0] },
                 deadLetters: role == .sink ? topology.deadLetterSink(of: index).map { inboxes[$0] } : nil,
                 mailbox: mailbox, hasDeadLetterOutput: spec.deadLetter != nil,
                 deliveryMode: spec.checkpointing.mode, pipelineName: spec.name))
             if role == .source { operators[index].commitLatency = commitLatency }
+        }
+        for index in 0..<topology.operatorCount {
+            guard let next = topology.downstream(of: index) else { continue }
+            if spec.chainTransforms && operators[next].role == .transform {
+                operators[index].chain(operators[next])
+            } else {
+                operators[index].connect(to: operators[next])
+            }
         }
     }
 
@@ -253,7 +260,7 @@ final class Worker {
             runningSince = monotonicNanoseconds()
             Log.info("pipeline '\(spec.name)' running: \(describeChain())")
         case .injectBarrier(let id):
-            for source in topology.sources { operators[source].inbox.send(.injectBarrier(id.rawValue)) }
+            for source in topology.sources { operators[source].send(.injectBarrier(id.rawValue)) }
         case .persist(let manifest):
             // Written on a thread of its own: an object store that is slow or away must not
             // stall the coordinator (barriers, acknowledgements, the admin API). The machine
@@ -276,27 +283,27 @@ final class Worker {
             Log.warn("checkpoint \(id) aborted: \(reason)")
             metrics.checkpointAborted()
             status.update { $0.checkpointsAborted += 1 }
-            operators.forEach { $0.inbox.send(.notifyAborted(id.rawValue)) }
+            operators.forEach { $0.send(.notifyAborted(id.rawValue)) }
         case .prune:
             // After the manifest on the same queue: slow deletes never hold the coordinator.
             persistQueue.async { [store, retained = spec.checkpointing.retained] in
                 do { try store.prune(retaining: retained) } catch { Log.warn("could not delete old checkpoints: \(error)") }
             }
         case .stopSource:
-            for source in topology.sources { operators[source].inbox.send(.stopReading) }
+            for source in topology.sources { operators[source].send(.stopReading) }
         case .shutdownOperators:
-            operators.forEach { $0.inbox.send(.shutdown) }
+            operators.forEach { $0.send(.shutdown) }
         case .reply(let request, let reply):
             replies.removeValue(forKey: request)?(response(for: reply))
         case .validateSwap(let request):
             validateSwap(request)
         case .pauseSink:
-            operators[topology.sink].inbox.send(.prepareSwap)
+            operators[topology.sink].send(.prepareSwap)
         case .switchSink:
             guard let newSink, let instance = newSink.instance else { return }
-            operators[topology.sink].inbox.send(.swap(newSink.setup, instance))
+            operators[topology.sink].send(.swap(newSink.setup, instance))
         case .resumeSink:
-            operators[topology.sink].inbox.send(.cancelSwap)
+            operators[topology.sink].send(.cancelSwap)
         case .discardNewSink:
             if let instance = newSink?.instance { Self.closeInBackground(instance) }
             newSink = nil
@@ -321,7 +328,7 @@ final class Worker {
     }
 
     private func checkpointCompleted(_ completed: CheckpointCoordinator.CompletedCheckpoint) {
-        operators.forEach { $0.inbox.send(.notifyComplete(completed.id.rawValue)) }
+        operators.forEach { $0.send(.notifyComplete(completed.id.rawValue)) }
         commitLatency.committed(checkpoint: completed.id.rawValue, nowMilliseconds: wallClockMilliseconds())
         if case .finalSavepoint(let name) = completed.trigger { stopSavepoint = name }
         Log.info(describe(completed))

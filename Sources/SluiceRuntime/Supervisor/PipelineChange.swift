@@ -29,6 +29,7 @@ enum PipelineChange: Equatable {
             changed.append("restart")
         }
         if old.queueCapacity != new.queueCapacity { changed.append("queue_capacity") }
+        if old.chainTransforms != new.chainTransforms { changed.append("chain_transforms") }
         // A rescale: the worker restarts from the stop's savepoint in the new layout.
         if old.parallelism != new.parallelism { changed.append("parallelism") }
         if old.admin != new.admin { changed.append("admin") }
