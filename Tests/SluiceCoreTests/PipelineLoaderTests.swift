@@ -21,7 +21,7 @@ final class PipelineLoaderTests: XCTestCase, PipelineFileTesting {
         checkpointing: { interval: 5s, directory: /var/lib/sluice/x, retained: 4, mode: at-least-once, timeout: 90s }
         restart: { initial_delay: 2s, max_delay: 20s, multiplier: 3, max_restarts: 10, reset_after: 2m }
         queue_capacity: 32
-        chain_transforms: false
+        chain_transforms: true
         """
         let spec = try PipelineLoader.parse(yaml: yaml, file: "p.yaml", environment: [:])
 
@@ -56,7 +56,7 @@ final class PipelineLoaderTests: XCTestCase, PipelineFileTesting {
         XCTAssertEqual(spec.restart.maxRestarts, 10)
         XCTAssertEqual(spec.restart.resetAfter, .seconds(120))
         XCTAssertEqual(spec.queueCapacity, 32)
-        XCTAssertFalse(spec.chainTransforms)
+        XCTAssertTrue(spec.chainTransforms)
     }
 
     func testMinimalFileGetsDefaults() throws {
@@ -75,7 +75,7 @@ final class PipelineLoaderTests: XCTestCase, PipelineFileTesting {
         XCTAssertNil(spec.restart.maxRestarts)
         XCTAssertEqual(spec.restart.resetAfter, .seconds(3))
         XCTAssertEqual(spec.queueCapacity, 16)
-        XCTAssertTrue(spec.chainTransforms)
+        XCTAssertFalse(spec.chainTransforms)
         // An absent config is an empty object located at the operator block.
         XCTAssertEqual(spec.source.configJSON, "{}")
         XCTAssertEqual(spec.source.config.location, SourceLocation(file: "p.yaml", line: 2, column: 9))

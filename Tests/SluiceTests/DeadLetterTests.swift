@@ -9,11 +9,12 @@ final class DeadLetterTests: XCTestCase {
     override func setUp() { dir = makeTemporaryDirectory("deadletters") }
     override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 
-    private func pipeline(count: Int, rate: Int, deadLetter: Bool) throws -> String {
+    private func pipeline(count: Int, rate: Int, deadLetter: Bool, chained: Bool = false) throws -> String {
         let transform = try Built.cPlugin(source: Built.packageRoot + "/Tests/Fixtures/reject_transform.c", output: dir + "/libreject.so")
         let path = dir + "/pipeline.yaml"
         try """
         name: deadletters
+        chain_transforms: \(chained)
         source: { plugin: \(Built.sequenceSource), config: { count: \(count), batch_size: 100, rate: \(rate) } }
         transforms:
           - plugin: \(transform)
@@ -56,7 +57,7 @@ final class DeadLetterTests: XCTestCase {
     }
 
     func testWithoutDeadLetterSinkARejectFailsThePipeline() throws {
-        let result = try runProcess(Built.sluice, ["run", try pipeline(count: 100, rate: 0, deadLetter: false)], timeout: 30)
+        let result = try runProcess(Built.sluice, ["run", try pipeline(count: 100, rate: 0, deadLetter: false, chained: true)], timeout: 30)
         XCTAssertEqual(result.status, 78, "the same record would fail again after a restart: none is tried")
         XCTAssertTrue(result.stderr.contains("rejected a record (divisible by 10) and the pipeline has no dead_letter sink"), result.stderr)
         // The transform runs on the source's thread; the failure still names the transform.

@@ -29,7 +29,7 @@ extension PipelineDecoder {
         let restart = restartStrategy(in: top)
         let queueCapacity = integer("queue_capacity", in: top, range: 1...65536, rangeText: "from 1 to 65536",
                                     fallback: PipelineSpec.defaultQueueCapacity)
-        let chainTransforms = boolean("chain_transforms", in: top, fallback: true)
+        let chainTransforms = boolean("chain_transforms", in: top, fallback: false)
         let parallelism = integer("parallelism", in: top, range: 1...256, rangeText: "from 1 to 256", fallback: 1)
         let admin = adminSettings(in: top)
         let statusInterval = duration("status_interval", in: top, positive: true, fallback: PipelineSpec.defaultStatusInterval)

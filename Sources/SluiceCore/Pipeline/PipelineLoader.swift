@@ -21,7 +21,7 @@ import Yams
 /// checkpointing: { interval: 5s, directory: /var/lib/sluice/x, retained: 3, mode: exactly-once, timeout: 60s }
 /// restart: { initial_delay: 1s, max_delay: 30s, multiplier: 2, max_restarts: 10, reset_after: 3s }
 /// queue_capacity: 16
-/// chain_transforms: true
+/// chain_transforms: false
 /// parallelism: 1
 /// ```
 ///
@@ -68,8 +68,8 @@ import Yams
 /// | `reset_after`   | run time after which a death is no crash loop | `3s`  |
 ///
 /// `queue_capacity` (1 to 65536, default 16) is the number of batches each queue between
-/// two operator threads holds. `chain_transforms` (default `true`) runs the transforms on
-/// their source's thread, with no queue between them. `parallelism` (1 to 256, default 1) is the number of lanes each
+/// two operator threads holds. `chain_transforms: true` runs the transforms on
+/// their source's thread, with no queue between them (default `false`: a thread each). `parallelism` (1 to 256, default 1) is the number of lanes each
 /// instance runs: whole copies of the chain, each on its own threads, checkpointed together.
 ///
 /// ## Values

@@ -20,10 +20,10 @@ public struct PipelineSpec: Sendable {
     /// part uploaded to S3, an at-least-once flush); a pipeline whose sink never blocks its
     /// thread can hold less (the sensors pipeline keeps 4).
     public static let defaultQueueCapacity = 16
-    /// Whether the transforms run on their source's thread (default true), called with each
-    /// batch instead of taking it from a queue: Flink's operator chaining. Off, each transform
-    /// has a thread and an input queue of its own, which only pays when a transform needs more
-    /// CPU than the source and the other threads leave a core idle.
+    /// Whether the transforms run on their source's thread, called with each batch instead of
+    /// taking it from a queue: Flink's operator chaining. Off (the default), each transform has
+    /// a thread and an input queue of its own and works beside the source on another core:
+    /// more rows per second where a core is free, a thread and a queue more of memory.
     public var chainTransforms: Bool
     /// Lanes per instance (1...256, default 1): each lane is a whole copy of the chain on its
     /// own threads.
@@ -47,7 +47,7 @@ public struct PipelineSpec: Sendable {
         checkpointing: CheckpointSettings,
         restart: RestartStrategy = RestartStrategy(),
         queueCapacity: Int = PipelineSpec.defaultQueueCapacity,
-        chainTransforms: Bool = true,
+        chainTransforms: Bool = false,
         parallelism: Int = 1,
         admin: AdminSettings? = nil,
         statusInterval: Duration = PipelineSpec.defaultStatusInterval,

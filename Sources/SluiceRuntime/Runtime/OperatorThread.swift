@@ -122,9 +122,7 @@ final class OperatorThread {
     }
 
     /// Runs `next` on this operator's thread (its chain head's, if this one is chained), called
-    /// with each item this one emits. Every row is then written and read on the same core: on
-    /// two cores, handing each batch to another thread cost about a sixth of the CPU per row
-    /// (docs/cpu-profile.md).
+    /// with each item this one emits: a thread and a queue less (`chain_transforms`).
     func chain(_ next: OperatorThread) {
         let head = chainHead ?? self
         downstream = .chained(next)
