@@ -10,6 +10,13 @@ let uncheckedExclusivity: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=
 /// modules below the runtime (the pure logic, the Arrow helpers, the plugin kit and what they
 /// use) are in Swift 6 mode, and the rest follows module by module.
 let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+/// How the package's plugins are linked: exporting only `sluice_plugin_entry`, so that the
+/// linker can drop what they never call of the libraries linked into them (SwiftNIO, BoringSSL,
+/// SwiftProtobuf, AsyncHTTPClient), and the dynamic linker has no symbols of theirs to bind.
+let packageRoot = String(#filePath.dropLast("/Package.swift".count))
+let pluginLinking: [LinkerSetting] = [
+    .unsafeFlags(["-Xlinker", "--version-script=\(packageRoot)/Sources/PluginABI/plugin-exports.map", "-Xlinker", "--gc-sections"]),
+]
 
 let package = Package(
     name: "sluice",
@@ -47,7 +54,7 @@ let package = Package(
     ],
     targets: [
         // The contract: one C header, nothing else.
-        .target(name: "PluginABI", path: "Sources/PluginABI"),
+        .target(name: "PluginABI", path: "Sources/PluginABI", exclude: ["plugin-exports.map"]),
         // Arrow C Data Interface helpers shared by the host and the plugin kit.
         // Hot per-row code (column builders, the JSON scanner) runs without dynamic exclusivity
         // checks: they cost a third of the parser's time, and these types are confined to one
@@ -144,15 +151,15 @@ let package = Package(
         // What the Pulsar source and sink share: the broker's TLS and authentication settings.
         .target(name: "PulsarConnection", dependencies: ["PluginKit", "PulsarClient", "TLSSupport"], path: "Plugins/PulsarConnection"),
         .target(name: "PulsarSource", dependencies: ["PluginKit", "PulsarClient", "PulsarConnection"], path: "Plugins/PulsarSource", exclude: ["Entry"], swiftSettings: uncheckedExclusivity),
-        .target(name: "PulsarSourceEntry", dependencies: ["PulsarSource", "PluginKit"], path: "Plugins/PulsarSource/Entry"),
+        .target(name: "PulsarSourceEntry", dependencies: ["PulsarSource", "PluginKit"], path: "Plugins/PulsarSource/Entry", linkerSettings: pluginLinking),
         .target(name: "PulsarSink", dependencies: ["PluginKit", "PulsarClient", "PulsarConnection"], path: "Plugins/PulsarSink", exclude: ["Entry"]),
-        .target(name: "PulsarSinkEntry", dependencies: ["PulsarSink", "PluginKit"], path: "Plugins/PulsarSink/Entry"),
+        .target(name: "PulsarSinkEntry", dependencies: ["PulsarSink", "PluginKit"], path: "Plugins/PulsarSink/Entry", linkerSettings: pluginLinking),
         .target(name: "SensorParser", dependencies: ["PluginKit"], path: "Plugins/SensorParser", exclude: ["Entry"], swiftSettings: uncheckedExclusivity),
-        .target(name: "SensorParserEntry", dependencies: ["SensorParser", "PluginKit"], path: "Plugins/SensorParser/Entry"),
+        .target(name: "SensorParserEntry", dependencies: ["SensorParser", "PluginKit"], path: "Plugins/SensorParser/Entry", linkerSettings: pluginLinking),
         // Debian's libffi, for calling C functions declared in YAML.
         .systemLibrary(name: "CFFI", path: "Sources/CFFI"),
         .target(name: "FunctionTransform", dependencies: ["PluginKit", "CFFI", "DurableFiles"], path: "Plugins/FunctionTransform", exclude: ["Entry"]),
-        .target(name: "FunctionTransformEntry", dependencies: ["FunctionTransform", "PluginKit"], path: "Plugins/FunctionTransform/Entry"),
+        .target(name: "FunctionTransformEntry", dependencies: ["FunctionTransform", "PluginKit"], path: "Plugins/FunctionTransform/Entry", linkerSettings: pluginLinking),
         .target(
             name: "ClickHouseSink",
             dependencies: [
@@ -165,11 +172,11 @@ let package = Package(
             ],
             path: "Plugins/ClickHouseSink", exclude: ["Entry"]
         ),
-        .target(name: "ClickHouseSinkEntry", dependencies: ["ClickHouseSink", "PluginKit"], path: "Plugins/ClickHouseSink/Entry"),
+        .target(name: "ClickHouseSinkEntry", dependencies: ["ClickHouseSink", "PluginKit"], path: "Plugins/ClickHouseSink/Entry", linkerSettings: pluginLinking),
 
         // Example plugins written in Swift on the plugin kit.
         .target(name: "FileSink", dependencies: ["PluginKit"], path: "Examples/FileSink", exclude: ["Entry"]),
-        .target(name: "FileSinkEntry", dependencies: ["FileSink", "PluginKit"], path: "Examples/FileSink/Entry"),
+        .target(name: "FileSinkEntry", dependencies: ["FileSink", "PluginKit"], path: "Examples/FileSink/Entry", linkerSettings: pluginLinking),
         .target(name: "PassThrough", dependencies: ["PluginKit"], path: "Examples/PassThrough"),
         .target(name: "NullSink", dependencies: ["PluginKit"], path: "Examples/NullSink"),
         .target(name: "LineSource", dependencies: ["PluginKit"], path: "Examples/LineSource"),

@@ -34,6 +34,18 @@ final class PluginLoadingTests: XCTestCase {
         try runProcess(Built.sluice, ["validate", path])
     }
 
+    /// The package's plugins export their entry point and nothing else: what is linked into
+    /// them (here NIOSSL's BoringSSL) stays private, so the linker drops what they never call.
+    func testThePackagesPluginsExportOnlyTheirEntryPoint() throws {
+        for name in ["libSluicePulsarSource.so", "libSluicePulsarSink.so", "libSluiceClickHouseSink.so"] {
+            let path = Built.productsDirectory + "/" + name
+            // Never closed: Swift libraries are not unloaded.
+            let handle = try XCTUnwrap(dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE), String(cString: dlerror()))
+            XCTAssertNotNil(dlsym(handle, "sluice_plugin_entry"), name)
+            XCTAssertNil(dlsym(handle, "CNIOBoringSSL_SSL_new"), "\(name) exports the BoringSSL linked into it")
+        }
+    }
+
     func testMissingFileIsNamed() throws {
         let result = try validate(pipeline(source: dir + "/nothing-here.so"))
         XCTAssertEqual(result.status, 78)
