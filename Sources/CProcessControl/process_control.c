@@ -4,6 +4,9 @@
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 int sluice_set_parent_death_signal(int signal) {
 #ifdef __linux__
@@ -22,5 +25,14 @@ int sluice_set_thread_name(const char* name) {
   (void)name;
   errno = ENOSYS;
   return -1;
+#endif
+}
+
+int sluice_limit_malloc_arenas(int arenas) {
+#ifdef __GLIBC__
+  return mallopt(M_ARENA_MAX, arenas);
+#else
+  (void)arenas;
+  return 0;
 #endif
 }

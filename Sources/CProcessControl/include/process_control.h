@@ -12,4 +12,9 @@ int sluice_set_parent_death_signal(int signal);
  *  systems). */
 int sluice_set_thread_name(const char* name);
 
+/** Caps the malloc arenas glibc creates for this process's threads (M_ARENA_MAX); to take
+ *  effect for every thread, call it before any thread but the main one starts. Returns 1 on
+ *  success, 0 otherwise (and on other C libraries). */
+int sluice_limit_malloc_arenas(int arenas);
+
 #endif
