@@ -130,9 +130,6 @@ final class OperatorThread {
         head.chained.append(next)
     }
 
-    /// Whether the operator runs on another operator's thread.
-    var isChained: Bool { chainHead != nil }
-
     /// Delivers a control message to the thread that runs this operator.
     func send(_ control: ControlMessage) {
         if let chainHead {

@@ -369,7 +369,8 @@ final class Worker {
 
     func describeChain() -> String {
         let chain = spec.operators.enumerated().map { "\($1.name) [\(plan.plugins[$0].name) \(plan.plugins[$0].version)]" }.joined(separator: " -> ")
-        return layout == .single ? chain : chain + " in lanes \(layout.lanes.lowerBound)-\(layout.lanes.upperBound - 1) of \(layout.laneCount)"
+        let threads = spec.chainTransforms && !spec.transforms.isEmpty ? " (transforms on the source's thread)" : ""
+        return layout == .single ? chain + threads : chain + threads + " in lanes \(layout.lanes.lowerBound)-\(layout.lanes.upperBound - 1) of \(layout.laneCount)"
     }
 
 }
