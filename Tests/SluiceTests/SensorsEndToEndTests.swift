@@ -25,6 +25,8 @@ final class SensorsEndToEndTests: XCTestCase {
         let supervisor = try StartedProcess(Built.sluice, ["run", Built.packageRoot + "/pipelines/sensors.yaml"], environment: environment, expectingRestarts: true)
         defer { if supervisor.process.isRunning { kill(supervisor.pid, SIGKILL) } }
         try supervisor.waitForLog("checkpoint 1 complete", timeout: 60)
+        // The shipped pipeline runs its parser on the source's thread (`chain_transforms: true`).
+        XCTAssertTrue(supervisor.stderrText.contains("(transforms on the source's thread)"), supervisor.stderrText)
 
         var rng = SystemRandomNumberGenerator()
         /// Kills the worker at a random moment once it has run a little (the supervisor's
