@@ -68,9 +68,10 @@ import Yams
 /// | `reset_after`   | run time after which a death is no crash loop | `3s`  |
 ///
 /// `queue_capacity` (1 to 65536, default 16) is the number of batches each queue between
-/// two operator threads holds. `chain_transforms: true` runs the transforms on
-/// their source's thread, with no queue between them (default `false`: a thread each). `parallelism` (1 to 256, default 1) is the number of lanes each
-/// instance runs: whole copies of the chain, each on its own threads, checkpointed together.
+/// two operator threads holds. `chain_transforms: true` runs the transforms on their source's
+/// thread, with no queue between them (default `false`: a thread each). `parallelism` (1 to
+/// 256, default 1) is the number of lanes each instance runs: whole copies of the chain, each
+/// on its own threads, checkpointed together.
 ///
 /// ## Values
 ///

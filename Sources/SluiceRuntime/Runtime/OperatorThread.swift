@@ -42,6 +42,14 @@ enum OperatorOutput {
 private struct ChainedOperatorFailure: Error {
     let index: Int
     let error: any Error
+
+    /// Runs `body` for chained operator `index`: what it throws names that operator, unless
+    /// an operator further down the chain is named already.
+    static func attributing(to index: Int, _ body: () throws -> Void) throws {
+        do { try body() } catch let failure as ChainedOperatorFailure { throw failure } catch {
+            throw ChainedOperatorFailure(index: index, error: error)
+        }
+    }
 }
 
 /// One operator: creates, restores and opens its plugin, then moves items from its inbox
@@ -326,9 +334,7 @@ final class OperatorThread {
     /// An item from the operator this one is chained to, on that operator's thread. Failures
     /// carry this operator's index, so the worker names the operator that failed.
     private func accept(_ item: StreamItem) throws {
-        do { try consume(item) } catch let failure as ChainedOperatorFailure { throw failure } catch {
-            throw ChainedOperatorFailure(index: setup.index, error: error)
-        }
+        try ChainedOperatorFailure.attributing(to: setup.index) { try consume(item) }
     }
 
     // MARK: - Checkpoints
@@ -380,9 +386,7 @@ final class OperatorThread {
             guard let op = chained.first(where: { $0.setup.index == index }) else { return }
             // A chained operator ends with its head's thread, which closes it.
             if case .shutdown = control { return }
-            do { try op.handle(control) } catch let failure as ChainedOperatorFailure { throw failure } catch {
-                throw ChainedOperatorFailure(index: index, error: error)
-            }
+            try ChainedOperatorFailure.attributing(to: index) { try op.handle(control) }
         default:
             break
         }
