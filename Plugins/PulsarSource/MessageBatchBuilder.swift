@@ -25,9 +25,11 @@ final class MessageBatchBuilder {
     private let partition = ArrowColumnBuilder(name: "partition", format: .int32, nullable: false)
     private let messageID = ArrowColumnBuilder(name: "message_id", format: .utf8, nullable: false)
     private var json: [UInt8] = []
-    /// The message id text up to the batch index, and after it, of the entry `idPrefixOf`.
-    private var idPrefix: [UInt8] = [], idSuffix: [UInt8] = []
-    private var idPrefixOf = MessageID(ledger: .max, entry: .max)
+    /// The message id text being written: "ledger:entry:" of the current entry, then each
+    /// message's batch index and ":partition". 20 + 1 + 20 + 1 + 11 + 1 + 11 bytes at most.
+    private let idText = UnsafeMutablePointer<UInt8>.allocate(capacity: 96)
+    /// ":partition" of the current entry.
+    private let idSuffix = UnsafeMutablePointer<UInt8>.allocate(capacity: 16)
 
     static let columnNames = ["payload", "key", "properties", "publish_time", "event_time", "topic", "partition", "message_id"]
 
@@ -43,70 +45,98 @@ final class MessageBatchBuilder {
         built = zip(Self.columnNames, [payload, key, properties, publishTime, eventTime, topic, partition, messageID]).filter { wanted.contains($0.0) }.map(\.1)
     }
 
-    /// Appends the message at `m`, read in place.
-    func append(_ m: UnsafePointer<ReceivedMessage>) {
-        if wants.payload { m.pointee.payload.withUnsafeReadableBytes { payload.append(bytes: $0) } }
-        if wants.key { if let k = m.pointee.key { key.append(k) } else { key.appendNull() } }
-        if wants.properties { appendProperties(m) }
-        if wants.publishTime { publishTime.append(Int64(bitPattern: m.pointee.publishTime)) }
-        if wants.eventTime { if let e = m.pointee.eventTime { eventTime.append(Int64(bitPattern: e)) } else { eventTime.appendNull() } }
-        if wants.topic { topic.append(m.pointee.topic) }
-        if wants.partition { partition.append(Int64(m.pointee.id.partition)) }
-        if wants.messageID { appendMessageID(m.pointee.id) }
+    deinit {
+        idText.deallocate()
+        idSuffix.deallocate()
     }
 
-    private func appendProperties(_ m: UnsafePointer<ReceivedMessage>) {
-        if m.pointee.messageProperties.isEmpty {
-            properties.appendNull()
-        } else {
-            json.removeAll(keepingCapacity: true)
-            json.append(UInt8(ascii: "{"))
-            m.pointee.messageProperties.forEach { key, value in
-                if json.count > 1 { json.append(UInt8(ascii: ",")) }
-                JSONText.appendString(utf8: key, to: &json)
-                json.append(UInt8(ascii: ":"))
-                JSONText.appendString(utf8: value, to: &json)
+    /// Appends the messages `indices` of `entry`, read in place, column by column: what the
+    /// messages of an entry share (topic, publish time, partition, most of the message id) is
+    /// read once.
+    func append(_ entry: ReceivedEntry, _ indices: Range<Int>) {
+        entry.withUnsafeMessages(indices) { messages in
+            let n = messages.count
+            if wants.payload { for i in 0..<n { payload.append(bytes: messages.payload(i)) } }
+            if wants.key {
+                for i in 0..<n {
+                    if let bytes = messages.key(i) { Self.appendUTF8(bytes, to: key) } else { key.appendNull() }
+                }
             }
-            json.append(UInt8(ascii: "}"))
-            json.withUnsafeBytes { properties.append(bytes: $0) }
+            if wants.properties { for i in 0..<n { appendProperties(messages, i) } }
+            if wants.publishTime { for _ in 0..<n { publishTime.append(Int64(bitPattern: entry.publishTime)) } }
+            if wants.eventTime {
+                for i in 0..<n {
+                    let time = messages.spans[i].eventTime
+                    if time > 0 { eventTime.append(Int64(bitPattern: time)) } else { eventTime.appendNull() }
+                }
+            }
+            if wants.partition { for _ in 0..<n { partition.append(Int64(entry.id.partition)) } }
+            if wants.messageID { appendMessageIDs(entry.id, messages.spans) }
+        }
+        if wants.topic {
+            var name = entry.topic
+            name.withUTF8 { name in for _ in indices { topic.append(bytes: UnsafeRawBufferPointer(name)) } }
         }
     }
 
-    private func appendMessageID(_ id: MessageID) {
-        // "ledger:entry:batchIndex:partition", written without building a String; the parts
-        // that every message of an entry shares are formatted once per entry.
-        if id.ledger != idPrefixOf.ledger || id.entry != idPrefixOf.entry || id.partition != idPrefixOf.partition {
-            idPrefixOf = id
-            idPrefix.removeAll(keepingCapacity: true)
-            Self.appendDecimal(id.ledger, negative: false, to: &idPrefix)
-            idPrefix.append(UInt8(ascii: ":"))
-            Self.appendDecimal(id.entry, negative: false, to: &idPrefix)
-            idPrefix.append(UInt8(ascii: ":"))
-            idSuffix.removeAll(keepingCapacity: true)
-            idSuffix.append(UInt8(ascii: ":"))
-            Self.appendDecimal(id.partition.magnitude, negative: id.partition < 0, to: &idSuffix)
+    /// Appends UTF-8 bytes the producer sent unchecked: invalid sequences become U+FFFD, so the
+    /// column stays valid UTF-8.
+    private static func appendUTF8(_ bytes: UnsafeRawBufferPointer, to column: ArrowColumnBuilder) {
+        if bytes.contains(where: { $0 >= 0x80 }) {
+            column.append(String(decoding: bytes, as: UTF8.self))
+        } else {
+            column.append(bytes: bytes)
+        }
+    }
+
+    private func appendProperties(_ messages: ReceivedEntry.UnsafeMessages, _ i: Int) {
+        guard messages.hasProperties(i) else {
+            properties.appendNull()
+            return
         }
         json.removeAll(keepingCapacity: true)
-        json.append(contentsOf: idPrefix)
-        Self.appendDecimal(id.batchIndex.magnitude, negative: id.batchIndex < 0, to: &json)
-        json.append(contentsOf: idSuffix)
-        json.withUnsafeBytes { messageID.append(bytes: $0) }
+        json.append(UInt8(ascii: "{"))
+        messages.forEachProperty(i) { key, value in
+            if json.count > 1 { json.append(UInt8(ascii: ",")) }
+            JSONText.appendString(utf8: key, to: &json)
+            json.append(UInt8(ascii: ":"))
+            JSONText.appendString(utf8: value, to: &json)
+        }
+        json.append(UInt8(ascii: "}"))
+        json.withUnsafeBytes { properties.append(bytes: $0) }
     }
 
-    private static func appendDecimal<T: UnsignedInteger & FixedWidthInteger>(_ value: T, negative: Bool, to out: inout [UInt8]) {
-        if negative { out.append(UInt8(ascii: "-")) }
-        var v = UInt64(value)
-        if v < 10 { out.append(UInt8(ascii: "0") + UInt8(v)); return }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 20 digits, one byte each
-        var n = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            while v > 0 {
-                buffer[n] = UInt8(ascii: "0") + UInt8(v % 10)
-                v /= 10
-                n += 1
-            }
-            for i in stride(from: n - 1, through: 0, by: -1) { out.append(buffer[i]) }
+    /// "ledger:entry:batchIndex:partition" of each message, written without building a String;
+    /// all but the batch index once per entry.
+    private func appendMessageIDs(_ id: MessageID, _ spans: UnsafeBufferPointer<ReceivedEntry.Span>) {
+        var prefix = Self.writeDecimal(id.ledger, negative: false, to: idText)
+        idText[prefix] = UInt8(ascii: ":")
+        prefix += 1
+        prefix += Self.writeDecimal(id.entry, negative: false, to: idText + prefix)
+        idText[prefix] = UInt8(ascii: ":")
+        prefix += 1
+        idSuffix[0] = UInt8(ascii: ":")
+        let suffix = 1 + Self.writeDecimal(UInt64(id.partition.magnitude), negative: id.partition < 0, to: idSuffix + 1)
+        for span in spans {
+            var n = prefix + Self.writeDecimal(UInt64(span.batchIndex.magnitude), negative: span.batchIndex < 0, to: idText + prefix)
+            (idText + n).update(from: idSuffix, count: suffix)
+            n += suffix
+            messageID.append(bytes: UnsafeRawBufferPointer(start: idText, count: n))
         }
+    }
+
+    /// Writes `value` in decimal at `out` (up to 21 bytes); returns the bytes written.
+    private static func writeDecimal(_ value: UInt64, negative: Bool, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        var n = 0
+        if negative { out[0] = UInt8(ascii: "-"); n = 1 }
+        var digits = 1, v = value
+        while v >= 10 { v /= 10; digits += 1 }
+        v = value
+        for k in stride(from: n + digits - 1, through: n, by: -1) {
+            out[k] = UInt8(ascii: "0") + UInt8(v % 10)
+            v /= 10
+        }
+        return n + digits
     }
 
     func finish() -> ArrowBatch {

@@ -144,31 +144,23 @@ public final class PulsarSource: SourcePlugin {
             limit = min(limit, stop - emitted)
         }
         reportLag(consumer)
-        let chunks: [ArraySlice<ReceivedMessage>]
+        let entries: [(entry: ReceivedEntry, indices: Range<Int>)]
         do {
-            chunks = try consumer.receiveChunks(max: limit, maxBytes: config.maxBatchBytes, timeout: .milliseconds(50))
+            entries = try consumer.receiveEntries(max: limit, maxBytes: config.maxBatchBytes, timeout: .milliseconds(50))
         } catch {
             throw PluginError("pulsar-source: \(error)")
         }
-        guard !chunks.isEmpty else { return .noData }
-        for chunk in chunks {
-            // Messages are read in place, through pointers: no copy, so no reference counting of
-            // their fields.
-            chunk.withUnsafeBufferPointer { messages in
-                guard let first = messages.baseAddress else { return }
-                for i in 0..<messages.count {
-                    let message = first + i
-                    builder.append(message)
-                    // The tracker needs every message that completes an entry and the last one
-                    // delivered (its position is what a snapshot stores); a chunk is one entry.
-                    if message.pointee.completesEntry || i == messages.count - 1 {
-                        tracker.record(topic: message.pointee.topic, id: message.pointee.id, completesEntry: message.pointee.completesEntry)
-                    }
-                }
-                let last = first + messages.count - 1
-                lag.emitted(topic: last.pointee.topic, id: last.pointee.id, entrySize: last.pointee.entrySize)
-            }
-            emitted += chunk.count
+        guard !entries.isEmpty else { return .noData }
+        for (entry, indices) in entries {
+            // Messages are read in place from the entry's bytes: nothing per message is copied
+            // or reference-counted.
+            builder.append(entry, indices)
+            // The tracker needs every message that completes an entry and the last one delivered
+            // (its position is what a snapshot stores): here, at most the last of the range.
+            let last = indices.upperBound - 1
+            tracker.record(topic: entry.topic, id: entry.id(at: last), completesEntry: entry.completesEntry(at: last))
+            lag.emitted(topic: entry.topic, id: entry.id(at: last), entrySize: entry.entrySize)
+            emitted += indices.count
         }
         return .batch(builder.finish())
     }

@@ -66,6 +66,55 @@ final class BatchCodecTests: XCTestCase {
         XCTAssertTrue(out[0].completesEntry)
     }
 
+    /// The consumer's path: one entry, messages declined by `keep` left out, the rest read in
+    /// place (payload, key, properties, event time) and as values, with the same content.
+    func testAnEntryIsReadInPlaceAndKeepLeavesMessagesOut() throws {
+        let packed = try BatchCodec.pack(messages(), firstSequenceID: 0)
+        var asked: [(Int32, Bool)] = []
+        let entry = try BatchCodec.unpackEntry(topic: "t", id: MessageID(ledger: 7, entry: 8, partition: 1), metadata: metadata(count: 3),
+                                               payload: packed) { id, completesEntry in
+            asked.append((id.batchIndex, completesEntry))
+            return id.batchIndex != 1
+        }
+        XCTAssertEqual(asked.map(\.0), [0, 1, 2])
+        XCTAssertEqual(asked.map(\.1), [false, false, true])
+        XCTAssertEqual(entry.count, 2)
+        XCTAssertEqual([entry.id(at: 0).description, entry.id(at: 1).description], ["7:8:0:1", "7:8:2:1"])
+        XCTAssertEqual([entry.completesEntry(at: 0), entry.completesEntry(at: 1)], [false, true])
+        entry.withUnsafeMessages(0..<2) { view in
+            XCTAssertEqual(view.count, 2)
+            XCTAssertEqual(String(decoding: view.payload(0), as: UTF8.self), "first")
+            XCTAssertEqual(view.payload(1).count, 0)
+            XCTAssertEqual(view.key(0).map { String(decoding: $0, as: UTF8.self) }, "k1")
+            XCTAssertEqual(view.key(1).map { String(decoding: $0, as: UTF8.self) }, "k3")
+            var pairs: [String] = []
+            view.forEachProperty(0) { pairs.append(String(decoding: $0, as: UTF8.self) + "=" + String(decoding: $1, as: UTF8.self)) }
+            XCTAssertEqual(pairs, ["a=1", "b=2"])
+            XCTAssertEqual(view.spans.map(\.eventTime), [111, 0])
+        }
+        XCTAssertEqual(entry.messages.map { String(buffer: $0.payload) }, ["first", ""])
+        XCTAssertEqual(entry.messages.map(\.properties.count), [2, 1])
+        // A message sent without batching: its key and properties come from the entry's metadata.
+        var m = Pulsar_Proto_MessageMetadata()
+        m.publishTime = 42
+        m.partitionKey = "solo-key"
+        var kv = Pulsar_Proto_KeyValue()
+        kv.key = "x"
+        kv.value = "y"
+        m.properties = [kv]
+        let solo = try BatchCodec.unpackEntry(topic: "t", id: MessageID(ledger: 1, entry: 2), metadata: m, payload: ByteBuffer(string: "solo"))
+        solo.withUnsafeMessages(0..<1) { view in
+            XCTAssertEqual(String(decoding: view.payload(0), as: UTF8.self), "solo")
+            XCTAssertEqual(view.key(0).map { String(decoding: $0, as: UTF8.self) }, "solo-key")
+            XCTAssertTrue(view.hasProperties(0))
+            var pairs: [String] = []
+            view.forEachProperty(0) { pairs.append(String(decoding: $0, as: UTF8.self) + "=" + String(decoding: $1, as: UTF8.self)) }
+            XCTAssertEqual(pairs, ["x=y"])
+        }
+        let declined = try BatchCodec.unpackEntry(topic: "t", id: MessageID(ledger: 1, entry: 2), metadata: m, payload: ByteBuffer(string: "solo")) { _, _ in false }
+        XCTAssertEqual(declined.count, 0)
+    }
+
     func testMalformedBatchesAreErrors() throws {
         let packed = try BatchCodec.pack(messages(), firstSequenceID: 0)
         // Claims more messages than it holds.
@@ -98,10 +147,42 @@ final class SingleMessageFieldsTests: XCTestCase {
         bytes += [0x85, 0x07, 1, 2, 3, 4]  // field 112, fixed32
         let fields = try bytes.withUnsafeBytes { try SingleMessageFields($0) }
         XCTAssertEqual(fields.payloadSize, 3)
-        XCTAssertEqual(fields.partitionKey, "sensor-0001")
+        XCTAssertEqual(fields.partitionKey.map { String(decoding: bytes[$0], as: UTF8.self) }, "sensor-0001")
         XCTAssertEqual(fields.eventTime, 77)
         XCTAssertFalse(fields.hasProperties)
         XCTAssertThrowsError(try Array(bytes.dropLast(3)).withUnsafeBytes { try SingleMessageFields($0) })
         XCTAssertThrowsError(try [UInt8(0x18)].withUnsafeBytes { try SingleMessageFields($0) })  // payload_size without its value
+    }
+}
+
+final class MessageQueueTests: XCTestCase {
+    private func entry(ledger: UInt64, payloads: [String]) throws -> ReceivedEntry {
+        var m = Pulsar_Proto_MessageMetadata()
+        m.numMessagesInBatch = Int32(payloads.count)
+        return try BatchCodec.unpackEntry(topic: "t", id: MessageID(ledger: ledger, entry: 0), metadata: m,
+                                          payload: BatchCodec.pack(payloads.map { OutgoingMessage(bytes: Array($0.utf8)) }, firstSequenceID: 0))
+    }
+
+    /// Entries are taken whole while they fit, and cut into ranges of the same entry by the
+    /// message and byte limits; nothing is lost or repeated, in order.
+    func testEntriesAreTakenInOrderAndCutByTheLimits() throws {
+        let queue = MessageQueue()
+        let first = try entry(ledger: 1, payloads: ["aa", "bb", "cc"]), second = try entry(ledger: 2, payloads: ["dddd", "e"])
+        queue.append(consumer: 0, first, bytes: 6)
+        queue.append(consumer: 1, second, bytes: 5)
+        XCTAssertEqual(queue.count, 5)
+        func describe(_ chunks: [MessageQueue.Chunk]) -> [String] {
+            chunks.map { c in "\(c.consumer):" + c.indices.map { String(buffer: c.entry.message(at: $0).payload) }.joined(separator: ",") + "/\(c.bytes)" }
+        }
+        XCTAssertEqual(describe(try queue.take(max: 2, timeoutNanoseconds: 0)), ["0:aa,bb/4"])
+        XCTAssertEqual(describe(try queue.take(max: 10, maxBytes: 3, timeoutNanoseconds: 0)), ["0:cc/2"])
+        // At least one message, even over the byte limit.
+        XCTAssertEqual(describe(try queue.take(max: 10, maxBytes: 1, timeoutNanoseconds: 0)), ["1:dddd/4"])
+        XCTAssertEqual(describe(try queue.take(max: 10, timeoutNanoseconds: 0)), ["1:e/1"])
+        XCTAssertEqual(queue.count, 0)
+        XCTAssertEqual(try queue.take(max: 10, timeoutNanoseconds: 0).count, 0)
+        queue.append(consumer: 0, try entry(ledger: 3, payloads: ["x"]), bytes: 1)
+        queue.append(consumer: 0, try entry(ledger: 4, payloads: ["y", "z"]), bytes: 2)
+        XCTAssertEqual(describe(try queue.take(max: 10, timeoutNanoseconds: 0)), ["0:x/1", "0:y,z/2"])
     }
 }

@@ -109,7 +109,7 @@ final class PulsarSourceConfigTests: XCTestCase {
 final class MessageBatchBuilderTests: XCTestCase {
     func testColumns() throws {
         let builder = MessageBatchBuilder()
-        let messages = try BatchCodec.unpack(
+        let entry = try BatchCodec.unpackEntry(
             topic: "persistent://public/default/t-partition-2", id: MessageID(ledger: 3, entry: 4, partition: 2),
             metadata: {
                 var m = Pulsar_Proto_MessageMetadata()
@@ -119,7 +119,7 @@ final class MessageBatchBuilderTests: XCTestCase {
             }(),
             payload: BatchCodec.pack([OutgoingMessage(bytes: Array("a".utf8), key: "k", properties: [("p", "q\"")], eventTime: 5),
                                       OutgoingMessage(bytes: Array("bc".utf8))], firstSequenceID: 0))
-        messages.withUnsafeBufferPointer { for i in $0.indices { builder.append($0.baseAddress! + i) } }
+        builder.append(entry, 0..<entry.count)
         let batch = builder.finish()
         let view = try batch.view()
         XCTAssertEqual(view.columns.map(\.name), MessageBatchBuilder.columnNames)
@@ -142,10 +142,10 @@ final class MessageBatchBuilderTests: XCTestCase {
     func testOnlyTheConfiguredColumnsAreBuilt() throws {
         var metadata = Pulsar_Proto_MessageMetadata()
         metadata.numMessagesInBatch = 1
-        let messages = try BatchCodec.unpack(topic: "t", id: MessageID(ledger: 1, entry: 2), metadata: metadata,
-                                             payload: BatchCodec.pack([OutgoingMessage(bytes: Array("x".utf8))], firstSequenceID: 0))
+        let entry = try BatchCodec.unpackEntry(topic: "t", id: MessageID(ledger: 1, entry: 2), metadata: metadata,
+                                               payload: BatchCodec.pack([OutgoingMessage(bytes: Array("x".utf8))], firstSequenceID: 0))
         let builder = MessageBatchBuilder(columns: ["message_id", "payload"])
-        messages.withUnsafeBufferPointer { for i in $0.indices { builder.append($0.baseAddress! + i) } }
+        builder.append(entry, 0..<entry.count)
         let batch = builder.finish()
         let view = try batch.view()
         XCTAssertEqual(view.columns.map(\.name), ["payload", "message_id"])
@@ -163,7 +163,7 @@ final class MessageBatchBuilderTests: XCTestCase {
         // Make "aXb" invalid UTF-8 in place: the broker passes such bytes on unchecked.
         let at = packed.readableBytesView.firstRange(of: Array("aXb".utf8))!.lowerBound + 1 - packed.readerIndex
         packed.setInteger(UInt8(0xff), at: packed.readerIndex + at)
-        let messages = try BatchCodec.unpack(
+        let entry = try BatchCodec.unpackEntry(
             topic: "t", id: MessageID(ledger: 1, entry: 1),
             metadata: {
                 var m = Pulsar_Proto_MessageMetadata()
@@ -172,10 +172,10 @@ final class MessageBatchBuilderTests: XCTestCase {
             }(),
             payload: packed)
         let builder = MessageBatchBuilder()
-        messages.withUnsafeBufferPointer { for i in $0.indices { builder.append($0.baseAddress! + i) } }
+        builder.append(entry, 0..<entry.count)
         let batch = builder.finish()
         let view = try batch.view()
         XCTAssertEqual(view.column(named: "properties")!.string(0), #"{"a":"1","tab\t":"\u0001","ü":"€","bad":"a"# + "\u{FFFD}" + #"b"}"#)
-        XCTAssertEqual(messages[0].properties.map(\.key), ["a", "tab\t", "ü", "bad"])
+        XCTAssertEqual(entry.message(at: 0).properties.map(\.key), ["a", "tab\t", "ü", "bad"])
     }
 }

@@ -7,16 +7,17 @@ import ThreadConditions
 /// outstanding per partition.
 ///
 /// Messages travel in chunks (the messages of one entry, with the index of the partition
-/// consumer they came from) and chunks are moved, not copied, so handing over a message costs
-/// no reference counting of its fields; a chunk cut by `max` is split as two slices of the same
-/// storage.
+/// consumer they came from), so handing over a message costs no reference counting; a chunk
+/// cut by `max` is split as two ranges of the same entry.
 ///
 /// Thread-safe. `@unchecked Sendable`: its state is only touched under `condition`'s lock.
 final class MessageQueue: @unchecked Sendable {
     struct Chunk {
         var consumer: Int
-        var messages: ArraySlice<ReceivedMessage>
-        /// Payload bytes of `messages`.
+        var entry: ReceivedEntry
+        /// The messages of `entry` (indexes of its spans) this chunk holds.
+        var indices: Range<Int>
+        /// Payload bytes of those messages.
         var bytes: Int
     }
 
@@ -34,11 +35,11 @@ final class MessageQueue: @unchecked Sendable {
     }
 
     /// Appends the messages of one entry, `bytes` of payload in all (event loop).
-    func append(consumer: Int, _ messages: [ReceivedMessage], bytes: Int) {
-        guard !messages.isEmpty else { return }
+    func append(consumer: Int, _ entry: ReceivedEntry, bytes: Int) {
+        guard entry.count > 0 else { return }
         condition.lock()
-        chunks.append(Chunk(consumer: consumer, messages: messages[...], bytes: bytes))
-        queued += messages.count
+        chunks.append(Chunk(consumer: consumer, entry: entry, indices: 0..<entry.count, bytes: bytes))
+        queued += entry.count
         condition.signal()
         condition.unlock()
     }
@@ -65,9 +66,10 @@ final class MessageQueue: @unchecked Sendable {
         var wanted = Swift.min(max, queued)
         var bytesLeft = maxBytes
         while wanted > 0 && bytesLeft > 0 {
-            let available = chunks[head].messages.count
+            let available = chunks[head].indices.count
             if available <= wanted && (chunks[head].bytes <= bytesLeft || taken.isEmpty && available == 1) {
-                var chunk = Chunk(consumer: chunks[head].consumer, messages: [], bytes: 0)
+                // Moved out, so the queue keeps no reference to the entry.
+                var chunk = Chunk(consumer: 0, entry: .empty, indices: 0..<0, bytes: 0)
                 swap(&chunk, &chunks[head])
                 head += 1
                 wanted -= available
@@ -77,19 +79,22 @@ final class MessageQueue: @unchecked Sendable {
             } else {
                 // Part of the chunk: as many messages as `wanted` and the bytes allow, one at least
                 // when nothing was taken yet.
-                let messages = chunks[head].messages
-                var cut = messages.startIndex, bytes = 0
-                while cut < messages.endIndex, cut - messages.startIndex < wanted {
-                    let size = messages[cut].payload.readableBytes
-                    if bytes + size > bytesLeft && !(taken.isEmpty && cut == messages.startIndex) { break }
+                let indices = chunks[head].indices
+                var cut = indices.lowerBound, bytes = 0
+                while cut < indices.upperBound, cut - indices.lowerBound < wanted {
+                    let size = Int(chunks[head].entry.spans[cut].payloadCount)
+                    if bytes + size > bytesLeft && !(taken.isEmpty && cut == indices.lowerBound) { break }
                     bytes += size
                     cut += 1
                 }
-                if cut > messages.startIndex {
-                    taken.append(Chunk(consumer: chunks[head].consumer, messages: messages[..<cut], bytes: bytes))
-                    chunks[head].messages = messages[cut...]
+                if cut > indices.lowerBound {
+                    var part = chunks[head]
+                    part.indices = indices.lowerBound..<cut
+                    part.bytes = bytes
+                    taken.append(part)
+                    chunks[head].indices = cut..<indices.upperBound
                     chunks[head].bytes -= bytes
-                    queued -= cut - messages.startIndex
+                    queued -= cut - indices.lowerBound
                 }
                 break
             }

@@ -150,27 +150,29 @@ public final class PulsarConsumer: @unchecked Sendable {
     /// consumer failed for good (a non-retryable broker error). Application thread.
     public func receive(max: Int, timeout: TimeAmount) throws -> [ReceivedMessage] {
         var messages: [ReceivedMessage] = []
-        for chunk in try receiveChunks(max: max, timeout: timeout) { messages.append(contentsOf: chunk) }
+        for (entry, indices) in try receiveEntries(max: max, timeout: timeout) {
+            for index in indices { messages.append(entry.message(at: index)) }
+        }
         return messages
     }
 
-    /// As `receive`, but as the slices the messages arrived in (one per entry, in order), which
-    /// hands them over without copying; at most `maxBytes` of payload (but at least one
-    /// message). Application thread.
-    public func receiveChunks(max: Int, maxBytes: Int = .max, timeout: TimeAmount) throws -> [ArraySlice<ReceivedMessage>] {
+    /// As `receive`, but as the entries the messages arrived in, each with the range of its
+    /// messages taken (in order), read in place: no message is copied or reference-counted.
+    /// At most `maxBytes` of payload (but at least one message). Application thread.
+    public func receiveEntries(max: Int, maxBytes: Int = .max, timeout: TimeAmount) throws -> [(entry: ReceivedEntry, indices: Range<Int>)] {
         let chunks = try queue.take(max: max, maxBytes: maxBytes, timeoutNanoseconds: UInt64(Swift.max(0, timeout.nanoseconds)))
         guard !chunks.isEmpty else { return [] }
         var counts: [(consumer: Int, count: Int, bytes: Int)] = []
-        var result: [ArraySlice<ReceivedMessage>] = []
+        var result: [(entry: ReceivedEntry, indices: Range<Int>)] = []
         result.reserveCapacity(chunks.count)
         for chunk in chunks {
             if let last = counts.indices.last, counts[last].consumer == chunk.consumer {
-                counts[last].count += chunk.messages.count
+                counts[last].count += chunk.indices.count
                 counts[last].bytes += chunk.bytes
             } else {
-                counts.append((chunk.consumer, chunk.messages.count, chunk.bytes))
+                counts.append((chunk.consumer, chunk.indices.count, chunk.bytes))
             }
-            result.append(chunk.messages)
+            result.append((chunk.entry, chunk.indices))
         }
         eventLoop.execute {
             for (index, n, bytes) in counts { self.partitions[index].consumed(n, bytes: bytes) }
@@ -218,7 +220,7 @@ public final class PulsarConsumer: @unchecked Sendable {
 
     // MARK: - From partition consumers (event loop)
 
-    fileprivate func enqueue(consumer: Int, _ messages: [ReceivedMessage], bytes: Int) { queue.append(consumer: consumer, messages, bytes: bytes) }
+    fileprivate func enqueue(consumer: Int, _ entry: ReceivedEntry, bytes: Int) { queue.append(consumer: consumer, entry, bytes: bytes) }
     fileprivate func failed(_ error: PulsarError) { queue.fail(error) }
     fileprivate var subscriptionName: String { configuration.subscription }
     fileprivate func log(_ message: String) { client.log?(message) }
@@ -430,27 +432,27 @@ private final class PartitionConsumer: PulsarConnectionListener {
             let message = frame.command.message
             var id = MessageID(message.messageID)
             id.partition = partition
-            var items: [ReceivedMessage] = []
-            items.reserveCapacity(Swift.max(1, Int(section.metadata.numMessagesInBatch)))
             var skipped = 0
             var acks: [MessageID] = []
+            let entry: ReceivedEntry
             do {
-                try BatchCodec.unpack(topic: topic, id: id, metadata: section.metadata, payload: section.payload,
-                                      ackSet: message.ackSet, redeliveryCount: message.redeliveryCount) { m in
-                    switch stateMachine.received(m.id, completesEntry: m.completesEntry) {
-                    case .deliver: items.append(consume m)
+                entry = try BatchCodec.unpackEntry(topic: topic, id: id, metadata: section.metadata, payload: section.payload,
+                                                   ackSet: message.ackSet, redeliveryCount: message.redeliveryCount) { id, completesEntry in
+                    switch stateMachine.received(id, completesEntry: completesEntry) {
+                    case .deliver: return true
                     case .skip: skipped += 1
                     case .skipAndAcknowledge(let entry): skipped += 1; acks.append(entry)
                     }
+                    return false
                 }
             } catch {
                 // A corrupt entry cannot be delivered; fail loudly rather than skip data.
                 owner.failed(.protocolViolation("\(error)"))
                 return
             }
-            let bytes = items.reduce(0) { $0 + $1.payload.readableBytes }
-            run(stateMachine.entryReceived(messages: items.count + skipped, bytes: bytes))
-            owner.enqueue(consumer: index, items, bytes: bytes)
+            let bytes = entry.spans.reduce(0) { $0 + Int($1.payloadCount) }
+            run(stateMachine.entryReceived(messages: entry.count + skipped, bytes: bytes))
+            owner.enqueue(consumer: index, entry, bytes: bytes)
             if skipped > 0 { run(stateMachine.consumed(skipped)) }
             if !acks.isEmpty {
                 run(stateMachine.acknowledge(acks, cumulative: owner.configuration.subscriptionType.acknowledgesCumulatively))

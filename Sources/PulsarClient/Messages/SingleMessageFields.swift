@@ -1,9 +1,9 @@
 import NIOCore
 
 /// The fields of one `SingleMessageMetadata` the consumer needs, read straight from its
-/// protobuf bytes: no message object, no allocation (a key of up to 15 UTF-8 bytes is a small
-/// `String`). A batch entry carries one of these per message, so a generic protobuf decoder
-/// here was the largest per-message cost of the consumer (see docs/cpu-profile.md).
+/// protobuf bytes: no message object, no allocation (the key is where it lies in the bytes).
+/// A batch entry carries one of these per message, so a generic protobuf decoder here was the
+/// largest per-message cost of the consumer (see docs/cpu-profile.md).
 ///
 /// Properties (field 1) are not decoded: `MessageProperties` reads them from the same bytes
 /// when, and if, they are asked for.
@@ -11,7 +11,8 @@ import NIOCore
 /// Pure; any thread.
 struct SingleMessageFields {
     var payloadSize: Int32 = -1
-    var partitionKey: String?
+    /// Where the partition key's bytes lie in the metadata.
+    var partitionKey: Range<Int>?
     var nullPartitionKey = false
     var compactedOut = false
     var eventTime: UInt64 = 0
@@ -29,7 +30,8 @@ struct SingleMessageFields {
                 _ = try reader.lengthDelimited()
                 hasProperties = true
             case (2, 2):
-                partitionKey = String(decoding: try reader.lengthDelimited(), as: UTF8.self)
+                let key = try reader.lengthDelimited()
+                partitionKey = (reader.offset - key.count)..<reader.offset
             case (3, 0):
                 payloadSize = Int32(truncatingIfNeeded: try reader.varint())
             case (4, 0):
@@ -52,6 +54,9 @@ struct ProtobufReader {
     private var position = 0
 
     init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    /// Bytes read so far.
+    var offset: Int { position }
 
     /// The next field number and wire type, or nil at the end.
     mutating func nextTag() throws -> (UInt64, UInt64)? {
@@ -126,27 +131,30 @@ public struct MessageProperties {
                 key.withUTF8 { k in value.withUTF8 { v in body(UnsafeRawBufferPointer(k), UnsafeRawBufferPointer(v)) } }
             }
         case .encoded(let buffer):
-            buffer.withUnsafeReadableBytes { bytes in
-                // The bytes were read once already (SingleMessageFields), so they parse.
-                var reader = ProtobufReader(bytes)
-                while let (field, wireType) = try? reader.nextTag() {
-                    guard field == 1, wireType == 2 else {
-                        guard (try? reader.skip(wireType: wireType)) != nil else { return }
-                        continue
-                    }
-                    guard let entry = try? reader.lengthDelimited() else { return }
-                    var pair = ProtobufReader(entry)
-                    var key = UnsafeRawBufferPointer(start: nil, count: 0), value = key
-                    while let (f, w) = try? pair.nextTag() {
-                        if w == 2, f == 1 || f == 2, let bytes = try? pair.lengthDelimited() {
-                            if f == 1 { key = bytes } else { value = bytes }
-                        } else if (try? pair.skip(wireType: w)) == nil {
-                            break
-                        }
-                    }
-                    body(key, value)
+            buffer.withUnsafeReadableBytes { Self.forEachEncoded($0, body) }
+        }
+    }
+
+    /// As `forEach`, over the `SingleMessageMetadata` bytes the properties are field 1 of.
+    static func forEachEncoded(_ bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) {
+        // The bytes were read once already (SingleMessageFields), so they parse.
+        var reader = ProtobufReader(bytes)
+        while let (field, wireType) = try? reader.nextTag() {
+            guard field == 1, wireType == 2 else {
+                guard (try? reader.skip(wireType: wireType)) != nil else { return }
+                continue
+            }
+            guard let entry = try? reader.lengthDelimited() else { return }
+            var pair = ProtobufReader(entry)
+            var key = UnsafeRawBufferPointer(start: nil, count: 0), value = key
+            while let (f, w) = try? pair.nextTag() {
+                if w == 2, f == 1 || f == 2, let bytes = try? pair.lengthDelimited() {
+                    if f == 1 { key = bytes } else { value = bytes }
+                } else if (try? pair.skip(wireType: w)) == nil {
+                    break
                 }
             }
+            body(key, value)
         }
     }
 
