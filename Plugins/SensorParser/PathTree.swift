@@ -116,7 +116,7 @@ final class PathTable {
     func lookup(_ node: Int32, _ key: UnsafePointer<UInt8>, _ length: Int) -> Int32 {
         let n = Int(node)
         let start = Int(first[n]), end = start + Int(count[n])
-        let guess = Int(next[n])
+        let guess = expectedEntry(n)
         if guess < end && matches(guess, key, length) {
             next[n] = Int32(guess + 1)
             return child[guess]
@@ -135,12 +135,20 @@ final class PathTable {
     @inline(__always)
     func lookupAhead(_ node: Int32, _ key: UnsafePointer<UInt8>, _ available: Int) -> (child: Int32, length: Int)? {
         let n = Int(node)
-        let guess = Int(next[n])
+        let guess = expectedEntry(n)
         guard guess < Int(first[n]) + Int(count[n]), plain[guess] else { return nil }
         let length = Int(keyLength[guess])
         guard length < available, key[length] == UInt8(ascii: "\""), matches(guess, key, length) else { return nil }
         next[n] = Int32(guess + 1)
         return (child[guess], length)
+    }
+
+    /// The entry after the last match under node `n`; after the last entry, the first: the
+    /// next message starts over, so its first key is the one expected.
+    @inline(__always)
+    private func expectedEntry(_ n: Int) -> Int {
+        let guess = Int(next[n])
+        return guess < Int(first[n]) + Int(count[n]) ? guess : Int(first[n])
     }
 
     @inline(__always)
