@@ -511,27 +511,13 @@ struct Cursor {
         if base[i] == UInt8(ascii: "0") {
             i += 1
         } else {
-            while i < end, base[i] >= UInt8(ascii: "0"), base[i] <= UInt8(ascii: "9") {
-                let digit = UInt64(base[i] - UInt8(ascii: "0"))
-                let (times10, o1) = n.mantissa.multipliedReportingOverflow(by: 10)
-                let (sum, o2) = times10.addingReportingOverflow(digit)
-                if o1 || o2 { n.overflow = true } else { n.mantissa = sum }
-                n.digits += 1
-                i += 1
-            }
+            scanDigits(&n, fraction: false)
         }
         if i < end && base[i] == UInt8(ascii: ".") {
             n.isInteger = false
             i += 1
             guard i < end, base[i] >= UInt8(ascii: "0"), base[i] <= UInt8(ascii: "9") else { return expected("a digit after '.'") }
-            while i < end, base[i] >= UInt8(ascii: "0"), base[i] <= UInt8(ascii: "9") {
-                let digit = UInt64(base[i] - UInt8(ascii: "0"))
-                let (times10, o1) = n.mantissa.multipliedReportingOverflow(by: 10)
-                let (sum, o2) = times10.addingReportingOverflow(digit)
-                if o1 || o2 { n.overflow = true } else { n.mantissa = sum; n.fractionDigits += 1 }
-                n.digits += 1
-                i += 1
-            }
+            scanDigits(&n, fraction: true)
         }
         if i < end && (base[i] == UInt8(ascii: "e") || base[i] == UInt8(ascii: "E")) {
             n.isInteger = false
@@ -551,6 +537,42 @@ struct Cursor {
         }
         n.end = i
         return nil
+    }
+}
+
+extension Cursor {
+    /// Reads a run of digits into `n`'s mantissa. While the number has at most 19 digits in
+    /// all it cannot overflow 64 bits, so the run is read without overflow checks; a longer
+    /// number reads the run again, checked: the mantissa keeps the digits that fit and
+    /// `overflow` is set.
+    @inline(__always)
+    mutating func scanDigits(_ n: inout NumberToken, fraction: Bool) {
+        let start = i
+        var mantissa = n.mantissa
+        while i < end, base[i] &- UInt8(ascii: "0") < 10 {
+            mantissa = mantissa &* 10 &+ UInt64(base[i] &- UInt8(ascii: "0"))
+            i += 1
+        }
+        let run = i - start
+        if !n.overflow && n.digits + run <= 19 {
+            n.mantissa = mantissa
+            n.digits += run
+            if fraction { n.fractionDigits += run }
+            return
+        }
+        i = start
+        while i < end, base[i] &- UInt8(ascii: "0") < 10 {
+            let (times10, o1) = n.mantissa.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(UInt64(base[i] &- UInt8(ascii: "0")))
+            if o1 || o2 {
+                n.overflow = true
+            } else if !n.overflow {
+                n.mantissa = sum
+                if fraction { n.fractionDigits += 1 }
+            }
+            n.digits += 1
+            i += 1
+        }
     }
 }
 

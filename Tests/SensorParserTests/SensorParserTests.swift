@@ -125,6 +125,26 @@ final class SensorParserTests: XCTestCase {
         }
     }
 
+    /// Numbers read near 19 digits, where reading them unchecked stops being safe: every
+    /// double as `Double(String)` reads it, every uint64 exact, and one digit past the range an
+    /// error.
+    func testNumbersAroundNineteenDigits() throws {
+        let doubles = ["1234567890123456789", "12345678901234567890", "0.1234567890123456789", "123456789.0123456789012",
+                       "9007199254740993", "-0.000000000000000000001", "1.7976931348623157e308", "21.5000000000000000001"]
+        let harness = try ParserHarness(["columns": [["name": "d", "type": "float64"], ["name": "u", "type": "uint64"]]])
+        let (batch, rejected) = try harness.run(doubles.map { #"{"d":\#($0),"u":9999999999999999999}"# }
+                                                + [#"{"d":1,"u":18446744073709551615}"#, #"{"d":1,"u":18446744073709551616}"#,
+                                                   #"{"d":1,"u":99999999999999999999}"#])
+        XCTAssertEqual(rejected.map(\.reason), ["out_of_range: 'u' = 18446744073709551616 does not fit uint64",
+                                                "out_of_range: 'u' = 99999999999999999999 does not fit uint64"])
+        let view = try batch.view()
+        for (row, text) in doubles.enumerated() {
+            XCTAssertEqual(view.column(named: "d")!.fixed(row, as: Double.self), Double(text)!, text)
+            XCTAssertEqual(view.column(named: "u")!.fixed(row, as: UInt64.self), 9_999_999_999_999_999_999)
+        }
+        XCTAssertEqual(view.column(named: "u")!.fixed(doubles.count, as: UInt64.self), UInt64.max)
+    }
+
     func testDeepPathsEscapedKeysAndSkippedValues() throws {
         let harness = try ParserHarness(["columns": [["name": "deep", "path": "a.b.c", "type": "int32"], ["name": "k", "path": "we\"ird", "type": "string"]]])
         let (batch, rejected) = try harness.run([#"{"skip":[1,{"x":[true,null,"\u0041"]},-2.5e+3],"a":{"z":{},"b":{"c":42}},"we\"ird":"ok"}"#,
