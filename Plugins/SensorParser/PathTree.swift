@@ -58,8 +58,10 @@ final class PathTable {
     /// Per node: the entry expected next (the one after the last match).
     private let next: UnsafeMutablePointer<Int32>
     /// Per entry: the key is printable ASCII without `"` or `\`, so the same bytes followed by
-    /// a quote in a message can only be that key, unescaped (`lookupAhead`).
+    /// a quote in a message can only be that key, unescaped (`lookupInPlace`).
     private let plain: UnsafeMutablePointer<Bool>
+    /// Per node: every key under it is plain.
+    private let onlyPlain: UnsafeMutablePointer<Bool>
 
     init(_ tree: PathNode) {
         // Breadth-first numbering, so each node's children are contiguous.
@@ -100,11 +102,16 @@ final class PathTable {
             plain[i] = entry.key.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
             offset += Int32(entry.key.count)
         }
+        onlyPlain = .allocate(capacity: nodes.count)
+        for n in 0..<nodes.count {
+            onlyPlain[n] = (firsts[n]..<(firsts[n] + counts[n])).allSatisfy { plain[Int($0)] }
+        }
     }
 
     deinit {
         [first, count, field, keyOffset, keyLength, child, next].forEach { $0.deallocate() }
         plain.deallocate()
+        onlyPlain.deallocate()
         keys.deallocate()
     }
 
@@ -128,19 +135,40 @@ final class PathTable {
         return PathTable.none
     }
 
-    /// The key expected next under `node` (the one after the last match), when the bytes at
-    /// `key` (just after an opening quote, `available` of them) are that key and its closing
-    /// quote: the child and the key's length. Skips scanning the key for its end, escapes and
-    /// UTF-8, which a plain key needs none of. Nil otherwise (scan the key and `lookup` it).
+    /// The child of `node` whose key, followed by its closing quote, is the bytes at `key` (just
+    /// after an opening quote, `available` of them), tried in place: the key expected next (the
+    /// one after the last match) first, then the others. Only plain keys are tried: their bytes
+    /// followed by a quote can only be that key, unescaped. Skips scanning the key for its end,
+    /// escapes and UTF-8, which a plain key needs none of. Nil when none matches (then scan the
+    /// key; `lookup` it only when `hasOnlyPlainKeys` is false or it had escapes).
     @inline(__always)
-    func lookupAhead(_ node: Int32, _ key: UnsafePointer<UInt8>, _ available: Int) -> (child: Int32, length: Int)? {
+    func lookupInPlace(_ node: Int32, _ key: UnsafePointer<UInt8>, _ available: Int) -> (child: Int32, length: Int)? {
         let n = Int(node)
+        let start = Int(first[n]), end = start + Int(count[n])
         let guess = expectedEntry(n)
-        guard guess < Int(first[n]) + Int(count[n]), plain[guess] else { return nil }
-        let length = Int(keyLength[guess])
-        guard length < available, key[length] == UInt8(ascii: "\""), matches(guess, key, length) else { return nil }
-        next[n] = Int32(guess + 1)
-        return (child[guess], length)
+        if guess < end, let length = matchesInPlace(guess, key, available) {
+            next[n] = Int32(guess + 1)
+            return (child[guess], length)
+        }
+        for e in start..<end where e != guess {
+            if let length = matchesInPlace(e, key, available) {
+                next[n] = Int32(e + 1)
+                return (child[e], length)
+            }
+        }
+        return nil
+    }
+
+    /// Every key under `node` is plain, so an unescaped key `lookupInPlace` did not find is not
+    /// wanted there.
+    @inline(__always)
+    func hasOnlyPlainKeys(_ node: Int32) -> Bool { onlyPlain[Int(node)] }
+
+    @inline(__always)
+    private func matchesInPlace(_ e: Int, _ key: UnsafePointer<UInt8>, _ available: Int) -> Int? {
+        let length = Int(keyLength[e])
+        guard plain[e], length < available, key[length] == UInt8(ascii: "\""), matches(e, key, length) else { return nil }
+        return length
     }
 
     /// The entry after the last match under node `n`; after the last entry, the first: the

@@ -93,12 +93,12 @@ final class RecordScanner {
         if c.more && c.peek == UInt8(ascii: "}") { c.i += 1; return nil }
         while true {
             guard c.more, c.peek == UInt8(ascii: "\"") else { return c.expected("a key") }
-            // The key: most often the one expected next, matched with its closing quote in
-            // one comparison; else scanned, and compared in place when it has no escapes.
+            // The key: most often a wanted one, matched in place with its closing quote (the
+            // one expected next first); else scanned, and looked up if it might still be one.
             let keyStart = c.i + 1
             var child = PathTable.none
-            if node != PathTable.none, let (expected, length) = paths.lookupAhead(node, c.base + keyStart, c.end - keyStart) {
-                child = expected
+            if node != PathTable.none, let (found, length) = paths.lookupInPlace(node, c.base + keyStart, c.end - keyStart) {
+                child = found
                 c.i = keyStart + length + 1
             } else if let failure = scanKey(&c, node: node, keyStart: keyStart, child: &child) {
                 return failure
@@ -127,13 +127,14 @@ final class RecordScanner {
         }
     }
 
-    /// Scans the key starting at its opening quote and looks it up under `node` (`child` stays
-    /// `none` when nothing is wanted there or it is not a wanted key).
+    /// Scans the key starting at its opening quote, which `lookupInPlace` did not find, and looks
+    /// it up under `node` when it may still be wanted: it has escapes, or a wanted key there is
+    /// not plain (`child` stays `none` otherwise).
     @inline(__always)
     private func scanKey(_ c: inout Cursor, node: Int32, keyStart: Int, child: inout Int32) -> String? {
         var escaped = false
         if let failure = c.skipString(escaped: &escaped) { return failure }
-        guard node != PathTable.none else { return nil }
+        guard node != PathTable.none, escaped || !paths.hasOnlyPlainKeys(node) else { return nil }
         if escaped {
             let mark = scratch.count
             _ = unescape(&c, from: keyStart)

@@ -145,6 +145,23 @@ final class SensorParserTests: XCTestCase {
         XCTAssertEqual(view.column(named: "u")!.fixed(doubles.count, as: UInt64.self), UInt64.max)
     }
 
+    /// Keys in any order are found in place; a wanted key spelled with escapes is still that
+    /// key; keys that share a prefix with a wanted one, or extend it, are not it.
+    func testKeysInAnyOrderEscapedSpellingsAndLookalikes() throws {
+        let harness = try ParserHarness(["columns": [["name": "site", "path": "location.site", "type": "string"], ["name": "seq", "type": "uint64"],
+                                                     ["name": "ts", "type": "int64"]]])
+        let (batch, rejected) = try harness.run([
+            #"{"ts":1,"location":{"sit":"no","site":"a","sites":"no"},"seq":1}"#,
+            #"{"seq":2,"se":0,"seqq":0,"location":{"sit\u0065":"b"},"t\u0073":2}"#,
+            #"{"location":{"x":{"site":"no"},"site":"c"},"ts":3,"seq":3}"#,
+        ])
+        XCTAssertTrue(rejected.isEmpty, "\(rejected)")
+        let view = try batch.view()
+        XCTAssertEqual((0..<3).map { view.column(named: "site")!.string($0) }, ["a", "b", "c"])
+        XCTAssertEqual((0..<3).map { view.column(named: "seq")!.fixed($0, as: UInt64.self) }, [1, 2, 3])
+        XCTAssertEqual((0..<3).map { view.column(named: "ts")!.int64($0) }, [1, 2, 3])
+    }
+
     func testDeepPathsEscapedKeysAndSkippedValues() throws {
         let harness = try ParserHarness(["columns": [["name": "deep", "path": "a.b.c", "type": "int32"], ["name": "k", "path": "we\"ird", "type": "string"]]])
         let (batch, rejected) = try harness.run([#"{"skip":[1,{"x":[true,null,"\u0041"]},-2.5e+3],"a":{"z":{},"b":{"c":42}},"we\"ird":"ok"}"#,
