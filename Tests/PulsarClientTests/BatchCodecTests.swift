@@ -185,4 +185,20 @@ final class MessageQueueTests: XCTestCase {
         queue.append(consumer: 0, try entry(ledger: 4, payloads: ["y", "z"]), bytes: 2)
         XCTAssertEqual(describe(try queue.take(max: 10, timeoutNanoseconds: 0)), ["0:x/1", "0:y,z/2"])
     }
+
+    /// A queue that never drains (an entry arrives before the last is taken) keeps a bounded
+    /// array: taken chunks do not pile up in it.
+    func testAQueueThatNeverDrainsStaysBounded() throws {
+        let queue = MessageQueue()
+        let one = try entry(ledger: 1, payloads: ["x"])
+        queue.append(consumer: 0, one, bytes: 1)
+        var largest = 0
+        for _ in 0..<10_000 {
+            queue.append(consumer: 0, one, bytes: 1)
+            XCTAssertEqual(try queue.take(max: 1, timeoutNanoseconds: 0).count, 1)
+            largest = max(largest, queue.storedChunks)
+        }
+        XCTAssertEqual(queue.count, 1)
+        XCTAssertLessThanOrEqual(largest, 40)
+    }
 }
