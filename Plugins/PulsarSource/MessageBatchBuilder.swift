@@ -59,7 +59,7 @@ final class MessageBatchBuilder {
             if wants.payload { for i in 0..<n { payload.append(bytes: messages.payload(i)) } }
             if wants.key {
                 for i in 0..<n {
-                    if let bytes = messages.key(i) { Self.appendUTF8(bytes, to: key) } else { key.appendNull() }
+                    if let bytes = messages.key(i) { JSONText.withValidUTF8(bytes) { key.append(bytes: $0) } } else { key.appendNull() }
                 }
             }
             if wants.properties { for i in 0..<n { appendProperties(messages, i) } }
@@ -76,16 +76,6 @@ final class MessageBatchBuilder {
         if wants.topic {
             var name = entry.topic
             name.withUTF8 { name in for _ in indices { topic.append(bytes: UnsafeRawBufferPointer(name)) } }
-        }
-    }
-
-    /// Appends UTF-8 bytes the producer sent unchecked: invalid sequences become U+FFFD, so the
-    /// column stays valid UTF-8.
-    private static func appendUTF8(_ bytes: UnsafeRawBufferPointer, to column: ArrowColumnBuilder) {
-        if bytes.contains(where: { $0 >= 0x80 }) {
-            column.append(String(decoding: bytes, as: UTF8.self))
-        } else {
-            column.append(bytes: bytes)
         }
     }
 
@@ -149,12 +139,15 @@ enum JSONText {
     /// Appends `bytes` as a JSON string. Bytes that are not valid UTF-8 (the broker does not
     /// check) are replaced with U+FFFD, so the column stays valid UTF-8.
     static func appendString(utf8 bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        if bytes.contains(where: { $0 >= 0x80 }) {
-            var repaired = String(decoding: bytes, as: UTF8.self)
-            repaired.withUTF8 { appendValidString(UnsafeRawBufferPointer($0), to: &out) }
-        } else {
-            appendValidString(bytes, to: &out)
-        }
+        withValidUTF8(bytes) { appendValidString($0, to: &out) }
+    }
+
+    /// Calls `body` with `bytes` (sent by a producer, unchecked) as valid UTF-8: invalid
+    /// sequences become U+FFFD.
+    static func withValidUTF8<R>(_ bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        guard bytes.contains(where: { $0 >= 0x80 }) else { return body(bytes) }
+        var repaired = String(decoding: bytes, as: UTF8.self)
+        return repaired.withUTF8 { body(UnsafeRawBufferPointer($0)) }
     }
 
     private static func appendValidString(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
