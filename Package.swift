@@ -23,6 +23,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "sluice", targets: ["sluice"]),
+        .executable(name: "sluice-supervisor", targets: ["sluice-supervisor"]),
         .library(name: "PluginKit", targets: ["PluginKit"]),
         .library(name: "SluiceFileSink", type: .dynamic, targets: ["FileSinkEntry"]),
         .library(name: "SluicePassThrough", type: .dynamic, targets: ["PassThrough"]),
@@ -94,13 +95,20 @@ let package = Package(
             ],
             path: "Sources/ObjectStore"
         ),
+        // The `restart:` section's backoff, apart so that the supervisor can use it without
+        // the pipeline model (and Foundation, which the model's YAML reader needs).
+        .target(name: "RestartPolicy", path: "Sources/RestartPolicy", swiftSettings: swift6),
+        // What keeps a worker running: spawning it, forwarding signals, restarting it with
+        // backoff, re-running `sluice run` for a reload. Without Foundation, so that the
+        // process that lives beside the worker is a few MB (`sluice-supervisor`).
+        .target(name: "ProcessSupervision", dependencies: ["RestartPolicy"], path: "Sources/ProcessSupervision", swiftSettings: swift6),
         // CRC-32C, for checkpoint files and Pulsar frames.
         .target(name: "CRC32C", path: "Sources/CRC32C", swiftSettings: swift6),
         // Pure logic: the pipeline model and its YAML, the checkpoint coordinator and file format,
         // the worker's state machine. No threads, no files written, no libraries loaded.
         .target(
             name: "SluiceCore",
-            dependencies: ["PluginABI", "SluiceArrow", "CRC32C", "ConfigValues", .product(name: "Yams", package: "Yams")],
+            dependencies: ["PluginABI", "SluiceArrow", "CRC32C", "ConfigValues", "RestartPolicy", .product(name: "Yams", package: "Yams")],
             path: "Sources/SluiceCore",
             swiftSettings: swift6
         ),
@@ -111,7 +119,7 @@ let package = Package(
         // it is tested in-process; `sluice` is its thin executable.
         .target(
             name: "SluiceRuntime",
-            dependencies: ["ObjectStore", "PluginCheck", "PluginSDK",
+            dependencies: ["ObjectStore", "PluginCheck", "PluginSDK", "ProcessSupervision",
                 "SluiceCore", "SluiceArrow", "PluginABI", "PulsarClient", "TLSSupport", "CProcessControl", "DurableFiles", "ConfigValues", "ThreadConditions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -125,6 +133,8 @@ let package = Package(
             path: "Sources/SluiceRuntime"
         ),
         .executableTarget(name: "sluice", dependencies: ["SluiceRuntime"], path: "Sources/sluice"),
+        // What `sluice run` becomes once it has checked the pipeline: the supervisor.
+        .executableTarget(name: "sluice-supervisor", dependencies: ["ProcessSupervision"], path: "Sources/sluice-supervisor", swiftSettings: swift6),
         // `sluice plugins check`: runs a plugin through the ABI contract (Arrow layouts, releases,
         // lifecycle, checkpoints, threads) and reports every violation.
         .target(name: "PluginCheck", dependencies: ["PluginABI", "SluiceArrow", "SluiceCore", "CCheckProbes"], path: "Sources/PluginCheck"),
@@ -194,7 +204,8 @@ let package = Package(
         .testTarget(name: "ConfigValuesTests", dependencies: ["ConfigValues"], path: "Tests/ConfigValuesTests"),
         .testTarget(name: "PluginKitTests", dependencies: ["PluginKit"], path: "Tests/PluginKitTests"),
         .testTarget(name: "CRC32CTests", dependencies: ["CRC32C"], path: "Tests/CRC32CTests"),
-        .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "CRC32C"], path: "Tests/SluiceCoreTests"),
+        .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "CRC32C", "RestartPolicy"], path: "Tests/SluiceCoreTests"),
+        .testTarget(name: "ProcessSupervisionTests", dependencies: ["ProcessSupervision"], path: "Tests/ProcessSupervisionTests"),
         .testTarget(name: "PulsarClientTests", dependencies: ["PulsarClient", .product(name: "NIOEmbedded", package: "swift-nio")], path: "Tests/PulsarClientTests"),
         .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "ServiceTestSupport"], path: "Tests/ObjectStoreTests"),
         .testTarget(name: "TLSSupportTests", dependencies: ["TLSSupport", "ServiceTestSupport"], path: "Tests/TLSSupportTests"),

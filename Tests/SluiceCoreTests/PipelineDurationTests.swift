@@ -1,4 +1,5 @@
 import XCTest
+import RestartPolicy
 @testable import SluiceCore
 
 /// Durations in the pipeline file and the restart backoff built on them.

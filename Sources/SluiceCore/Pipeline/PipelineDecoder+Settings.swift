@@ -1,3 +1,5 @@
+import RestartPolicy
+
 /// Decoding the `checkpointing:` and `restart:` sections.
 extension PipelineDecoder {
     /// The keys of `checkpointing:`.

@@ -1,3 +1,5 @@
+import RestartPolicy
+
 /// A whole pipeline as described by one pipeline file, validated and with defaults filled in.
 public struct PipelineSpec: Sendable {
     /// The pipeline's name, made of `[A-Za-z0-9_.-]`.

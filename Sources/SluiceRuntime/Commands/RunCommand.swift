@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProcessSupervision
 import SluiceCore
 
 struct RunCommand: ParsableCommand {
@@ -52,52 +53,51 @@ struct RunCommand: ParsableCommand {
         // On S3 the lock fences the processes of this machine; across machines, one process
         // per prefix is the deployment's (a StatefulSet's identity).
         let directory = store.localDirectory
-        let admin: Supervisor.AdminEndpoint?
-        do { admin = try adminEndpoint(spec) } catch {
+        do { try checkAdminSettings(spec) } catch {
             printError("\(error)")
             throw ExitCode(ExitStatus.configuration)
         }
         let directoryLock: CheckpointDirectoryLock
-        do { directoryLock = try CheckpointDirectoryLock.acquire(directory: directory, inheritable: true) } catch {
+        do {
+            // Run again for a reload, this process holds the lock already (the supervisor it
+            // was passed it on).
+            directoryLock = try CheckpointDirectoryLock.inherited(directory: directory, keepAcrossExec: true)
+                ?? CheckpointDirectoryLock.acquire(directory: directory, inheritable: true)
+        } catch {
             printError("\(error)")
             throw ExitCode.failure
         }
-        let supervisor = Supervisor(spec: spec, options: .init(
-            pipelineFile: file,
-            workerArguments: plugins.pluginPath.flatMap { ["--plugin-path", $0] } + ["--instance", "\(layout.instance)/\(layout.instances)"],
-            fromSavepoint: fromSavepoint, admin: admin, watch: watch), directoryLock: directoryLock)
-        let status = supervisor.run()
-        if status != 0 { throw ExitCode(status) }
-    }
-
-    /// The admin API the workers will serve: the flag's or the pipeline's address with its
-    /// token; for `--watch` without one, an internal endpoint on a free loopback port with a
-    /// generated token, so the supervisor can swap sinks and take savepoints.
-    private func adminEndpoint(_ spec: PipelineSpec) throws -> Supervisor.AdminEndpoint? {
-        if var settings = spec.admin ?? adminAddress.map({ AdminSettings(address: $0) }) {
-            if let adminAddress { settings.address = adminAddress }
-            guard settings.hostAndPort != nil else { throw AdminTokenError("admin address '\(settings.address)' is not host:port") }
-            let token = try AdminToken.load(settings)
-            return .init(address: settings.address, token: token.secret, environment: [:], passAddress: adminAddress != nil)
+        let executable: String
+        do { executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") } catch {
+            printError("cannot find the sluice executable (/proc/self/exe): \(error)")
+            throw ExitCode.failure
         }
-        guard watch else { return nil }
-        let token = UUID().uuidString + UUID().uuidString
-        return .init(address: "127.0.0.1:\(try freeLoopbackPort())", token: token,
-                     environment: [AdminSettings.defaultTokenEnvironment: token], passAddress: true)
+        let shared = plugins.pluginPath.flatMap { ["--plugin-path", $0] } + ["--instance", "\(layout.instance)/\(layout.instances)"]
+            + (adminAddress.map { ["--admin", $0] } ?? [])
+        let arguments = SupervisorArguments(
+            restart: spec.restart,
+            firstStart: fromSavepoint.map { ["--from-savepoint", $0] } ?? [],
+            rerun: watch ? [executable, "run", file, "--watch"] + shared : nil,
+            worker: [executable, "worker", file] + shared)
+        setenv(CheckpointDirectoryLock.environmentKey, String(directoryLock.descriptor), 1)
+        setenv(WorkerParent.environmentKey, String(getpid()), 1)
+        // Becomes the supervisor: same pid, the lock descriptor still open. What lives beside
+        // the worker is then a small executable without Foundation, the pipeline model or
+        // any plugin (docs/operations.md, memory).
+        let supervisor = URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("sluice-supervisor").path
+        fflush(nil)
+        let argv = ([supervisor] + arguments.encoded()).map { strdup($0) } + [nil]
+        execv(supervisor, argv)
+        printError("cannot start the supervisor \(supervisor): \(String(cString: strerror(errno))) (it is installed beside the sluice executable)")
+        throw ExitCode.failure
     }
-}
 
-/// A TCP port on 127.0.0.1 that nothing listens on right now.
-func freeLoopbackPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-    guard bound == 0 else { throw AdminTokenError("cannot find a free loopback port: \(String(cString: strerror(errno)))") }
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
+    /// The admin API the workers will serve, checked now so that a wrong address or a missing
+    /// token stops `sluice run` instead of every worker: the flag's or the pipeline's address.
+    private func checkAdminSettings(_ spec: PipelineSpec) throws {
+        guard var settings = spec.admin ?? adminAddress.map({ AdminSettings(address: $0) }) else { return }
+        if let adminAddress { settings.address = adminAddress }
+        guard settings.hostAndPort != nil else { throw AdminTokenError("admin address '\(settings.address)' is not host:port") }
+        _ = try AdminToken.load(settings)
+    }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import PluginABI
 import Foundation
 import Glibc
+import ProcessSupervision
 import SluiceCore
 
 struct ValidateCommand: ParsableCommand {
@@ -77,10 +78,8 @@ struct ValidateCommand: ParsableCommand {
 }
 
 /// Exit codes the supervisor understands.
-enum ExitStatus {
-    /// EX_CONFIG: the pipeline is wrong; restarting will not help.
-    static let configuration: Int32 = 78
-}
+/// The exit statuses with a meaning for the supervisor, defined where the supervisor reads them.
+typealias ExitStatus = WorkerExitStatus
 
 func printError(_ message: String) {
     var stderr = StandardError()

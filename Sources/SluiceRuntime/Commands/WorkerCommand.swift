@@ -13,6 +13,7 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("from-savepoint"), help: "Resume from this savepoint instead of the newest checkpoint.") var fromSavepoint: String?
     @Option(name: .customLong("restarts"), help: "How many times the supervisor restarted the worker.") var restarts = 0
     @Option(name: .customLong("admin"), help: "Serve the admin API on this host:port (overrides the pipeline's admin.address).") var adminAddress: String?
+    @Option(name: .customLong("reload-fd"), help: "Watch the pipeline file (`sluice run --watch`): a change that needs a new worker stops this one with a savepoint, whose name is written to this descriptor before it exits with status 75.") var reloadDescriptor: Int32?
     @OptionGroup var plugins: PluginPathOptions
     @OptionGroup var identity: InstanceOptions
 
@@ -28,6 +29,9 @@ struct WorkerCommand: ParsableCommand {
         StopSignals.install()
         Log.component = "worker[\(getpid())]"
         WorkerParent.dieWithSupervisor()
+        // Not handed on to what this process starts (the watch's checks): the supervisor reads
+        // the pipe once this process is gone, and a child holding it open would delay that.
+        if let reloadDescriptor { _ = fcntl(reloadDescriptor, F_SETFD, FD_CLOEXEC) }
         let plan = try plugins.loadPlan(file)
         let layout = try identity.layout(of: plan.spec)
         let directoryLock: CheckpointDirectoryLock
@@ -50,8 +54,19 @@ struct WorkerCommand: ParsableCommand {
             Log.error("\(error)")
             throw ExitCode.failure
         }
+        let watch = reloadDescriptor.map { _ in
+            PipelineWatch(file: file, running: plan.spec, pluginPaths: plugins.pluginPath, layout: layout) { [mailbox = worker.mailbox] in
+                mailbox.post(.admin($0))
+            }
+        }
         switch worker.run() {
         case .finished:
+            if let watch, let reloadDescriptor, let savepoint = watch.reloadSavepoint, savepoint == worker.stopSavepoint {
+                Log.info("pipeline '\(plan.spec.name)' stopped with savepoint '\(savepoint)' for the changed pipeline file")
+                _ = (savepoint + "\n").withCString { write(reloadDescriptor, $0, strlen($0)) }
+                fflush(nil)
+                _exit(ExitStatus.reload)
+            }
             Log.info("pipeline '\(plan.spec.name)' stopped cleanly")
             // Plugin threads have ended; skip global destructors of plugin images.
             fflush(nil)

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import SluiceCore
+import ProcessSupervision
 
 /// Writes log lines to standard error, one `write` per line so lines from several threads never
 /// interleave. Two formats:
@@ -12,7 +12,7 @@ import SluiceCore
 /// becomes a field. `SLUICE_LOG_FORMAT` (`text` or `json`) and `SLUICE_LOG_LEVEL` (`debug`,
 /// `info`, `warn`, `error`) choose, see ``bootstrap(environment:)``.
 public struct SluiceLogHandler: LogHandler {
-    public enum Format: String, Sendable { case text, json }
+    public typealias Format = LogLine.Format
 
     public let label: String
     public let format: Format
@@ -41,7 +41,13 @@ public struct SluiceLogHandler: LogHandler {
     }
 
     static func level(named name: String) -> Logger.Level? {
-        ["debug": .debug, "info": .info, "warn": .warning, "warning": .warning, "error": .error][name.lowercased()]
+        switch LogLine.Level(named: name) {
+        case .debug: return .debug
+        case .info: return .info
+        case .warn: return .warning
+        case .error: return .error
+        case nil: return nil
+        }
     }
 
     public func log(event: LogEvent) {
@@ -51,51 +57,34 @@ public struct SluiceLogHandler: LogHandler {
         write(render(level: event.level, message: "\(event.message)", metadata: all, timestamp: SluiceLogHandler.timestamp()))
     }
 
-    /// One line, newline included.
+    /// One line, newline included, in the format every sluice process writes (`LogLine`).
     func render(level: Logger.Level, message: String, metadata: Logger.Metadata, timestamp: String) -> String {
+        let level = SluiceLogHandler.lineLevel(level)
         switch format {
         case .text:
             // The operator leads the message, as it always has; other metadata follows it.
             var text = metadata["operator"].map { "\($0): " } ?? ""
             text += message
             for (key, value) in metadata.sorted(by: { $0.key < $1.key }) where key != "operator" { text += " \(key)=\(value)" }
-            return "\(timestamp) \(SluiceLogHandler.textLabel(level)) \(label): \(text)\n"
+            return LogLine.text(timestamp: timestamp, level: level, label: label, message: text)
         case .json:
-            var fields = [("ts", timestamp), ("level", SluiceLogHandler.jsonLevel(level)), ("logger", label)]
+            var fields = [("ts", timestamp), ("level", level.jsonLabel), ("logger", label)]
             fields += metadata.sorted { $0.key < $1.key }.map { ($0.key, "\($0.value)") }
             fields.append(("message", message))
-            return "{" + fields.map { "\(JSONText.string($0.0)):\(JSONText.string($0.1))" }.joined(separator: ",") + "}\n"
+            return LogLine.json(fields)
         }
     }
 
-    static func textLabel(_ level: Logger.Level) -> String {
+    static func lineLevel(_ level: Logger.Level) -> LogLine.Level {
         switch level {
-        case .trace, .debug: return "DEBUG"
-        case .info, .notice: return "INFO "
-        case .warning: return "WARN "
-        case .error, .critical: return "ERROR"
+        case .trace, .debug: return .debug
+        case .info, .notice: return .info
+        case .warning: return .warn
+        case .error, .critical: return .error
         }
     }
 
-    static func jsonLevel(_ level: Logger.Level) -> String {
-        switch level {
-        case .trace, .debug: return "debug"
-        case .info, .notice: return "info"
-        case .warning: return "warn"
-        case .error, .critical: return "error"
-        }
-    }
-
-    /// UTC, milliseconds: 2026-11-26T09:13:14.123Z.
-    static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var t = tm()
-        var seconds = now.tv_sec
-        gmtime_r(&seconds, &t)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
-                      t.tm_hour, t.tm_min, t.tm_sec, now.tv_nsec / 1_000_000)
-    }
+    static func timestamp() -> String { LogLine.timestamp() }
 
     /// One `fputs` and a flush per line.
     public static let standardError: @Sendable (String) -> Void = { line in

@@ -15,7 +15,7 @@ enum StopSignals {
 
     /// Installs the handlers, then unblocks the signals. Call first thing in the worker process.
     ///
-    /// The supervisor starts a worker with these signals blocked (`WorkerProcess`): a signal
+    /// The supervisor starts a worker with these signals blocked (`WorkerChild`): a signal
     /// sent before this point stays pending and is handled here, instead of killing a worker
     /// that had no handler yet.
     static func install() {

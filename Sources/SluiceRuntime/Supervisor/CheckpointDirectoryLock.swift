@@ -9,10 +9,10 @@ import Glibc
 /// kernel releases it when the holder dies, however it dies, so a stale lock cannot outlive a
 /// crash. The holder's pid is written into the file, for the refusal message.
 ///
-/// The supervisor takes the lock and hands its descriptor to each worker it starts
-/// (`environmentKey` names the descriptor); the lock then lasts until both are gone, and a
-/// worker dies with its supervisor (`PR_SET_PDEATHSIG`). A worker started by hand takes it
-/// itself.
+/// `sluice run` takes the lock, becomes the supervisor (exec) with the descriptor open, and the
+/// supervisor hands it to each worker it starts (`environmentKey` names the descriptor); the
+/// lock then lasts until both are gone, and a worker dies with its supervisor
+/// (`PR_SET_PDEATHSIG`). A worker started by hand takes it itself.
 final class CheckpointDirectoryLock {
     /// The variable that hands the locked descriptor to a worker.
     static let environmentKey = "SLUICE_CHECKPOINT_LOCK_FD"
@@ -49,8 +49,11 @@ final class CheckpointDirectoryLock {
     }
 
     /// The lock a supervisor handed to this worker through the environment, checked to be a
-    /// lock on `directory`'s lock file and held; nil when none was handed over.
-    static func inherited(directory: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> CheckpointDirectoryLock? {
+    /// lock on `directory`'s lock file and held; nil when none was handed over. `keepAcrossExec`
+    /// leaves the descriptor open across exec (`sluice run` run again for a reload, which hands
+    /// it on to the next supervisor and its workers).
+    static func inherited(directory: String, keepAcrossExec: Bool = false,
+                          environment: [String: String] = ProcessInfo.processInfo.environment) throws -> CheckpointDirectoryLock? {
         guard let text = environment[environmentKey] else { return nil }
         let path = directory + "/" + fileName
         var held = stat(), expected = stat()
@@ -63,7 +66,7 @@ final class CheckpointDirectoryLock {
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             throw CheckpointDirectoryLockError("checkpoint directory \(directory) is locked by another process than this worker's supervisor")
         }
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        if !keepAcrossExec { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         return CheckpointDirectoryLock(descriptor: fd, path: path)
     }
 }

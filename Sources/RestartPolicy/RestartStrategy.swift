@@ -1,7 +1,7 @@
-import Foundation
+import Glibc
 
 /// The `restart:` section: exponential backoff for restarting a failed pipeline worker.
-public struct RestartStrategy: Sendable {
+public struct RestartStrategy: Sendable, Equatable {
     /// Wait before the first restart.
     public var initialDelay: Duration
     /// Upper bound of the wait, however many failures there were.
