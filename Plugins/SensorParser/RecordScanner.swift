@@ -418,13 +418,19 @@ struct Cursor {
         i += 1
         while i < end {
             // Eight plain bytes at a time: none is a quote, a backslash, a control character or
-            // part of a multi-byte sequence.
+            // part of a multi-byte sequence. At the first word that holds one, go straight to
+            // it: each test marks the first such byte exactly (a false mark can only follow a
+            // true one), so the lowest mark is the first special byte (little-endian load).
             while i + 8 <= end {
                 let v = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
                 let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
                 let quote = v ^ (ones &* 0x22), backslash = v ^ (ones &* 0x5C)
                 let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((v &- ones &* 0x20) & ~v) | v
-                if special & highs != 0 { break }
+                let marks = special & highs
+                if marks != 0 {
+                    i += marks.trailingZeroBitCount >> 3
+                    break
+                }
                 i += 8
             }
             guard i < end else { break }

@@ -113,6 +113,36 @@ final class SensorParserTests: XCTestCase {
         XCTAssertEqual(v.column(named: "k€y")!.int64(0), 7)
     }
 
+    /// Strings are read eight bytes at a time up to the first byte that needs a look: a quote,
+    /// a backslash, a control character or a multi-byte sequence. Each of those, at every
+    /// position of the word and of the next one, in a skipped value, a read value and a key.
+    func testEverySpecialByteAtEveryPositionOfAWord() throws {
+        let harness = try ParserHarness(["columns": [["name": "s", "type": "string"], ["name": "n", "type": "int64"]]])
+        let specials: [(json: String, text: String)] = [("\\\"", "\""), ("\\\\", "\\"), ("\\n", "\n"), ("é", "é"), ("😀", "😀"), ("\\u00e9", "é")]
+        var messages: [String] = [], expected: [String] = []
+        for (json, text) in specials {
+            for before in 0..<17 {
+                let lead = String(repeating: "a", count: before)
+                messages.append(#"{"skipped\#(lead)\#(json)x":"\#(lead)\#(json)y","s":"\#(lead)\#(json)z","n\#(json)":1,"n":\#(before)}"#)
+                expected.append(lead + text + "z")
+            }
+        }
+        // Not JSON: a raw control character and a byte that starts no UTF-8 sequence, found
+        // wherever they are in the word.
+        let bad = (0..<17).flatMap { before -> [[UInt8]] in
+            let lead = Array(repeating: UInt8(ascii: "a"), count: before)
+            return [Array(#"{"s":""#.utf8) + lead + [0x01] + Array(#""}"#.utf8), Array(#"{"s":""#.utf8) + lead + [0xFF] + Array(#""}"#.utf8)]
+        }
+        let (batch, rejected) = try harness.run(messages.map { Array($0.utf8) } + bad)
+        let view = try batch.view()
+        XCTAssertEqual(view.length, messages.count, "\(rejected.prefix(3))")
+        XCTAssertEqual((0..<view.length).map { view.column(named: "s")!.string($0) }, expected)
+        XCTAssertEqual((0..<view.length).map { view.column(named: "n")!.int64($0) }, (0..<specials.count).flatMap { _ in (0..<17).map(Int64.init) })
+        XCTAssertEqual(rejected.map(\.reason), (0..<17).flatMap { before in
+            ["invalid_json: control character in a string at byte \(6 + before)", "invalid_utf8: byte \(6 + before) is not valid UTF-8"]
+        })
+    }
+
     func testOutOfRangeForEveryIntegerWidth() throws {
         let cases: [(String, String)] = [("int8", "128"), ("int8", "-129"), ("int16", "32768"), ("int32", "-2147483649"),
                                          ("int64", "9223372036854775808"), ("uint8", "256"), ("uint16", "65536"),
