@@ -190,6 +190,23 @@ final class SensorParserTests: XCTestCase {
         XCTAssertEqual((0..<3).map { view.column(named: "site")!.string($0) }, ["a", "b", "c"])
         XCTAssertEqual((0..<3).map { view.column(named: "seq")!.fixed($0, as: UInt64.self) }, [1, 2, 3])
         XCTAssertEqual((0..<3).map { view.column(named: "ts")!.int64($0) }, [1, 2, 3])
+
+        // Keys of eight bytes and more, whose first eight bytes are all a lookalike shares, and
+        // short keys within eight bytes of the message's end.
+        let (sensors, refused) = try self.sensors().run([
+            #"{"sensor_idx":"no","temperatur":0,"sensor_id":"s1","temperaturee":0,"temperature":1.5,"humidity ":0,"humidity":2,"#
+                + #""battery":3,"status":"ok","location":{"sit":0,"site":"p"},"seq":5,"ts":6}"#,
+            #"{"ts":7,"seq":8,"location":{"site":"q"},"battery":4,"humidity":null,"temperature":2.5,"sensor_id":"s2"}"#,
+        ])
+        XCTAssertTrue(refused.isEmpty, "\(refused)")
+        let rows = try sensors.view()
+        XCTAssertEqual((0..<2).map { rows.column(named: "sensor_id")!.string($0) }, ["s1", "s2"])
+        XCTAssertEqual((0..<2).map { rows.column(named: "temperature")!.fixed($0, as: Double.self) }, [1.5, 2.5])
+        XCTAssertEqual(rows.column(named: "humidity")!.fixed(0, as: Double.self), 2)
+        XCTAssertTrue(rows.column(named: "humidity")!.isNull(1))
+        XCTAssertEqual((0..<2).map { rows.column(named: "site")!.string($0) }, ["p", "q"])
+        XCTAssertEqual((0..<2).map { rows.column(named: "ts")!.int64($0) }, [6, 7])
+        XCTAssertEqual((0..<2).map { rows.column(named: "seq")!.fixed($0, as: UInt64.self) }, [5, 8])
     }
 
     func testDeepPathsEscapedKeysAndSkippedValues() throws {
