@@ -18,8 +18,12 @@ final class RecordScanner {
     private let optional: UnsafeMutablePointer<Bool>
     /// The parsed value of each field for the current message.
     let slots: UnsafeMutablePointer<Slot>
-    /// Unescaped string bytes of the current message.
-    private(set) var scratch: [UInt8] = []
+    /// Unescaped string bytes of the current message: `scratchCount` of them at `scratch`, in
+    /// a buffer that only grows. Raw memory, not an array: unescaping writes it a byte at a
+    /// time, and an array checked its capacity and uniqueness at each.
+    private(set) var scratch: UnsafeMutablePointer<UInt8>
+    private var scratchCount = 0
+    private var scratchCapacity = 4096
     private static let maximumDepth = 64
 
     struct Slot {
@@ -44,13 +48,14 @@ final class RecordScanner {
         optional.initialize(from: fields.map { $0.nullable || $0.defaultValue != nil }, count: fields.count)
         slots = .allocate(capacity: fields.count)
         slots.initialize(repeating: Slot(), count: fields.count)
-        scratch.reserveCapacity(4096)
+        scratch = .allocate(capacity: scratchCapacity)
     }
 
     deinit {
         types.deallocate()
         optional.deallocate()
         slots.deallocate()
+        scratch.deallocate()
     }
 
     // MARK: - Messages
@@ -58,7 +63,7 @@ final class RecordScanner {
     /// Parses one message; nil on success (the slots hold the row), else the reason.
     func scan(_ message: UnsafeRawBufferPointer) -> String? {
         for i in 0..<fields.count { slots[i].state = .missing }
-        scratch.removeAll(keepingCapacity: true)
+        scratchCount = 0
         guard let base = message.baseAddress, message.count > 0 else { return "invalid_json: the message is empty" }
         var c = Cursor(base: base.assumingMemoryBound(to: UInt8.self), end: message.count)
         c.skipWhitespace()
@@ -136,10 +141,10 @@ final class RecordScanner {
         if let failure = c.skipString(escaped: &escaped) { return failure }
         guard node != PathTable.none, escaped || !paths.hasOnlyPlainKeys(node) else { return nil }
         if escaped {
-            let mark = scratch.count
-            _ = unescape(&c, from: keyStart)
-            child = scratch.withUnsafeBufferPointer { paths.lookup(node, $0.baseAddress! + mark, scratch.count - mark) }
-            scratch.removeSubrange(mark...)
+            let mark = scratchCount
+            unescape(&c, from: keyStart)
+            child = paths.lookup(node, scratch + mark, scratchCount - mark)
+            scratchCount = mark
         } else {
             child = paths.lookup(node, c.base + keyStart, c.i - 1 - keyStart)
         }
@@ -227,10 +232,10 @@ final class RecordScanner {
         var escaped = false
         if let failure = c.skipString(escaped: &escaped) { return failure }
         if escaped {
-            let mark = scratch.count
-            _ = unescape(&c, from: start)
+            let mark = scratchCount
+            unescape(&c, from: start)
             slots[index].start = mark
-            slots[index].length = scratch.count - mark
+            slots[index].length = scratchCount - mark
             slots[index].inScratch = true
         } else {
             slots[index].start = start
@@ -269,7 +274,7 @@ final class RecordScanner {
             if let failure = readString(&c, index) { return failure }
             let slot = slots[index]
             let parsed: Int64? = slot.inScratch
-                ? scratch.withUnsafeBufferPointer { ISO8601.milliseconds($0.baseAddress! + slot.start, slot.length) }
+                ? ISO8601.milliseconds(scratch + slot.start, slot.length)
                 : ISO8601.milliseconds(c.base + slot.start, slot.length)
             guard let ms = parsed else {
                 return "wrong_type: '\(pathText(fields[index]))' must be an ISO-8601 time such as 2025-11-26T10:00:00.123Z"
@@ -317,44 +322,58 @@ final class RecordScanner {
 
     // MARK: - Escapes
 
-    /// Appends `scalar` encoded as UTF-8 to `scratch`; a lone surrogate, which UTF-8 cannot
-    /// hold, becomes U+FFFD.
+    /// Writes `scalar` encoded as UTF-8 at `out` and moves `out` past it; a lone surrogate,
+    /// which UTF-8 cannot hold, becomes U+FFFD.
     @inline(__always)
-    private func appendUTF8(_ scalar: UInt32) {
+    private func writeUTF8(_ scalar: UInt32, _ out: inout UnsafeMutablePointer<UInt8>) {
         let v = scalar >= 0xD800 && scalar < 0xE000 ? 0xFFFD : scalar
         if v < 0x80 {
-            scratch.append(UInt8(v))
+            out[0] = UInt8(v)
+            out += 1
         } else if v < 0x800 {
-            scratch.append(UInt8(0xC0 | v >> 6))
-            scratch.append(UInt8(0x80 | v & 0x3F))
+            out[0] = UInt8(0xC0 | v >> 6)
+            out[1] = UInt8(0x80 | v & 0x3F)
+            out += 2
         } else if v < 0x10000 {
-            scratch.append(UInt8(0xE0 | v >> 12))
-            scratch.append(UInt8(0x80 | v >> 6 & 0x3F))
-            scratch.append(UInt8(0x80 | v & 0x3F))
+            out[0] = UInt8(0xE0 | v >> 12)
+            out[1] = UInt8(0x80 | v >> 6 & 0x3F)
+            out[2] = UInt8(0x80 | v & 0x3F)
+            out += 3
         } else {
-            scratch.append(UInt8(0xF0 | v >> 18))
-            scratch.append(UInt8(0x80 | v >> 12 & 0x3F))
-            scratch.append(UInt8(0x80 | v >> 6 & 0x3F))
-            scratch.append(UInt8(0x80 | v & 0x3F))
+            out[0] = UInt8(0xF0 | v >> 18)
+            out[1] = UInt8(0x80 | v >> 12 & 0x3F)
+            out[2] = UInt8(0x80 | v >> 6 & 0x3F)
+            out[3] = UInt8(0x80 | v & 0x3F)
+            out += 4
         }
     }
 
     /// Appends the unescaped content of the string that starts at `start` (after its quote)
-    /// and ends before `c.i - 1` to `scratch`. The string was already validated.
-    private func unescape(_ c: inout Cursor, from start: Int) -> Int {
+    /// and ends before `c.i - 1` to the scratch bytes. The string was already validated.
+    /// Unescaping never lengthens a string (the longest result, four bytes, comes from a
+    /// twelve-byte surrogate pair), so room for the escaped length is room enough.
+    private func unescape(_ c: inout Cursor, from start: Int) {
         var i = start
         let end = c.i - 1
+        if scratchCount + (end - start) > scratchCapacity {
+            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: max(scratchCapacity * 2, scratchCount + end - start))
+            grown.update(from: scratch, count: scratchCount)
+            scratch.deallocate()
+            scratch = grown
+            scratchCapacity = max(scratchCapacity * 2, scratchCount + end - start)
+        }
+        var out = scratch + scratchCount
         while i < end {
             let byte = c.base[i]
-            if byte != UInt8(ascii: "\\") { scratch.append(byte); i += 1; continue }
+            if byte != UInt8(ascii: "\\") { out[0] = byte; out += 1; i += 1; continue }
             let e = c.base[i + 1]
             i += 2
             switch e {
-            case UInt8(ascii: "n"): scratch.append(0x0A)
-            case UInt8(ascii: "t"): scratch.append(0x09)
-            case UInt8(ascii: "r"): scratch.append(0x0D)
-            case UInt8(ascii: "b"): scratch.append(0x08)
-            case UInt8(ascii: "f"): scratch.append(0x0C)
+            case UInt8(ascii: "n"): out[0] = 0x0A; out += 1
+            case UInt8(ascii: "t"): out[0] = 0x09; out += 1
+            case UInt8(ascii: "r"): out[0] = 0x0D; out += 1
+            case UInt8(ascii: "b"): out[0] = 0x08; out += 1
+            case UInt8(ascii: "f"): out[0] = 0x0C; out += 1
             case UInt8(ascii: "u"):
                 var scalar = UInt32(Cursor.hex4(c.base + i))
                 i += 4
@@ -365,11 +384,11 @@ final class RecordScanner {
                         i += 6
                     }
                 }
-                appendUTF8(scalar)
-            default: scratch.append(e)  // \" \\ \/
+                writeUTF8(scalar, &out)
+            default: out[0] = e; out += 1  // \" \\ \/
             }
         }
-        return scratch.count
+        scratchCount = out - scratch
     }
 }
 
@@ -491,12 +510,18 @@ struct Cursor {
         }
     }
 
+    @inline(__always)
     static func isHex4(_ p: UnsafePointer<UInt8>) -> Bool {
-        (0..<4).allSatisfy { hexValue(p[$0]) != nil }
+        hexValue(p[0]) != nil && hexValue(p[1]) != nil && hexValue(p[2]) != nil && hexValue(p[3]) != nil
     }
 
+    /// The value of four hex digits already checked by `isHex4`: a digit's low four bits, plus
+    /// nine for a letter (bit 6 set in `a`-`f` and `A`-`F`, clear in `0`-`9`).
+    @inline(__always)
     static func hex4(_ p: UnsafePointer<UInt8>) -> UInt16 {
-        (0..<4).reduce(0) { $0 << 4 | UInt16(hexValue(p[$1])!) }
+        var value: UInt16 = 0
+        for k in 0..<4 { value = value << 4 | UInt16(p[k] & 0x0F) + UInt16(p[k] >> 6) * 9 }
+        return value
     }
 
     @inline(__always)

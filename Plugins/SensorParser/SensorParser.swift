@@ -112,7 +112,7 @@ final class SensorParser: TransformPlugin {
                 switch types[i] {
                 case .string:
                     if slot.inScratch {
-                        scanner.scratch.withUnsafeBytes { builder.append(bytes: UnsafeRawBufferPointer(rebasing: $0[slot.start..<slot.start + slot.length])) }
+                        builder.append(bytes: UnsafeRawBufferPointer(start: scanner.scratch + slot.start, count: slot.length))
                     } else {
                         builder.append(bytes: UnsafeRawBufferPointer(start: payload! + slot.start, count: slot.length))
                     }

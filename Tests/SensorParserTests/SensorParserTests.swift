@@ -143,6 +143,26 @@ final class SensorParserTests: XCTestCase {
         })
     }
 
+    /// Unescaped strings longer than the scratch buffer's first 4 KB: it grows, keeping the
+    /// strings unescaped before the growth, in the same message and in the next.
+    func testEscapedStringsLongerThanTheScratchBuffer() throws {
+        let harness = try ParserHarness(["columns": [["name": "a", "type": "string"], ["name": "b", "type": "string"], ["name": "c", "type": "string"]]])
+        let long = String(repeating: #"\u00e9\n"#, count: 3000)
+        let (batch, rejected) = try harness.run([
+            #"{"a":"x\ty","b":"\#(long)","c":"\#(long)z"}"#,
+            #"{"a":"\u20ac","b":"\#(long)","c":"\u0041"}"#,
+        ])
+        XCTAssertTrue(rejected.isEmpty, "\(rejected)")
+        let view = try batch.view()
+        let unescaped = String(repeating: "é\n", count: 3000)
+        XCTAssertEqual(view.column(named: "a")!.string(0), "x\ty")
+        XCTAssertEqual(view.column(named: "b")!.string(0), unescaped)
+        XCTAssertEqual(view.column(named: "c")!.string(0), unescaped + "z")
+        XCTAssertEqual(view.column(named: "a")!.string(1), "€")
+        XCTAssertEqual(view.column(named: "b")!.string(1), unescaped)
+        XCTAssertEqual(view.column(named: "c")!.string(1), "A")
+    }
+
     func testOutOfRangeForEveryIntegerWidth() throws {
         let cases: [(String, String)] = [("int8", "128"), ("int8", "-129"), ("int16", "32768"), ("int32", "-2147483649"),
                                          ("int64", "9223372036854775808"), ("uint8", "256"), ("uint16", "65536"),
