@@ -77,7 +77,7 @@ public final class Supervisor {
                 log.warn("worker exited with \(describe(termination)) after \(ran) s; restarting it now from the newest checkpoint")
                 continue
             }
-            let delay = seconds(next.delay)
+            let delay = next.delay.fractionalSeconds
             log.warn("worker exited with \(describe(termination)) after \(ran) s, less than restart.reset_after: restarting in \(LogLine.fixed(delay, decimals: 2)) s (crash loop: quick death \(failures)\(strategy.maxRestarts.map { " of at most \($0)" } ?? ""))")
             // Sleeps, but wakes at once for SIGTERM.
             if takeSignals(forSeconds: delay) { return 0 }
@@ -144,11 +144,6 @@ public final class Supervisor {
             let names: [Int32: String] = [SIGKILL: "SIGKILL", SIGSEGV: "SIGSEGV", SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGTERM: "SIGTERM", SIGILL: "SIGILL", SIGFPE: "SIGFPE"]
             return "signal \(signal) (\(names[signal] ?? "?"))"
         }
-    }
-
-    private func seconds(_ duration: Duration) -> Double {
-        let (s, a) = duration.components
-        return Double(s) + Double(a) / 1e18
     }
 
     private func monotonicSeconds() -> Double {

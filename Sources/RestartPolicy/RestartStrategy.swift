@@ -46,14 +46,16 @@ public struct RestartStrategy: Sendable, Equatable {
         guard n >= 1 else { return .zero }
         // Computed in floating point because the exponent can be large enough to overflow any
         // integer representation; the cap brings it back into range.
-        let seconds = Self.seconds(of: initialDelay) * pow(multiplier, Double(n - 1))
-        guard seconds.isFinite, seconds < Self.seconds(of: maxDelay) else { return maxDelay }
+        let seconds = initialDelay.fractionalSeconds * pow(multiplier, Double(n - 1))
+        guard seconds.isFinite, seconds < maxDelay.fractionalSeconds else { return maxDelay }
         return .seconds(seconds)
     }
+}
 
-    /// A duration as fractional seconds.
-    private static func seconds(of duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
+extension Duration {
+    /// The duration as fractional seconds, for the backoff's arithmetic and for messages.
+    public var fractionalSeconds: Double {
+        let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) / 1e18
     }
 }
