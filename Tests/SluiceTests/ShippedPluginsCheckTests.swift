@@ -53,7 +53,7 @@ final class ShippedPluginsCheckTests: XCTestCase {
 
     func testThePulsarAndClickHousePluginsPassAgainstRealServices() throws {
         let broker = try PulsarBroker()
-        let produced = try runProcess(Built.sluice, ["produce", "--url", broker.url, "--topic", "checked", "--count", "300000", "--template", "sensors"], timeout: 120)
+        let produced = try runProcess(Built.sluice, ["produce", "--url", broker.url, "--topic", "checked", "--count", "400000", "--template", "sensors"], timeout: 120)
         XCTAssertEqual(produced.status, 0, produced.output)
         // Batch boundaries depend on what the broker has sent when, so a restored source may cut
         // its next batch elsewhere: compare nothing across the restore.
