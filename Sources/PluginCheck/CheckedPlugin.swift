@@ -1,5 +1,6 @@
 import Foundation
 import PluginABI
+import SluiceCore
 
 /// A loaded plugin's descriptor and the calls the checker makes into it, each returning the
 /// status and the plugin's message so a check can say exactly which call failed and why.
@@ -48,9 +49,8 @@ struct CallOutcome {
 
     init(_ status: sluice_status, _ error: sluice_error) {
         self.status = status
-        var e = error
-        message = withUnsafeBytes(of: &e.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        configPath = withUnsafeBytes(of: &e.config_path) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        message = PluginErrorText.message(error)
+        configPath = PluginErrorText.configPath(error)
     }
 
     /// "failed: <message>" for reports, with a hint when the plugin gave no message.
