@@ -16,22 +16,40 @@ import PulsarClient
 ///
 /// Builders are reused between batches. Not thread-safe: the operator thread.
 final class MessageBatchBuilder {
-    private let payload = ArrowColumnBuilder(name: "payload", format: .binary, nullable: false)
-    private let key = ArrowColumnBuilder(name: "key", format: .utf8)
-    private let properties = ArrowColumnBuilder(name: "properties", format: .utf8)
-    private let publishTime = ArrowColumnBuilder(name: "publish_time", format: .timestamp(.milliseconds, timeZone: "UTC"), nullable: false)
-    private let eventTime = ArrowColumnBuilder(name: "event_time", format: .timestamp(.milliseconds, timeZone: "UTC"))
-    private let topic = ArrowColumnBuilder(name: "topic", format: .utf8, nullable: false)
-    private let partition = ArrowColumnBuilder(name: "partition", format: .int32, nullable: false)
-    private let messageID = ArrowColumnBuilder(name: "message_id", format: .utf8, nullable: false)
+    /// Every column the source can emit, in its order: what the builders below build and what
+    /// `outputSchema` declares before the run.
+    static let fields = [
+        ArrowField(name: "payload", format: .binary, nullable: false),
+        ArrowField(name: "key", format: .utf8),
+        ArrowField(name: "properties", format: .utf8),
+        ArrowField(name: "publish_time", format: .timestamp(.milliseconds, timeZone: "UTC"), nullable: false),
+        ArrowField(name: "event_time", format: .timestamp(.milliseconds, timeZone: "UTC")),
+        ArrowField(name: "topic", format: .utf8, nullable: false),
+        ArrowField(name: "partition", format: .int32, nullable: false),
+        ArrowField(name: "message_id", format: .utf8, nullable: false),
+    ]
+    static let columnNames = fields.map(\.name)
+
+    /// The fields of `columns` (nil: all), in the source's order.
+    static func fields(columns: [String]?) -> [ArrowField] {
+        guard let columns else { return fields }
+        return fields.filter { columns.contains($0.name) }
+    }
+
+    private let payload = MessageBatchBuilder.builder(0)
+    private let key = MessageBatchBuilder.builder(1)
+    private let properties = MessageBatchBuilder.builder(2)
+    private let publishTime = MessageBatchBuilder.builder(3)
+    private let eventTime = MessageBatchBuilder.builder(4)
+    private let topic = MessageBatchBuilder.builder(5)
+    private let partition = MessageBatchBuilder.builder(6)
+    private let messageID = MessageBatchBuilder.builder(7)
     private var json: [UInt8] = []
     /// The message id text being written: "ledger:entry:" of the current entry, then each
     /// message's batch index and ":partition". 20 + 1 + 20 + 1 + 11 + 1 + 11 bytes at most.
     private let idText = UnsafeMutablePointer<UInt8>.allocate(capacity: 96)
     /// ":partition" of the current entry.
     private let idSuffix = UnsafeMutablePointer<UInt8>.allocate(capacity: 16)
-
-    static let columnNames = ["payload", "key", "properties", "publish_time", "event_time", "topic", "partition", "message_id"]
 
     /// Which of `columnNames` are built.
     private let wants: (payload: Bool, key: Bool, properties: Bool, publishTime: Bool, eventTime: Bool, topic: Bool, partition: Bool, messageID: Bool)
@@ -43,6 +61,10 @@ final class MessageBatchBuilder {
         wants = (wanted.contains("payload"), wanted.contains("key"), wanted.contains("properties"), wanted.contains("publish_time"),
                  wanted.contains("event_time"), wanted.contains("topic"), wanted.contains("partition"), wanted.contains("message_id"))
         built = zip(Self.columnNames, [payload, key, properties, publishTime, eventTime, topic, partition, messageID]).filter { wanted.contains($0.0) }.map(\.1)
+    }
+
+    private static func builder(_ index: Int) -> ArrowColumnBuilder {
+        ArrowColumnBuilder(name: fields[index].name, format: fields[index].format, nullable: fields[index].nullable)
     }
 
     deinit {

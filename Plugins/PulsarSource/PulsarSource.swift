@@ -29,6 +29,13 @@ public final class PulsarSource: SourcePlugin {
         if let first = config.problems().first { throw first }
     }
 
+    /// The columns of `columns` (all eight without it), known from the configuration alone, so
+    /// that a pipeline's check finds a transform or sink reading a column the source does not
+    /// emit before the run.
+    public static func outputSchema(config: Config, input: [ArrowField]?) throws -> [ArrowField]? {
+        MessageBatchBuilder.fields(columns: config.columns)
+    }
+
     private let config: Config
     private let host: PluginHost
     private var tracker: AckTracker

@@ -50,6 +50,37 @@ final class ValidateCommandTests: XCTestCase {
         XCTAssertFalse(result.output.contains("hunter2"), result.output)
     }
 
+    /// The Pulsar source declares its columns from its configuration, so a parser reading a
+    /// column it does not emit (a typo, or one left out of `columns`) fails the check, located,
+    /// instead of failing on the first batch; no broker is needed to find it.
+    func testAColumnThePulsarSourceDoesNotEmitIsFoundBeforeTheRun() throws {
+        func pipeline(columns: String, payloadColumn: String) -> String {
+            """
+            name: x
+            source:
+              plugin: pulsar-source
+              config: { service_url: "pulsar://127.0.0.1:1", topic: t, subscription: s, columns: \(columns) }
+            transforms:
+              - plugin: sensor-parser
+                config:
+                  payload_column: \(payloadColumn)
+                  columns: [{ name: v, type: float64 }]
+            sink: { plugin: null-sink }
+            checkpointing: { directory: \(dir)/c }
+            """
+        }
+        let typo = try validate(pipeline(columns: "[payload, topic]", payloadColumn: "paylod"))
+        XCTAssertEqual(typo.status, 78, typo.output)
+        XCTAssertTrue(typo.stderr.contains("p.yaml:8:"), typo.stderr)
+        XCTAssertTrue(typo.stderr.contains("the input has no column 'paylod' (it has payload, topic)"), typo.stderr)
+        let leftOut = try validate(pipeline(columns: "[topic, message_id]", payloadColumn: "payload"))
+        XCTAssertEqual(leftOut.status, 78, leftOut.output)
+        XCTAssertTrue(leftOut.stderr.contains("no column 'payload' (it has topic, message_id)"), leftOut.stderr)
+        let right = try validate(pipeline(columns: "[payload]", payloadColumn: "payload"))
+        XCTAssertEqual(right.status, 0, right.output)
+        XCTAssertFalse(right.output.contains("not checked before the run"), right.output)
+    }
+
     func testInterpolationAndRedactedOutput() throws {
         let result = try validate("""
         name: x
