@@ -1,3 +1,4 @@
+import CProcessControl
 import Foundation
 import SluiceCore
 
@@ -74,6 +75,8 @@ extension Worker {
         // pipeline runs on meanwhile.
         let (mailbox, hasDeadLetterOutput, mode, name) = (self.mailbox, spec.deadLetter != nil, spec.checkpointing.mode, spec.name)
         let thread = Thread {
+            // Foundation's `Thread.name` does not reach the kernel on Linux (`top -H`, `perf`).
+            _ = sluice_set_thread_name("swap-prepare")
             mailbox.post(.swapPrepared(Result {
                 try OperatorThread.openInstance(setup, hasDeadLetterOutput: hasDeadLetterOutput, deliveryMode: mode,
                                                 pipelineName: name, restoring: [])
@@ -86,6 +89,7 @@ extension Worker {
     /// A prepared sink that will not be used: closed and destroyed off the coordinator thread.
     static func closeInBackground(_ instance: PluginInstance) {
         let thread = Thread {
+            _ = sluice_set_thread_name("swap-discard")
             do { try instance.close() } catch { Log.warn("closing the unused new sink failed: \(error)") }
             instance.destroy()
         }
