@@ -78,7 +78,8 @@ final class PulsarSourceRecoveryTests: XCTestCase {
         XCTAssertEqual(result.status, 0, String(result.stderr.suffix(5000)))
         XCTAssertTrue(result.stderr.contains("sought to"), "restores SEEK: \(result.stderr.suffix(5000))")
         XCTAssertTrue(result.stderr.contains("asked the broker to redeliver"), String(result.stderr.suffix(5000)))
-        let committed = try committedMessages(in: dir + "/out").map { $0.number ?? -1 }
+        let messages = try committedMessages(in: dir + "/out")
+        let committed = messages.map { $0.number ?? -1 }
         let audit = dir + "/audit.jsonl", left = dir + "/left.jsonl"
         try broker.python("consume.py", [broker.url, "shared", "audit", String(2 * n), audit, "--idle", "3", "--type", "shared"])
         try broker.python("consume.py", [broker.url, "shared", "sluice", String(n), left, "--idle", "3", "--type", "shared"])
@@ -92,9 +93,20 @@ final class PulsarSourceRecoveryTests: XCTestCase {
         XCTAssertEqual(extra, [:], "committed more copies than the topic holds")
         let accounted = Dictionary((committed + unread).map { ($0, 1) }, uniquingKeysWith: +)
         let missing = storedCounts.filter { $0.value > accounted[$0.key, default: 0] }.keys.sorted()
+        // Counted twice, and rightly so: the messages of the entry `stop_after_messages` cut.
+        // They were committed; the entry, acknowledged only whole, stays on the subscription
+        // with them. The stop lands mid-entry when the producer resent part of a batch during
+        // the outage (the topic then holds more than n messages).
+        func entry(_ id: String) -> Substring { id.split(separator: ":").prefix(2).joined(separator: ":")[...] }
+        let cutEntry = messages.last.map { entry($0.messageID) }
         let surplus = accounted.filter { $0.value > storedCounts[$0.key, default: 0] }.keys.sorted()
-        XCTAssertTrue(missing.isEmpty && surplus.isEmpty, "committed and left unacknowledged add up to the topic: short of \(missing.count) "
-                      + "(\(missing.prefix(50))), over by \(surplus.count) (\(surplus.prefix(50))); \(committed.count) committed, \(unread.count) unread, \(stored.count) stored")
+        let surplusOutsideTheCutEntry = surplus.filter { number in !messages.contains { $0.number == number && entry($0.messageID) == cutEntry } }
+        XCTAssertTrue(missing.isEmpty && surplusOutsideTheCutEntry.isEmpty,
+                      "committed and left unacknowledged add up to the topic: short of \(missing.count) (\(missing.prefix(50))), over by "
+                      + "\(surplusOutsideTheCutEntry.count) outside the entry the stop cut (\(surplusOutsideTheCutEntry.prefix(50))); "
+                      + "\(committed.count) committed, \(unread.count) unread, \(stored.count) stored")
+        XCTAssertLessThan(surplus.count, 50, "at most the part of one entry (batches of 50) the stop cut is counted twice: \(surplus.prefix(60))")
+        if !surplus.isEmpty { XCTAssertGreaterThan(stored.count, n, "an entry is cut only when the topic holds more than n messages") }
         if stored.count == n { XCTAssertEqual(unread, [], "nothing left unacknowledged on the subscription") }
     }
 
