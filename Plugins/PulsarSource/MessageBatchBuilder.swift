@@ -36,14 +36,14 @@ final class MessageBatchBuilder {
         return fields.filter { columns.contains($0.name) }
     }
 
-    private let payload = MessageBatchBuilder.builder(0)
-    private let key = MessageBatchBuilder.builder(1)
-    private let properties = MessageBatchBuilder.builder(2)
-    private let publishTime = MessageBatchBuilder.builder(3)
-    private let eventTime = MessageBatchBuilder.builder(4)
-    private let topic = MessageBatchBuilder.builder(5)
-    private let partition = MessageBatchBuilder.builder(6)
-    private let messageID = MessageBatchBuilder.builder(7)
+    private let payload = MessageBatchBuilder.builder("payload")
+    private let key = MessageBatchBuilder.builder("key")
+    private let properties = MessageBatchBuilder.builder("properties")
+    private let publishTime = MessageBatchBuilder.builder("publish_time")
+    private let eventTime = MessageBatchBuilder.builder("event_time")
+    private let topic = MessageBatchBuilder.builder("topic")
+    private let partition = MessageBatchBuilder.builder("partition")
+    private let messageID = MessageBatchBuilder.builder("message_id")
     private var json: [UInt8] = []
     /// The message id text being written: "ledger:entry:" of the current entry, then each
     /// message's batch index and ":partition". 20 + 1 + 20 + 1 + 11 + 1 + 11 bytes at most.
@@ -57,14 +57,17 @@ final class MessageBatchBuilder {
 
     /// `columns`: names of `columnNames`; nil builds them all.
     init(columns: [String]? = nil) {
-        let wanted = Set(columns ?? Self.columnNames)
+        // The columns `outputSchema` declares for the same configuration, so the batches match it.
+        let wanted = Set(Self.fields(columns: columns).map(\.name))
         wants = (wanted.contains("payload"), wanted.contains("key"), wanted.contains("properties"), wanted.contains("publish_time"),
                  wanted.contains("event_time"), wanted.contains("topic"), wanted.contains("partition"), wanted.contains("message_id"))
-        built = zip(Self.columnNames, [payload, key, properties, publishTime, eventTime, topic, partition, messageID]).filter { wanted.contains($0.0) }.map(\.1)
+        built = [payload, key, properties, publishTime, eventTime, topic, partition, messageID].filter { wanted.contains($0.name) }
     }
 
-    private static func builder(_ index: Int) -> ArrowColumnBuilder {
-        ArrowColumnBuilder(name: fields[index].name, format: fields[index].format, nullable: fields[index].nullable)
+    /// The builder of the column `name` of `fields`.
+    private static func builder(_ name: String) -> ArrowColumnBuilder {
+        let field = fields.first { $0.name == name }!
+        return ArrowColumnBuilder(name: field.name, format: field.format, nullable: field.nullable)
     }
 
     deinit {

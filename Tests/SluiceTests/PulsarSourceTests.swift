@@ -97,7 +97,7 @@ final class PulsarSourceRecoveryTests: XCTestCase {
         // They were committed; the entry, acknowledged only whole, stays on the subscription
         // with them. The stop lands mid-entry when the producer resent part of a batch during
         // the outage (the topic then holds more than n messages).
-        func entry(_ id: String) -> Substring { id.split(separator: ":").prefix(2).joined(separator: ":")[...] }
+        func entry(_ id: String) -> String { id.split(separator: ":").prefix(2).joined(separator: ":") }
         let cutEntry = messages.last.map { entry($0.messageID) }
         let surplus = accounted.filter { $0.value > storedCounts[$0.key, default: 0] }.keys.sorted()
         let surplusOutsideTheCutEntry = surplus.filter { number in !messages.contains { $0.number == number && entry($0.messageID) == cutEntry } }
